@@ -1,0 +1,208 @@
+"""``python -m ccgi_dash``: a thin command line over the package.
+
+Each command parses its arguments, calls one library function and prints what it returned.
+Exit codes: 0 success, 1 something offered was rejected or failed, 2 usage errors (argparse's
+own convention), so schedulers and scripts can act on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from ccgi_dash.settings import Settings, SettingsError, load_settings
+from ccgi_dash.store import DataDir, default_data_dir
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Arguments that parse but make no sense; reported with exit code 2."""
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-20") from exc
+
+
+def _where(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--where takes DIM=VALUE, not {text!r}")
+    dim, value = text.split("=", 1)
+    return dim.strip(), value.strip()
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _context(args: argparse.Namespace) -> tuple[DataDir, Settings]:
+    dd = DataDir(Path(args.data_dir) if args.data_dir else default_data_dir())
+    config = Path(args.config) if getattr(args, "config", None) else None
+    return dd, load_settings(dd.root, config)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ccgi_dash import demo
+
+    summary = demo.generate(args.county, Path(args.out), seed=args.seed, scale=args.scale,
+                            through=args.through, progress=None if args.quiet else _say)
+    for line in summary.lines():
+        _say(line)
+    return EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ccgi_dash import loader
+
+    dd, settings = _context(args)
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    report = loader.ingest(dd, paths, settings, override_reason=args.override,
+                           progress=None if args.quiet else _say)
+    for line in report.summary_lines():
+        _say(line)
+    return report.exit_code
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from ccgi_dash import loader
+
+    dd, settings = _context(args)
+    report = loader.rebuild(dd, settings, progress=None if args.quiet else _say)
+    for line in report.summary_lines():
+        _say(line)
+    return report.exit_code
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from ccgi_dash import status
+
+    dd, settings = _context(args)
+    for line in status.status_lines(dd, settings):
+        _say(line)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ccgi_dash import export
+    from ccgi_dash.metrics import Filters, MetricError
+    from ccgi_dash.scope import Scope
+    from ccgi_dash.store import Warehouse
+
+    dd, settings = _context(args)
+    by = [b.strip() for b in args.by.split(",") if b.strip()] if args.by else []
+    try:
+        filters = Filters.parse(args.where or [])
+    except MetricError as exc:
+        raise UsageError(str(exc)) from exc
+    wh = Warehouse(dd)
+    try:
+        if wh.empty:
+            print(f"No data is loaded in {dd.root}. Load drops first: "
+                  f"python -m ccgi_dash ingest PATH", file=sys.stderr)
+            return EXIT_FAILED
+        if args.as_of and wh.resolve(args.as_of) is None:
+            print(f"No drop is loaded on or before {args.as_of}; the first is {wh.drops[0]}.",
+                  file=sys.stderr)
+            return EXIT_FAILED
+        try:
+            frame = export.metric_export(wh, Scope.county(), args.metric, by, filters,
+                                         args.as_of, raw=args.raw,
+                                         threshold=settings.privacy.suppression_threshold)
+        except MetricError as exc:
+            raise UsageError(str(exc)) from exc
+    finally:
+        wh.close()
+    data = export.render(frame, args.format)
+    if args.output:
+        Path(args.output).write_bytes(data)
+        _say(f"wrote {len(frame)} rows to {args.output}")
+    else:
+        sys.stdout.buffer.write(data.removeprefix("\ufeff".encode()))
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="data directory (default: $CCGI_DATA_DIR or data/)")
+    common.add_argument("--config", help="settings file (default: $CCGI_CONFIG or "
+                        "<data dir>/settings.toml)")
+    common.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+
+    parser = argparse.ArgumentParser(
+        prog="python -m ccgi_dash",
+        description="Load CCGI weekly drops into DuckDB, report on them, and serve the "
+                    "dashboards' numbers.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", parents=[common], help="write synthetic weekly drops for a county",
+                       description="Write realistic, plainly synthetic weekly drops for any "
+                                   "California county: the whole previous school year and "
+                                   "the current one up to --through.")
+    p.add_argument("--county", default="Fresno", help="county name, e.g. \"Fresno\" (default)")
+    p.add_argument("--out", required=True, help="folder to write the drops into")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--scale", type=float, default=1.0, help="roster size multiplier (default 1)")
+    p.add_argument("--through", type=_date, default=None,
+                   help="last drop date, YYYY-MM-DD (default: today)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ingest", parents=[common], help="load drops (folders, files or zips)",
+                       description="Validate and load every complete drop found in the "
+                                   "given folders, files or zips. Exit 0 when everything "
+                                   "offered was loaded, 1 when something was rejected.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--override", metavar="REASON",
+                   help="load a drop despite a district roster swing; the reason is logged")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("rebuild", parents=[common], help="rebuild the database from raw files",
+                       description="Re-validate every drop kept in <data dir>/raw and publish "
+                                   "a freshly built warehouse in one step.")
+    p.set_defaults(func=cmd_rebuild)
+
+    p = sub.add_parser("status", parents=[common], help="what is loaded",
+                       description="Drops loaded, rows per dataset, rejects, and recent loads.")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("export", parents=[common], help="export a metric as CSV or JSON",
+                       description="One row per group: the breakdown columns, then metric, "
+                                   "numerator, denominator, rate, suppressed. Small groups "
+                                   "are suppressed unless --raw.")
+    p.add_argument("--metric", required=True, help="metric id, e.g. aid_submitted")
+    p.add_argument("--by", default="", help="one or two dimensions, e.g. district,gender")
+    p.add_argument("--where", type=_where, action="append", metavar="DIM=VALUE",
+                   help="filter (repeatable), e.g. --where grade_level=12")
+    p.add_argument("--as-of", type=_date, help="use the drop in force on this date")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--raw", action="store_true", help="do not suppress small groups")
+    p.add_argument("--output", "-o", help="write to this file instead of standard output")
+    p.set_defaults(func=cmd_export)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (SettingsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted; data already loaded is unchanged", file=sys.stderr)
+        return EXIT_FAILED

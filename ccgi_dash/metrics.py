@@ -1,0 +1,541 @@
+"""The metric catalogue: every number the product shows, defined once.
+
+Two halves, both here so that a definition cannot drift:
+
+1. ``build_student_facts`` runs once per drop, at load time. It turns the ten typed tables of
+   a drop into ``student_facts``: one row per roster student with a boolean per condition of
+   metrics.md ("any fafsa_cadaa row submitted" ...), the first dates behind each (for
+   cumulative curves), and the breakdown columns. A student counts once per metric by
+   construction, however many rows the student has in a file.
+2. ``METRICS`` names, for each metric, its population and its condition over those columns;
+   ``compute`` counts them in DuckDB for any breakdown, filters, scope and as-of drop, with
+   bound parameters and identifiers taken from fixed mappings only.
+
+Pages, exports, the CLI and tests all call these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+
+from ccgi_dash.datasets import DIMENSIONS, NOT_REPORTED, SUBGROUP_DIMENSIONS
+from ccgi_dash.scope import Scope
+from ccgi_dash.store import Warehouse
+
+ACTIVE_DAYS = 30
+"""``active_30d``: a login 0 to 30 days before the drop date (both ends included)."""
+
+SUBMITTED_AID = "('Submitted', 'Completed')"
+
+FACTS_SQL = f"""
+CREATE OR REPLACE TABLE student_facts AS
+WITH
+aid AS (
+    SELECT ssid,
+        bool_or(status IN {SUBMITTED_AID}) AS aid_submitted,
+        bool_or(status = 'Completed') AS aid_completed,
+        bool_or(application_type = 'FAFSA' AND status IN {SUBMITTED_AID}) AS fafsa_submitted,
+        bool_or(application_type = 'CADAA' AND status IN {SUBMITTED_AID}) AS cadaa_submitted,
+        bool_or(status = 'Opted Out') AS any_opted_out,
+        bool_or(status = 'Started') AS aid_started,
+        min(coalesce(submitted_date, completed_date))
+            FILTER (WHERE status IN {SUBMITTED_AID}) AS aid_submitted_date,
+        min(completed_date) FILTER (WHERE status = 'Completed') AS aid_completed_date
+    FROM fafsa_cadaa GROUP BY ssid
+),
+uc AS (
+    SELECT ssid, bool_or(status = 'Submitted') AS submitted, bool_or(status = 'Started') AS started,
+        min(submitted_date) FILTER (WHERE status = 'Submitted') AS submitted_date
+    FROM uc_apply GROUP BY ssid
+),
+csu AS (
+    SELECT ssid, bool_or(status = 'Submitted') AS submitted, bool_or(status = 'Started') AS started,
+        min(submitted_date) FILTER (WHERE status = 'Submitted') AS submitted_date
+    FROM csu_apply GROUP BY ssid
+),
+ccc AS (
+    SELECT ssid, bool_or(status = 'Submitted') AS submitted, bool_or(status = 'Started') AS started,
+        min(submitted_date) FILTER (WHERE status = 'Submitted') AS submitted_date
+    FROM ccc_apply GROUP BY ssid
+),
+fav_college AS (SELECT DISTINCT ssid FROM favorite_colleges),
+fav_career AS (SELECT DISTINCT ssid FROM favorite_careers),
+fav_major AS (SELECT DISTINCT ssid FROM favorite_majors),
+assessed AS (SELECT ssid, min(completed_date) AS first_date FROM career_assessments GROUP BY ssid),
+school_names AS (
+    SELECT school_cds, mode(school_name) AS school_name FROM students
+    WHERE school_name IS NOT NULL GROUP BY school_cds
+),
+district_names AS (
+    SELECT substr(school_cds, 1, 7) AS district_code, mode(district_name) AS district_name
+    FROM students WHERE district_name IS NOT NULL GROUP BY 1
+),
+dir_school AS (SELECT cds, school, district FROM directory),
+dir_district AS (
+    SELECT substr(cds, 1, 7) AS district_code, any_value(district) AS district
+    FROM directory GROUP BY 1
+),
+base AS (
+    SELECT s.*, substr(s.school_cds, 1, 2) AS county_code,
+        substr(s.school_cds, 1, 7) AS district_code
+    FROM students s
+)
+SELECT
+    CAST($drop_date AS DATE) AS drop_date,
+    b.ssid,
+    b.county_code,
+    b.district_code,
+    coalesce(dn.district_name, dd.district, 'District ' || b.district_code) AS district_name,
+    b.school_cds,
+    coalesce(sn.school_name, ds.school, 'School ' || b.school_cds) AS school_name,
+    b.grade_level,
+    b.school_year,
+    coalesce(b.gender, '{NOT_REPORTED}') AS gender,
+    coalesce(b.race_ethnicity, '{NOT_REPORTED}') AS race_ethnicity,
+    coalesce(b.el_status, '{NOT_REPORTED}') AS el_status,
+    coalesce(b.sed, '{NOT_REPORTED}') AS sed,
+    coalesce(b.swd, '{NOT_REPORTED}') AS swd,
+    coalesce(b.foster_youth, '{NOT_REPORTED}') AS foster_youth,
+    coalesce(b.homeless, '{NOT_REPORTED}') AS homeless,
+    coalesce(b.migrant, '{NOT_REPORTED}') AS migrant,
+    b.account_created_date,
+    b.last_login_date,
+    b.account_created_date IS NOT NULL AS account_registered,
+    coalesce(b.last_login_date BETWEEN CAST($drop_date AS DATE) - {ACTIVE_DAYS}
+             AND CAST($drop_date AS DATE), FALSE) AS active_30d,
+    coalesce(aid.aid_submitted, FALSE) AS aid_submitted,
+    coalesce(aid.aid_completed, FALSE) AS aid_completed,
+    coalesce(aid.fafsa_submitted, FALSE) AS fafsa_submitted,
+    coalesce(aid.cadaa_submitted, FALSE) AS cadaa_submitted,
+    coalesce(aid.any_opted_out AND NOT aid.aid_submitted, FALSE) AS aid_opted_out,
+    coalesce(aid.aid_started, FALSE) AS aid_started,
+    aid.aid_submitted_date,
+    aid.aid_completed_date,
+    coalesce(uc.submitted, FALSE) AS uc_submitted,
+    coalesce(csu.submitted, FALSE) AS csu_submitted,
+    coalesce(ccc.submitted, FALSE) AS ccc_submitted,
+    coalesce(uc.submitted OR csu.submitted OR ccc.submitted, FALSE) AS any_app_submitted,
+    coalesce((uc.started AND NOT uc.submitted) OR (csu.started AND NOT csu.submitted)
+             OR (ccc.started AND NOT ccc.submitted), FALSE) AS app_started_not_submitted,
+    uc.submitted_date AS uc_submitted_date,
+    csu.submitted_date AS csu_submitted_date,
+    ccc.submitted_date AS ccc_submitted_date,
+    least(uc.submitted_date, csu.submitted_date, ccc.submitted_date) AS any_app_submitted_date,
+    ag.uc_status,
+    ag.csu_status,
+    fc.ssid IS NOT NULL AS favorite_college,
+    fr.ssid IS NOT NULL AS favorite_career,
+    fm.ssid IS NOT NULL AS favorite_major,
+    asd.ssid IS NOT NULL AS career_assessment,
+    asd.first_date AS career_assessment_date
+FROM base b
+LEFT JOIN aid USING (ssid)
+LEFT JOIN uc USING (ssid)
+LEFT JOIN csu USING (ssid)
+LEFT JOIN ccc USING (ssid)
+LEFT JOIN ag_eligibility ag USING (ssid)
+LEFT JOIN fav_college fc USING (ssid)
+LEFT JOIN fav_career fr USING (ssid)
+LEFT JOIN fav_major fm USING (ssid)
+LEFT JOIN assessed asd USING (ssid)
+LEFT JOIN school_names sn ON sn.school_cds = b.school_cds
+LEFT JOIN district_names dn ON dn.district_code = b.district_code
+LEFT JOIN dir_school ds ON ds.cds = b.school_cds
+LEFT JOIN dir_district dd ON dd.district_code = b.district_code
+ORDER BY b.district_code, b.school_cds, b.grade_level
+"""
+
+
+def build_student_facts(con: duckdb.DuckDBPyConnection, drop_date: date) -> None:
+    """Create ``student_facts`` from the typed tables of one drop in ``con``.
+
+    ``con`` must hold the ten typed tables (empty ones for datasets not received) and a
+    ``directory`` table (cds, school, district) for names the drop leaves out. Sorting by
+    district and school lets DuckDB's zone maps skip row groups when a query is scoped.
+    """
+    con.execute(FACTS_SQL, {"drop_date": drop_date})
+
+
+@dataclass(frozen=True)
+class Population:
+    id: str
+    title: str
+    sql: str
+
+
+POPULATIONS: dict[str, Population] = {
+    p.id: p
+    for p in (
+        Population("all", "All students", "TRUE"),
+        Population("seniors", "Seniors", "grade_level = 12"),
+        Population("grades_9_11", "Students in grades 9-11", "grade_level BETWEEN 9 AND 11"),
+        Population("uc_eligible_seniors", "UC-eligible seniors",
+                   "grade_level = 12 AND uc_status = 'Eligible'"),
+        Population("csu_eligible_seniors", "CSU-eligible seniors",
+                   "grade_level = 12 AND csu_status = 'Eligible'"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One row of metrics.md: its question, population, condition, and the date behind it."""
+
+    id: str
+    title: str
+    question: str
+    population: str
+    condition: str
+    topic: str
+    date_column: str | None = None
+    """The first date the condition became true, for cumulative curves within one drop."""
+
+    @property
+    def population_sql(self) -> str:
+        return POPULATIONS[self.population].sql
+
+    @property
+    def population_title(self) -> str:
+        return POPULATIONS[self.population].title
+
+
+METRICS: dict[str, Metric] = {
+    m.id: m
+    for m in (
+        Metric("account_registered", "Accounts registered",
+               "Do students have a CaliforniaColleges.edu account?", "all",
+               "account_registered", "accounts", "account_created_date"),
+        Metric("active_30d", "Active in the last 30 days", "Have they used it lately?", "all",
+               "active_30d", "accounts"),
+        Metric("aid_submitted", "FAFSA/CADAA submitted",
+               "Have seniors submitted a FAFSA or CADAA?", "seniors", "aid_submitted",
+               "aid", "aid_submitted_date"),
+        Metric("aid_completed", "FAFSA/CADAA completed", "... and had it completed?", "seniors",
+               "aid_completed", "aid", "aid_completed_date"),
+        Metric("fafsa_submitted", "FAFSA submitted", "Have seniors submitted a FAFSA?",
+               "seniors", "fafsa_submitted", "aid"),
+        Metric("cadaa_submitted", "CADAA submitted", "Have seniors submitted a CADAA?",
+               "seniors", "cadaa_submitted", "aid"),
+        Metric("aid_opted_out", "Opted out (AB 469)",
+               "Have seniors opted out of filing (AB 469)?", "seniors", "aid_opted_out", "aid"),
+        Metric("aid_done_or_opted_out", "AB 469 compliance",
+               "Have seniors completed a FAFSA/CADAA or opted out?", "seniors",
+               "aid_completed OR aid_opted_out", "aid"),
+        Metric("uc_submitted", "Applied to a UC", "Have seniors applied to a UC campus?",
+               "seniors", "uc_submitted", "apps", "uc_submitted_date"),
+        Metric("csu_submitted", "Applied to a CSU",
+               "Have seniors applied through Cal State Apply?", "seniors", "csu_submitted",
+               "apps", "csu_submitted_date"),
+        Metric("ccc_submitted", "Applied to a community college",
+               "Have seniors applied through CCCApply?", "seniors", "ccc_submitted", "apps",
+               "ccc_submitted_date"),
+        Metric("any_app_submitted", "Applied anywhere", "Have seniors applied anywhere?",
+               "seniors", "any_app_submitted", "apps", "any_app_submitted_date"),
+        Metric("uc_eligible", "UC a-g eligible", "Have seniors completed a-g for UC?",
+               "seniors", "uc_status = 'Eligible'", "ag"),
+        Metric("csu_eligible", "CSU a-g eligible", "Have seniors completed a-g for CSU?",
+               "seniors", "csu_status = 'Eligible'", "ag"),
+        Metric("uc_on_track", "On track for UC a-g",
+               "Are students in grades 9-11 on track for UC a-g?", "grades_9_11",
+               "uc_status IN ('Eligible', 'On Track')", "ag"),
+        Metric("csu_on_track", "On track for CSU a-g",
+               "Are students in grades 9-11 on track for CSU a-g?", "grades_9_11",
+               "csu_status IN ('Eligible', 'On Track')", "ag"),
+        Metric("uc_eligible_applied", "UC-eligible seniors who applied to UC",
+               "Of UC-eligible seniors, how many applied to UC?", "uc_eligible_seniors",
+               "uc_submitted", "apps", "uc_submitted_date"),
+        Metric("csu_eligible_applied", "CSU-eligible seniors who applied to a CSU",
+               "Of CSU-eligible seniors, how many applied to a CSU?", "csu_eligible_seniors",
+               "csu_submitted", "apps", "csu_submitted_date"),
+        Metric("favorite_college", "Favorited a college", "Have students favorited a college?",
+               "all", "favorite_college", "favorites"),
+        Metric("favorite_career", "Favorited a career", "Have students favorited a career?",
+               "all", "favorite_career", "favorites"),
+        Metric("favorite_major", "Favorited a major", "Have students favorited a major?",
+               "all", "favorite_major", "favorites"),
+        Metric("career_assessment", "Completed a career assessment",
+               "Have students completed a career assessment?", "all", "career_assessment",
+               "assessments", "career_assessment_date"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A ranked list of metrics.md: items counted in distinct students."""
+
+    id: str
+    title: str
+    table: str
+    item: str
+    where: str = "TRUE"
+    population: str = "all"
+    extra: str | None = None
+    """A descriptive column shown beside the item (a college's segment)."""
+
+
+RANKINGS: dict[str, Ranking] = {
+    r.id: r
+    for r in (
+        Ranking("favorite_colleges", "Most favorited colleges", "favorite_colleges",
+                "college_name", extra="segment"),
+        Ranking("favorite_careers", "Most favorited careers", "favorite_careers",
+                "career_title", extra="onet_code"),
+        Ranking("favorite_majors", "Most favorited majors", "favorite_majors", "major_name",
+                extra="cip_code"),
+        Ranking("uc_campuses", "UC campuses applied to", "uc_apply", "campus",
+                "t.status = 'Submitted'", "seniors"),
+        Ranking("csu_campuses", "CSU campuses applied to", "csu_apply", "campus",
+                "t.status = 'Submitted'", "seniors"),
+        Ranking("ccc_colleges", "Community colleges applied to", "ccc_apply", "campus",
+                "t.status = 'Submitted'", "seniors"),
+        Ranking("assessments", "Career assessments completed", "career_assessments",
+                "assessment_name"),
+    )
+}
+
+BREAKDOWNS: tuple[str, ...] = tuple(DIMENSIONS)
+FILTER_DIMENSIONS: tuple[str, ...] = ("district", "school", "grade_level", *SUBGROUP_DIMENSIONS)
+
+
+class MetricError(ValueError):
+    """A request the catalogue cannot answer; the message says what is allowed."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What narrows the roster before counting. Hashable, so it can key a cache.
+
+    ``groups`` holds (dimension id, allowed values) pairs for subgroup dimensions, with
+    ``NOT_REPORTED`` standing for empty values.
+    """
+
+    districts: tuple[str, ...] = ()
+    schools: tuple[str, ...] = ()
+    grades: tuple[int, ...] = ()
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = field(default_factory=tuple)
+
+    @classmethod
+    def parse(cls, pairs: Sequence[tuple[str, str]]) -> Filters:
+        """Build filters from ``DIM=VALUE`` pairs (the CLI and URL form); values of the same
+        dimension are alternatives."""
+        by: dict[str, list[str]] = {}
+        for dim, value in pairs:
+            if dim not in FILTER_DIMENSIONS:
+                raise MetricError(f"cannot filter on {dim!r}; choose from "
+                                  f"{', '.join(FILTER_DIMENSIONS)}")
+            by.setdefault(dim, []).append(value)
+        grades = []
+        for g in by.pop("grade_level", []):
+            if not g.isdigit() or not 6 <= int(g) <= 12:
+                raise MetricError(f"grade_level must be 6..12, not {g!r}")
+            grades.append(int(g))
+        groups = tuple(sorted((d, tuple(sorted(set(v)))) for d, v in by.items()
+                              if d not in ("district", "school")))
+        return cls(tuple(sorted(set(by.get("district", [])))),
+                   tuple(sorted(set(by.get("school", [])))), tuple(sorted(set(grades))), groups)
+
+    def is_empty(self) -> bool:
+        return not (self.districts or self.schools or self.grades or self.groups)
+
+    def sql(self) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        params: list[object] = []
+        if self.districts:
+            clauses.append("district_code IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(self.districts))
+        if self.schools:
+            clauses.append("school_cds IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(self.schools))
+        if self.grades:
+            clauses.append("grade_level IN (SELECT unnest(?::INTEGER[]))")
+            params.append(list(self.grades))
+        for dim, values in self.groups:
+            column = DIMENSIONS[dim].column
+            clauses.append(f"{column} IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(values))
+        return (" AND ".join(clauses) or "TRUE"), params
+
+
+def _check_by(by: Sequence[str]) -> tuple[str, ...]:
+    by = tuple(by)
+    if len(by) > 2:
+        raise MetricError("a breakdown has at most two dimensions")
+    for d in by:
+        if d not in DIMENSIONS:
+            raise MetricError(f"unknown breakdown {d!r}; choose from {', '.join(BREAKDOWNS)}")
+    if len(set(by)) != len(by):
+        raise MetricError("a breakdown cannot repeat a dimension")
+    return by
+
+
+def _select_dims(by: Sequence[str]) -> tuple[list[str], list[str]]:
+    """SELECT expressions and output column names for a breakdown (fixed identifiers)."""
+    exprs, names = [], []
+    for d in by:
+        col = DIMENSIONS[d].column
+        exprs.append(f"{col} AS {d}")
+        names.append(d)
+        if d == "district":
+            exprs.append("any_value(district_name) AS district_name")
+            names.append("district_name")
+        elif d == "school":
+            exprs.append("any_value(school_name) AS school_name")
+            exprs.append("any_value(district_code) AS school_district")
+            names.extend(["school_name", "school_district"])
+    return exprs, names
+
+
+def _source(wh: Warehouse, drop: date, by: Sequence[str]) -> tuple[str, str, list[object]]:
+    """The facts relation to read: one drop, or every drop up to ``drop`` for a trend."""
+    if "drop_date" in by:
+        return "all_facts", "drop_date <= ?", [drop]
+    return wh.table(drop, "student_facts"), "TRUE", []
+
+
+def compute(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
+            filters: Filters = Filters(), as_of: date | None = None) -> pd.DataFrame:
+    """Numerator, denominator and rate of a metric for each group of a breakdown.
+
+    Columns: the breakdown columns (plus ``district_name`` / ``school_name`` for those
+    dimensions), then ``numerator``, ``denominator``, ``rate`` (0..1, None for an empty
+    group). Groups are those present in the population; rates are not suppressed here
+    (see ``privacy.suppress``). An unknown drop or an empty scope gives an empty frame.
+    """
+    metric = METRICS.get(metric_id)
+    if metric is None:
+        raise MetricError(f"unknown metric {metric_id!r}; choose from {', '.join(METRICS)}")
+    by = _check_by(by)
+    exprs, names = _select_dims(by)
+    cols = [*names, "numerator", "denominator", "rate"]
+    drop = wh.resolve(as_of)
+    if drop is None or scope.sees_nothing:
+        return pd.DataFrame(columns=cols)
+    source, time_sql, time_params = _source(wh, drop, by)
+    scope_sql, scope_params = scope.sql()
+    filt_sql, filt_params = filters.sql()
+    select = ", ".join([*exprs, f"count(*) FILTER (WHERE {metric.condition}) AS numerator",
+                        "count(*) AS denominator"])
+    group = f"GROUP BY {', '.join(DIMENSIONS[d].column for d in by)}" if by else ""
+    order = f"ORDER BY {', '.join(by)}" if by else ""
+    sql = (f"SELECT {select} FROM {source} WHERE ({metric.population_sql}) AND ({scope_sql}) "
+           f"AND ({filt_sql}) AND ({time_sql}) {group} {order}")
+    with wh.query() as cur:
+        frame = cur.execute(sql, [*scope_params, *filt_params, *time_params]).df()
+    if not by and frame.empty:
+        frame = pd.DataFrame({"numerator": [0], "denominator": [0]})
+    frame["numerator"] = frame["numerator"].astype("int64")
+    frame["denominator"] = frame["denominator"].astype("int64")
+    frame["rate"] = [n / d if d else None for n, d in zip(frame["numerator"],
+                                                          frame["denominator"], strict=True)]
+    if "drop_date" in frame:
+        frame["drop_date"] = pd.to_datetime(frame["drop_date"]).dt.date
+    return frame[cols].reset_index(drop=True)
+
+
+def ranking(wh: Warehouse, scope: Scope, ranking_id: str, filters: Filters = Filters(),
+            as_of: date | None = None, limit: int | None = 25) -> pd.DataFrame:
+    """The most common items of a ranked list, counted in distinct students.
+
+    Columns: ``item``, ``extra`` (segment or code, may be empty), ``students`` (distinct
+    students with the item), ``population`` (students in scope and filters who could have
+    it). Ordered by students, then item.
+    """
+    r = RANKINGS.get(ranking_id)
+    if r is None:
+        raise MetricError(f"unknown ranked list {ranking_id!r}; choose from {', '.join(RANKINGS)}")
+    cols = ["item", "extra", "students", "population"]
+    drop = wh.resolve(as_of)
+    if drop is None or scope.sees_nothing:
+        return pd.DataFrame(columns=cols)
+    facts = wh.table(drop, "student_facts")
+    table = wh.table(drop, r.table)
+    scope_sql, scope_params = scope.sql("f.district_code")
+    filt_sql, filt_params = filters.sql()
+    pop = POPULATIONS[r.population].sql
+    extra = f"mode(t.{r.extra})" if r.extra else "NULL"
+    sql = f"""
+        WITH f AS (
+            SELECT ssid, district_code FROM {facts} f
+            WHERE ({pop}) AND ({scope_sql}) AND ({filt_sql})
+        )
+        SELECT t.{r.item} AS item, {extra} AS extra, count(DISTINCT t.ssid) AS students,
+            (SELECT count(*) FROM f) AS population
+        FROM {table} t JOIN f USING (ssid)
+        WHERE {r.where}
+        GROUP BY t.{r.item}
+        ORDER BY students DESC, item
+        {"LIMIT ?" if limit else ""}
+    """
+    params: list[object] = [*scope_params, *filt_params]
+    if limit:
+        params.append(int(limit))
+    with wh.query() as cur:
+        frame = cur.execute(sql, params).df()
+    return frame[cols] if not frame.empty else pd.DataFrame(columns=cols)
+
+
+def cumulative(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = Filters(),
+               as_of: date | None = None) -> pd.DataFrame:
+    """The cumulative count of a metric by the date it became true, within one drop.
+
+    Columns: ``date``, ``numerator`` (students whose first qualifying date is on or before
+    it), ``denominator`` (the population), ``rate``. One row per date with an event.
+    """
+    metric = METRICS.get(metric_id)
+    if metric is None or metric.date_column is None:
+        raise MetricError(f"{metric_id!r} has no date to accumulate; choose from "
+                          f"{', '.join(m.id for m in METRICS.values() if m.date_column)}")
+    cols = ["date", "numerator", "denominator", "rate"]
+    drop = wh.resolve(as_of)
+    if drop is None or scope.sees_nothing:
+        return pd.DataFrame(columns=cols)
+    facts = wh.table(drop, "student_facts")
+    scope_sql, scope_params = scope.sql()
+    filt_sql, filt_params = filters.sql()
+    sql = f"""
+        WITH pop AS (
+            SELECT {metric.date_column} AS d, ({metric.condition}) AS hit FROM {facts}
+            WHERE ({metric.population_sql}) AND ({scope_sql}) AND ({filt_sql})
+        ),
+        days AS (SELECT d, count(*) AS n FROM pop WHERE hit AND d IS NOT NULL GROUP BY d)
+        SELECT d AS date, CAST(sum(n) OVER (ORDER BY d) AS BIGINT) AS numerator,
+            (SELECT count(*) FROM pop) AS denominator
+        FROM days ORDER BY d
+    """
+    with wh.query() as cur:
+        frame = cur.execute(sql, [*scope_params, *filt_params]).df()
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
+    frame["date"] = pd.to_datetime(frame["date"]).dt.date
+    frame["rate"] = frame["numerator"] / frame["denominator"]
+    return frame[cols]
+
+
+def school_year_of(d: date) -> int:
+    """The starting calendar year of the school year (July 1 - June 30) holding ``d``."""
+    return d.year if d.month >= 7 else d.year - 1
+
+
+def school_year_label(d: date) -> str:
+    y = school_year_of(d)
+    return f"{y}-{(y + 1) % 100:02d}"
+
+
+def same_week_last_year(drops: Sequence[date], drop: date) -> date | None:
+    """The loaded drop of the previous school year closest to 52 weeks before ``drop``."""
+    target = drop - timedelta(weeks=52)
+    last_year = [d for d in drops if school_year_of(d) == school_year_of(drop) - 1]
+    if not last_year:
+        return None
+    return min(last_year, key=lambda d: (abs((d - target).days), d))
+
+
+def previous_drop(drops: Sequence[date], drop: date) -> date | None:
+    earlier = [d for d in drops if d < drop]
+    return earlier[-1] if earlier else None

@@ -1,0 +1,128 @@
+"""How pages put things on screen: headers, banners, cards, chart-with-table, downloads.
+
+Every data value goes through Streamlit elements that render text (markdown is used only
+for fixed strings written here, never for data), and every download goes through
+``privacy.to_csv_bytes``, so the CSV holds exactly the cells the table shows, formula-safe.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from ccgi_dash.privacy import to_csv_bytes
+from ccgi_dash.ui.session import PageContext
+from ccgi_dash.views import Headline
+
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+
+
+def synthetic_label() -> None:
+    st.info("**Synthetic data.** This demo shows made-up students in real schools; no number "
+            "here describes a real student.", icon=":material/science:")
+
+
+def header(ctx: PageContext, title: str, lede: str) -> None:
+    """The page title, what it answers, and the data's date and scope."""
+    if ctx.synthetic:
+        synthetic_label()
+    st.title(title)
+    st.caption(lede)
+    drop = ctx.warehouse.resolve(ctx.as_of)
+    parts = [f"Data as of the drop of {drop:%B %d, %Y}" if drop else "No data loaded",
+             ctx.state.describe(ctx.options)]
+    st.markdown(" · ".join(f"`{escape_md(p)}`" for p in parts))
+    if ctx.state.rejected:
+        st.warning("Some filters in the link were not applied because they are outside your "
+                   "access or no longer exist: " + ", ".join(ctx.state.rejected))
+
+
+def escape_md(text: str) -> str:
+    """Text inside an inline-code span cannot carry markup; backticks are the only escape."""
+    return str(text).replace("`", "'")
+
+
+def no_data(ctx: PageContext) -> bool:
+    """Show the 'nothing loaded yet' state; True when the page should stop."""
+    if not ctx.warehouse.empty:
+        return False
+    where = "the demo data directory" if ctx.synthetic else "the data directory"
+    st.info(f"No data has been loaded into {where} yet. A data manager loads CCGI's weekly "
+            "drops with:\n\n```\npython -m ccgi_dash ingest PATH-TO-DROPS\n```\n\n"
+            "or fetches and loads them from CCGI's sFTP with `python -m ccgi_dash sync`.",
+            icon=":material/inbox:")
+    return True
+
+
+def no_students(frame: pd.DataFrame, what: str = "students") -> bool:
+    """The filter-left-nothing state; True when there is nothing to draw."""
+    if frame is None or frame.empty or ("denominator" in frame and
+                                        int(pd.to_numeric(frame["denominator"]).sum()) == 0):
+        st.info(f"No {what} match these filters. Clear a filter in the sidebar to see more.",
+                icon=":material/filter_alt_off:")
+        return True
+    return False
+
+
+def headline_cards(cards: Sequence[Headline], per_row: int = 4) -> None:
+    """Metric cards: the rate now, the change since the last drop, and against last year."""
+    for start in range(0, len(cards), per_row):
+        cols = st.columns(per_row)
+        for col, card in zip(cols, cards[start:start + per_row], strict=False):
+            with col, st.container(border=True):
+                st.metric(card.title, card.text, delta=card.delta_previous,
+                          help=_card_help(card), border=False)
+                if card.last_year_drop is None:
+                    st.caption("No drop from last year to compare with")
+                elif card.delta_last_year is None:
+                    st.caption(f"Last year ({card.last_year_drop:%b %d}): not shown")
+                else:
+                    st.caption(f"vs same week last year: {card.delta_last_year} "
+                               f"({card.last_year_rate * 100:.1f}% on {card.last_year_drop:%b %d})")
+
+
+def _card_help(card: Headline) -> str:
+    parts = []
+    if card.numerator is not None:
+        parts.append(f"{card.numerator:,} of {card.denominator:,} students.")
+    elif card.suppressed:
+        parts.append("Hidden: the group has fewer than the threshold of students.")
+    if card.previous_drop:
+        parts.append(f"Change since the drop of {card.previous_drop:%b %d, %Y}.")
+    return " ".join(parts) or "No earlier drop to compare with."
+
+
+def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
+                    note: str | None = None) -> None:
+    """A chart with the table behind it one click away, and a CSV of exactly that table."""
+    key = slug(name)
+    chart_tab, table_tab = st.tabs(["Chart", "Table"])
+    with chart_tab:
+        if fig is None:
+            st.caption("Nothing to chart for this selection.")
+        else:
+            st.plotly_chart(fig, config=PLOTLY_CONFIG, key=f"chart-{key}")
+    with table_tab:
+        st.dataframe(table, hide_index=True, key=f"table-{key}")
+    if note:
+        st.caption(note)
+    download(table, name)
+
+
+def download(table: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
+    st.download_button(label, to_csv_bytes(table), file_name=f"{slug(name)}.csv",
+                       mime="text/csv", key=f"dl-{slug(name)}", icon=":material/download:")
+
+
+def suppression_note(threshold: int) -> str:
+    return (f"`*` hidden to protect privacy: the group has 1 to {threshold - 1} students, or "
+            "hiding it keeps another hidden number from being worked out by subtraction. "
+            "`--` no students in the group.")

@@ -1,0 +1,269 @@
+"""What each dashboard shows, as frames: metrics already suppressed and labelled.
+
+Pages call these and hand the result to ``charts`` and the UI layer; nothing here imports
+streamlit, so every view is testable with a plain Warehouse. Each function takes the scope
+first, and suppression happens here, once, so the chart, the table and the download of a view
+hide the same cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from ccgi_dash import metrics
+from ccgi_dash.datasets import DIMENSIONS
+from ccgi_dash.metrics import METRICS, Filters
+from ccgi_dash.privacy import format_count, format_rate, suppress
+from ccgi_dash.scope import Scope
+from ccgi_dash.store import Warehouse
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the sidebar may offer this scope: only districts and schools it can read."""
+
+    drops: tuple[date, ...]
+    districts: tuple[tuple[str, str], ...]
+    schools: tuple[tuple[str, str, str], ...]
+    """(cds, school name, district code)."""
+
+    def district_name(self, code: str) -> str:
+        return dict(self.districts).get(code, code)
+
+    def school_name(self, cds: str) -> str:
+        return {s[0]: s[1] for s in self.schools}.get(cds, cds)
+
+
+def options(wh: Warehouse, scope: Scope, as_of: date | None = None) -> Options:
+    """Districts and schools of the as-of drop within the scope, with their names."""
+    drop = wh.resolve(as_of)
+    if drop is None or scope.sees_nothing:
+        return Options(tuple(wh.drops), (), ())
+    scope_sql, params = scope.sql()
+    sql = (f"SELECT district_code, any_value(district_name), school_cds, any_value(school_name) "
+           f"FROM {wh.table(drop, 'student_facts')} WHERE {scope_sql} "
+           f"GROUP BY district_code, school_cds")
+    with wh.query() as cur:
+        rows = cur.execute(sql, params).fetchall()
+    districts = sorted({(r[0], r[1]) for r in rows}, key=lambda x: (x[1], x[0]))
+    schools = sorted({(r[2], r[3], r[0]) for r in rows}, key=lambda x: (x[1], x[0]))
+    return Options(tuple(wh.drops), tuple(districts), tuple(schools))
+
+
+def label(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Add a readable ``<dim>_label`` for each breakdown column: names rather than codes."""
+    out = frame.copy()
+    for dim in by:
+        d = DIMENSIONS[dim]
+        if dim == "district":
+            out["district_label"] = out["district_name"]
+        elif dim == "school":
+            out["school_label"] = out["school_name"]
+        elif dim == "grade_level":
+            out["grade_level_label"] = [f"Grade {int(g)}" for g in out["grade_level"]]
+        elif dim == "drop_date":
+            out["drop_date_label"] = [str(x) for x in out["drop_date"]]
+        elif dim == "county":
+            out["county_label"] = "County"
+        else:
+            out[f"{dim}_label"] = [d.labels.get(str(v), str(v)) for v in out[dim]]
+    return out
+
+
+def metric_view(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
+                filters: Filters = Filters(), as_of: date | None = None,
+                threshold: int = 11) -> pd.DataFrame:
+    """A metric by a breakdown, suppressed and labelled, with display strings.
+
+    Columns: breakdown columns and their labels, numerator, denominator, rate (hidden when
+    suppressed), suppressed, ``rate_text`` and ``count_text`` ("*" or "--" where due).
+    """
+    frame = metrics.compute(wh, scope, metric_id, by, filters, as_of)
+    frame = label(suppress(frame, by, threshold), by)
+    frame["rate_text"] = [format_rate(r, d, s) for r, d, s in
+                          zip(frame["rate"], frame["denominator"], frame["suppressed"],
+                              strict=True)]
+    frame["count_text"] = [format_count(n, s) for n, s in
+                           zip(frame["numerator"], frame["suppressed"], strict=True)]
+    return frame
+
+
+def table_for(frame: pd.DataFrame, by: Sequence[str], metric_title: str,
+              population_title: str) -> pd.DataFrame:
+    """The table a person reads (and downloads) beside a chart: names, count, group, rate."""
+    cols = {f"{d}_label": DIMENSIONS[d].title for d in by}
+    out = frame[list(cols)].rename(columns=cols)
+    out[metric_title] = frame["count_text"].to_numpy()
+    out[population_title] = [f"{int(d):,}" for d in frame["denominator"]]
+    out["Rate"] = frame["rate_text"].to_numpy()
+    return out.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline card: the rate now, and its change since the last drop and last year."""
+
+    metric_id: str
+    title: str
+    drop: date | None
+    rate: float | None
+    numerator: int | None
+    denominator: int
+    suppressed: bool
+    previous_drop: date | None
+    previous_rate: float | None
+    last_year_drop: date | None
+    last_year_rate: float | None
+
+    @property
+    def text(self) -> str:
+        return format_rate(self.rate, self.denominator, self.suppressed)
+
+    @staticmethod
+    def _delta(now: float | None, then: float | None) -> str | None:
+        if now is None or then is None:
+            return None
+        return f"{(now - then) * 100:+.1f} pts"
+
+    @property
+    def delta_previous(self) -> str | None:
+        return self._delta(self.rate, self.previous_rate)
+
+    @property
+    def delta_last_year(self) -> str | None:
+        return self._delta(self.rate, self.last_year_rate)
+
+
+def _rate_at(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters, drop: date | None,
+             threshold: int) -> tuple[float | None, int | None, int, bool]:
+    if drop is None:
+        return None, None, 0, False
+    f = suppress(metrics.compute(wh, scope, metric_id, (), filters, drop), (), threshold)
+    row = f.iloc[0]
+    rate = None if row["suppressed"] or row["rate"] is None else float(row["rate"])
+    num = None if row["suppressed"] else int(row["numerator"])
+    return rate, num, int(row["denominator"]), bool(row["suppressed"])
+
+
+def headline(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = Filters(),
+             as_of: date | None = None, threshold: int = 11) -> Headline:
+    """A metric at the as-of drop, the previous drop, and the same week last year."""
+    drop = wh.resolve(as_of)
+    prev = metrics.previous_drop(wh.drops, drop) if drop else None
+    last = metrics.same_week_last_year(wh.drops, drop) if drop else None
+    rate, num, den, sup = _rate_at(wh, scope, metric_id, filters, drop, threshold)
+    prev_rate = _rate_at(wh, scope, metric_id, filters, prev, threshold)[0]
+    last_rate = _rate_at(wh, scope, metric_id, filters, last, threshold)[0]
+    return Headline(metric_id, METRICS[metric_id].title, drop, rate, num, den, sup,
+                    prev, prev_rate, last, last_rate)
+
+
+FUNNEL_STAGES: tuple[tuple[str, str | None, str], ...] = (
+    ("Students on the roster (grades 6-12)", None, "all"),
+    ("Students with an account", "account_registered", "all"),
+    ("Seniors", None, "seniors"),
+    ("Seniors a-g eligible for CSU", "csu_eligible", "seniors"),
+    ("Seniors who applied (UC, CSU or CCC)", "any_app_submitted", "seniors"),
+    ("Seniors with FAFSA/CADAA submitted", "aid_submitted", "seniors"),
+    ("Seniors with FAFSA/CADAA completed", "aid_completed", "seniors"),
+)
+
+
+def funnel(wh: Warehouse, scope: Scope, filters: Filters = Filters(),
+           as_of: date | None = None, threshold: int = 11) -> pd.DataFrame:
+    """The county funnel: each stage's students and its share of the stage's population.
+
+    Columns: stage, students (None when suppressed), population, rate, suppressed, and the
+    display strings. Stages with no metric are the populations themselves.
+    """
+    rows = []
+    for stage, metric_id, population in FUNNEL_STAGES:
+        probe = metric_id or ("account_registered" if population == "all" else "aid_submitted")
+        f = suppress(metrics.compute(wh, scope, probe, (), filters, as_of), (), threshold)
+        r = f.iloc[0]
+        den = int(r["denominator"])
+        if metric_id is None:
+            sup = bool(0 < den < threshold)
+            rows.append((stage, None if sup else den, den, None if sup else (1.0 if den else None),
+                         sup))
+        else:
+            rows.append((stage, r["numerator"], den, r["rate"], bool(r["suppressed"])))
+    out = pd.DataFrame(rows, columns=["stage", "students", "population", "rate", "suppressed"])
+    out["students_text"] = [format_count(n, s) for n, s in
+                            zip(out["students"], out["suppressed"], strict=True)]
+    out["rate_text"] = [format_rate(r, d, s) for r, d, s in
+                        zip(out["rate"], out["population"], out["suppressed"], strict=True)]
+    return out
+
+
+def trend(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = Filters(),
+          as_of: date | None = None, by: str | None = None, threshold: int = 11) -> pd.DataFrame:
+    """The weekly trend of a metric (one point per loaded drop up to as-of), optionally by a
+    second dimension."""
+    dims = ("drop_date",) if by is None else ("drop_date", by)
+    return metric_view(wh, scope, metric_id, dims, filters, as_of, threshold)
+
+
+def school_year_start(d: date) -> date:
+    return date(metrics.school_year_of(d), 7, 1)
+
+
+def year_over_year(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = Filters(),
+                   as_of: date | None = None, threshold: int = 11) -> pd.DataFrame:
+    """Cumulative curves of this school year and last, on this year's calendar.
+
+    This year's curve comes from the as-of drop; last year's from the drop of the same week
+    last year, cut at the same point of the year. Last year's dates are shifted by whole
+    school years so both curves share one axis. Columns: year (label), date, numerator,
+    denominator, rate; a curve whose population is below the threshold is left out entirely.
+    """
+    drop = wh.resolve(as_of)
+    if drop is None:
+        return pd.DataFrame(columns=["year", "date", "numerator", "denominator", "rate"])
+    frames = []
+    last = metrics.same_week_last_year(wh.drops, drop)
+    for which, d in (("this", drop), ("last", last)):
+        if d is None:
+            continue
+        cur = metrics.cumulative(wh, scope, metric_id, filters, d)
+        if cur.empty or int(cur["denominator"].iloc[0]) < threshold:
+            continue
+        shift = school_year_start(drop) - school_year_start(d)
+        cur = cur.assign(date=[x + shift for x in cur["date"]])
+        cur = cur[cur["date"] <= drop] if which == "last" else cur
+        cur.insert(0, "year", metrics.school_year_label(d))
+        frames.append(cur)
+    if not frames:
+        return pd.DataFrame(columns=["year", "date", "numerator", "denominator", "rate"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def metric_grid(wh: Warehouse, scope: Scope, metric_ids: Sequence[str], by: str,
+                filters: Filters = Filters(), as_of: date | None = None,
+                threshold: int = 11) -> pd.DataFrame:
+    """Several metrics side by side for one breakdown (a district table, say): one row per
+    group, one rate column per metric, each suppressed on its own population."""
+    merged: pd.DataFrame | None = None
+    label_col = f"{by}_label"
+    for mid in metric_ids:
+        f = metric_view(wh, scope, mid, (by,), filters, as_of, threshold)
+        part = f[[by, label_col, "denominator", "rate_text"]].rename(
+            columns={"rate_text": METRICS[mid].title,
+                     "denominator": f"{METRICS[mid].population_title} ({mid})"})
+        merged = part if merged is None else merged.merge(part, on=[by, label_col], how="outer")
+    assert merged is not None
+    return merged
+
+
+def calendar_marks(drop: date) -> list[tuple[date, str]]:
+    """The dates of domain.md's calendar that shape this school year's curves."""
+    y = metrics.school_year_of(drop)
+    return [
+        (date(y, 10, 1), "Applications and FAFSA/CADAA open (Oct 1)"),
+        (date(y, 11, 30), "UC filing deadline (Nov 30)"),
+        (date(y + 1, 3, 2), "Cal Grant deadline (Mar 2)"),
+    ]

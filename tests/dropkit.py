@@ -1,0 +1,327 @@
+"""Small canonical CCGI drops for tests, and a Los Angeles-scale synthetic drop for timing.
+
+Tests build a :class:`Drop` (rows as plain dicts of text, one list per dataset), tweak rows to
+plant a fault, and write it into ``tmp_path``. Every row's line number in the written file is
+its list index + 2 (the header is line 1), which is what the loader must report, so a test can
+say exactly which reject it expects.
+
+``python tests/dropkit.py bench [STUDENTS]`` writes a synthetic drop of that many students
+(default 600,000) into a temporary folder with DuckDB (fast, nothing committed as data) and
+times a bare ``CREATE TABLE AS SELECT * FROM read_csv(file)`` of every file against a full
+validated :func:`ccgi_dash.loader.ingest` of the same drop.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # running as a script: make the package importable
+    sys.path.insert(0, str(ROOT))
+
+from ccgi_dash.datasets import DATASET_NAMES, DATASETS  # noqa: E402
+
+# Real Los Angeles County schools (CDE directory), so names resolve like real data.
+SCHOOLS: dict[str, tuple[str, str, str]] = {
+    # school_cds: (school_name, district_name, district_code)
+    "19647251934678": ("Lakewood High", "Long Beach Unified", "1964725"),
+    "19647251935758": ("Millikan High", "Long Beach Unified", "1964725"),
+    "19647331930387": ("Central High", "Los Angeles Unified", "1964733"),
+    "19647901935923": ("Monrovia High", "Monrovia Unified", "1964790"),
+}
+DEFAULT_SCHOOLS = ("19647251934678", "19647251935758", "19647331930387")
+OUT_OF_COUNTY_SCHOOL = "30664313030038"  # Cypress High, Anaheim Union High (Orange, 30)
+
+CAMPUSES = {
+    "uc_apply": ("UC Davis", "UC Irvine", "UCLA"),
+    "csu_apply": ("Cal State LA", "Cal State Long Beach", "San Diego State"),
+    "ccc_apply": ("Long Beach City College", "East Los Angeles College"),
+}
+COLLEGES = (("UCLA", "UC"), ("Cal State Long Beach", "CSU"), ("Pasadena City College", "CCC"),
+            ("USC", "Private CA"), ("Arizona State", "Out of State"))
+CAREERS = (("Software Developers", "15-1252.00"), ("Registered Nurses", "29-1141.00"))
+MAJORS = (("Computer Science", "11.0701"), ("Nursing", "51.3801"))
+ASSESSMENTS = ("Interest Profiler", "Career Cluster Survey", "Work Values Profiler")
+AG = ("Eligible", "On Track", "Not On Track")
+
+
+def ssid_of(i: int) -> str:
+    """The 10-digit SSID of student number ``i`` (leading zeros kept, as SSIDs may have)."""
+    return f"{i + 1:010d}"
+
+
+@dataclass
+class Drop:
+    """One drop as rows of text per dataset; tweak rows, then :meth:`write` it."""
+
+    day: date
+    tables: dict[str, list[dict[str, str]]]
+    headers: dict[str, list[str]] = field(default_factory=dict)
+    """Per-dataset header override (e.g. renamed or reordered columns); default canonical."""
+
+    @property
+    def stamp(self) -> str:
+        return f"{self.day:%Y%m%d}"
+
+    def file_name(self, dataset: str) -> str:
+        return f"{dataset}_{self.stamp}.csv"
+
+    def header(self, dataset: str) -> list[str]:
+        return self.headers.get(dataset, list(DATASETS[dataset].names))
+
+    def csv_text(self, dataset: str, newline: str = "\n") -> str:
+        """The file text of one dataset: the header, then each row's values in header order.
+
+        A header name that is not canonical reads the value stored under the canonical name it
+        stands for when the row has no key of that exact name (``_alias``)."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator=newline)
+        header = self.header(dataset)
+        writer.writerow(header)
+        for row in self.tables[dataset]:
+            writer.writerow([row.get(h, row.get(_alias(h), "")) for h in header])
+        return buf.getvalue()
+
+    def write(self, folder: Path, *, encoding: str = "utf-8", bom: bool = False,
+              newline: str = "\n", skip: tuple[str, ...] = ()) -> dict[str, Path]:
+        """Write every dataset (except ``skip``) as ``<dataset>_<date>.csv`` into ``folder``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        out = {}
+        for name in DATASET_NAMES:
+            if name in skip or name not in self.tables:
+                continue
+            data = self.csv_text(name, newline).encode(encoding)
+            path = folder / self.file_name(name)
+            path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+            out[name] = path
+        return out
+
+    def write_zip(self, folder: Path, *, prefix: str = "", skip: tuple[str, ...] = ()) -> Path:
+        """Write the drop as ``ccgi_drop_<date>.zip`` with members under ``prefix``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"ccgi_drop_{self.stamp}.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name in DATASET_NAMES:
+                if name in skip or name not in self.tables:
+                    continue
+                zf.writestr(prefix + self.file_name(name), self.csv_text(name))
+        return path
+
+    def copy(self, day: date | str | None = None) -> Drop:
+        """A deep copy, optionally re-dated (the next week's drop with the same rows)."""
+        new = copy.deepcopy(self)
+        if day is not None:
+            new.day = _day(day)
+        return new
+
+
+def _alias(header: str) -> str:
+    return header.strip().lower()
+
+
+def _day(day: date | str) -> date:
+    return day if isinstance(day, date) else date.fromisoformat(day)
+
+
+def make_drop(day: date | str = "2026-11-20", students: int = 70,
+              schools: tuple[str, ...] = DEFAULT_SCHOOLS, start: int = 0) -> Drop:
+    """A valid drop: ``students`` students spread over ``schools`` round-robin.
+
+    Student ``i`` (from ``start``) is in grade 6 + i % 7, so every seventh is a senior; seniors
+    have aid and application rows, grades 9-12 an a-g row, and some students favorites and
+    assessments. Values vary over every enumeration and both date formats."""
+    d = _day(day)
+    iso = (d - timedelta(days=30)).isoformat()
+    us = f"{(d - timedelta(days=20)):%-m/%-d/%Y}"
+    tables: dict[str, list[dict[str, str]]] = {name: [] for name in DATASET_NAMES}
+    aid_status = ("Started", "Submitted", "Completed", "Opted Out")
+    for i in range(start, start + students):
+        cds = schools[i % len(schools)]
+        school, district, _ = SCHOOLS.get(cds, ("", "", cds[:7]))
+        grade = 6 + i % 7
+        ssid = ssid_of(i)
+        tables["students"].append({
+            "ssid": ssid, "school_cds": cds, "grade_level": str(grade),
+            "school_year": "2026-27",
+            "account_created_date": iso if i % 3 else "",
+            "last_login_date": us if i % 2 else "",
+            "local_student_id": f"L{i:05d}", "first_name": f"First{i}", "last_name": f"Last{i}",
+            "school_name": school, "district_name": district,
+            "gender": "MFX"[i % 3], "race_ethnicity": "HI" if i % 4 else "WH",
+            "el_status": ("EO", "EL", "RFEP", "")[i % 4],
+            "sed": "Y" if i % 2 else "N", "swd": "N", "foster_youth": "",
+            "homeless": "N", "migrant": "N",
+        })
+        if grade == 12:
+            status = aid_status[(i // 7) % 4]
+            tables["fafsa_cadaa"].append({
+                "ssid": ssid, "application_type": "" if status == "Opted Out" else "FAFSA",
+                "status": status,
+                "submitted_date": iso if status in ("Submitted", "Completed") else "",
+                "completed_date": us if status == "Completed" else "",
+            })
+            for ds, campuses in CAMPUSES.items():
+                tables[ds].append({"ssid": ssid, "campus": campuses[i % len(campuses)],
+                                   "status": "Submitted" if i % 2 else "Started",
+                                   "submitted_date": iso if i % 2 else ""})
+        if grade >= 9:
+            tables["ag_eligibility"].append({
+                "ssid": ssid, "uc_status": AG[1 + i % 2] if grade < 12 else AG[i % 3],
+                "csu_status": AG[1 + i % 2] if grade < 12 else AG[i % 3], "as_of_date": iso})
+        if i % 2 == 0:
+            college, segment = COLLEGES[i % len(COLLEGES)]
+            tables["favorite_colleges"].append({"ssid": ssid, "college_name": college,
+                                                "segment": segment, "favorited_date": iso})
+            career, onet = CAREERS[i % len(CAREERS)]
+            tables["favorite_careers"].append({"ssid": ssid, "career_title": career,
+                                               "onet_code": onet, "favorited_date": us})
+            major, cip = MAJORS[i % len(MAJORS)]
+            tables["favorite_majors"].append({"ssid": ssid, "major_name": major,
+                                              "cip_code": cip, "favorited_date": ""})
+        if i % 3 == 0:
+            tables["career_assessments"].append({
+                "ssid": ssid, "assessment_name": ASSESSMENTS[i % 3], "completed_date": iso})
+    return Drop(d, tables)
+
+
+# ---------------------------------------------------------------------------------------------
+# A Los Angeles-scale drop, written by DuckDB for speed (used by the benchmark, not by tests).
+
+_SYNTH = {
+    "students": """
+        SELECT lpad(CAST(i + 1 AS VARCHAR), 10, '0') AS ssid, s.cds AS school_cds,
+            CAST(6 + i % 7 AS VARCHAR) AS grade_level, '2026-27' AS school_year,
+            CASE WHEN i % 3 > 0 THEN CAST(DATE '2025-09-01' + CAST(i % 400 AS INTEGER)
+                                          AS VARCHAR) END AS account_created_date,
+            CASE WHEN i % 2 = 1 THEN strftime(DATE '2026-10-01' + CAST(i % 50 AS INTEGER),
+                                              '%-m/%-d/%Y') END AS last_login_date,
+            'L' || CAST(i AS VARCHAR) AS local_student_id, 'First' || CAST(i % 997 AS VARCHAR)
+                AS first_name, 'Last, ' || CAST(i % 991 AS VARCHAR) AS last_name,
+            s.school AS school_name, s.district AS district_name,
+            ['M', 'F', 'X'][1 + i % 3] AS gender,
+            ['AA','AI','AS','FI','HI','PI','WH','MR','NR'][1 + i % 9] AS race_ethnicity,
+            ['EO','IFEP','EL','RFEP','TBD'][1 + i % 5] AS el_status,
+            CASE WHEN i % 2 = 0 THEN 'Y' ELSE 'N' END AS sed, 'N' AS swd, NULL AS foster_youth,
+            'N' AS homeless, CASE WHEN i % 50 = 0 THEN 'Y' ELSE 'N' END AS migrant
+        FROM range(?) t(i) JOIN sch s ON s.k = i % (SELECT count(*) FROM sch)""",
+    "fafsa_cadaa": """
+        SELECT lpad(CAST(i + 1 AS VARCHAR), 10, '0') AS ssid, t.typ AS application_type,
+            ['Started','Submitted','Completed','Opted Out'][1 + i % 4] AS status,
+            CASE WHEN i % 4 IN (1, 2) THEN '2026-10-15' END AS submitted_date,
+            CASE WHEN i % 4 = 2 THEN '11/2/2026' END AS completed_date
+        FROM range(?) r(i), (VALUES ('FAFSA'), ('CADAA')) t(typ)
+        WHERE i % 7 = 6 AND (t.typ = 'FAFSA' OR i % 5 = 0)""",
+    "favorite_colleges": """
+        SELECT lpad(CAST(i + 1 AS VARCHAR), 10, '0') AS ssid,
+            'College ' || CAST((i * 7 + j * 13) % 50 AS VARCHAR) AS college_name,
+            ['UC','CSU','CCC','Private CA','Out of State'][1 + (i + j) % 5] AS segment,
+            '2026-03-04' AS favorited_date
+        FROM range(?) r(i), range(3) s(j) WHERE i % 5 < 3""",
+    "favorite_careers": """
+        SELECT lpad(CAST(i + 1 AS VARCHAR), 10, '0') AS ssid,
+            'Career ' || CAST((i * 7 + j * 13) % 60 AS VARCHAR) AS career_title,
+            '15-1252.00' AS onet_code, '4/5/2026' AS favorited_date
+        FROM range(?) r(i), range(3) s(j) WHERE i % 2 = 0""",
+    "favorite_majors": """
+        SELECT lpad(CAST(i + 1 AS VARCHAR), 10, '0') AS ssid,
+            'Major ' || CAST((i * 7 + j * 13) % 40 AS VARCHAR) AS major_name,
+            '26.0101' AS cip_code, NULL AS favorited_date
+        FROM range(?) r(i), range(2) s(j) WHERE i % 5 < 2""",
+    "career_assessments": """
+        SELECT lpad(CAST(i + 1 AS VARCHAR), 10, '0') AS ssid,
+            ['Interest Profiler','Career Cluster Survey','Work Values Profiler'][1 + j]
+                AS assessment_name, '2026-02-0' || CAST(1 + j AS VARCHAR) AS completed_date
+        FROM range(?) r(i), range(2) s(j) WHERE i % 2 = 1""",
+    "ag_eligibility": """
+        SELECT lpad(CAST(i + 1 AS VARCHAR), 10, '0') AS ssid,
+            ['Eligible','On Track','Not On Track'][1 + i % 3] AS uc_status,
+            ['Eligible','On Track','Not On Track'][1 + (i + 1) % 3] AS csu_status,
+            '2026-11-01' AS as_of_date
+        FROM range(?) r(i) WHERE i % 7 >= 3""",
+}
+_SYNTH_APPLY = """
+    SELECT lpad(CAST(i + 1 AS VARCHAR), 10, '0') AS ssid,
+        'Campus ' || CAST((i + j * 3) % 23 AS VARCHAR) AS campus,
+        CASE WHEN (i + j) % 3 = 0 THEN 'Started' ELSE 'Submitted' END AS status,
+        CASE WHEN (i + j) % 3 > 0 THEN '2026-11-0' || CAST(1 + j AS VARCHAR) END
+            AS submitted_date
+    FROM range(?) r(i), range(?) s(j) WHERE i % 7 = 6 AND i % ? = 0"""
+
+
+def write_synthetic_drop(folder: Path, day: date | str = "2026-11-20",
+                         students: int = 600_000) -> dict[str, Path]:
+    """Write a big valid drop of ``students`` students in Los Angeles County schools."""
+    import duckdb
+
+    from ccgi_dash.reference import DIRECTORY_CSV
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = f"{_day(day):%Y%m%d}"
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE sch AS SELECT CAST(row_number() OVER (ORDER BY CDSCode) - 1 AS BIGINT) AS k,"
+        " CDSCode AS cds, School AS school, District AS district "
+        "FROM read_csv(?, all_varchar = true) "
+        "WHERE CDSCode LIKE '19%' AND StatusType = 'Active' AND School IS NOT NULL",
+        [str(DIRECTORY_CSV)])
+    out = {}
+    for name in DATASET_NAMES:
+        path = folder / f"{name}_{stamp}.csv"
+        if name in CAMPUSES:
+            per, every = {"uc_apply": (3, 2), "csu_apply": (3, 1), "ccc_apply": (2, 3)}[name]
+            sql, params = _SYNTH_APPLY, [students, per, every]
+        else:
+            sql, params = _SYNTH[name], [students]
+        con.execute(f"COPY ({sql}) TO '{path}' (HEADER, DELIMITER ',')", params)
+        out[name] = path
+    con.close()
+    return out
+
+
+def bench(students: int = 600_000) -> None:
+    """Time a bare read of every file against a validated ingest of the same drop."""
+    import duckdb
+
+    from ccgi_dash import loader
+    from ccgi_dash.settings import Settings
+    from ccgi_dash.store import DataDir
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "drop"
+        t = time.perf_counter()
+        files = write_synthetic_drop(folder, students=students)
+        size = sum(p.stat().st_size for p in files.values()) / 1e6
+        print(f"wrote {students:,} students, {size:,.0f} MB in {time.perf_counter() - t:.1f}s")
+        for target in ("memory", "file"):
+            db = ":memory:" if target == "memory" else str(Path(tmp) / "bare.duckdb")
+            con = duckdb.connect(db)
+            t = time.perf_counter()
+            rows = 0
+            for name, path in files.items():
+                con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv(?)", [str(path)])
+                rows += con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            con.close()
+            print(f"bare read_csv CTAS ({target}): {rows:,} rows in "
+                  f"{time.perf_counter() - t:.2f}s")
+        dd = DataDir(Path(tmp) / "data")
+        t = time.perf_counter()
+        report = loader.ingest(dd, [folder], Settings())
+        print(f"validated ingest: {time.perf_counter() - t:.2f}s")
+        for line in report.summary_lines():
+            print("  " + line)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "bench":
+        bench(int(sys.argv[2]) if len(sys.argv) > 2 else 600_000)
+    else:
+        print(__doc__)
