@@ -1,7 +1,7 @@
 """Overview: the county funnel and the headline numbers, with the change since the last drop
 and against the same week last year."""
 
-from ccgi_dash import charts
+from ccgi_dash import charts, views
 from ccgi_dash.ui import data, page, render
 
 HEADLINES = ("account_registered", "aid_submitted", "aid_completed", "any_app_submitted",
@@ -9,9 +9,9 @@ HEADLINES = ("account_registered", "aid_submitted", "aid_completed", "any_app_su
 
 ctx = page.begin("Overview", "Where the county's students stand, from a first account to a "
                  "completed financial aid application.")
-funnel = data.view("funnel", ctx.scope, ctx.filters, ctx.as_of, ctx.threshold)
+funnel = data.view(views.funnel, ctx.scope, ctx.filters, ctx.as_of, ctx.threshold)
 if not render.no_students(funnel.rename(columns={"population": "denominator"})):
-    render.headline_cards([data.view("headline", ctx.scope, m, ctx.filters, ctx.as_of,
+    render.headline_cards([data.view(views.headline, ctx.scope, m, ctx.filters, ctx.as_of,
                                      ctx.threshold) for m in HEADLINES])
     table = funnel[["stage", "students_text", "population", "rate_text"]].rename(
         columns={"stage": "Stage", "students_text": "Students", "population": "Out of",

@@ -10,13 +10,13 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from ccgi_dash import metrics, views
 from ccgi_dash.scope import Scope
 from ccgi_dash.settings import Settings, load_settings
 from ccgi_dash.store import (
@@ -62,28 +62,24 @@ def _key(scope: Scope) -> tuple[str, int]:
     return str(root), read_manifest(DataDir(root)).version
 
 
-VIEWS: dict[str, Callable[..., Any]] = {
-    "options": views.options,
-    "metric_view": views.metric_view,
-    "headline": views.headline,
-    "funnel": views.funnel,
-    "trend": views.trend,
-    "year_over_year": views.year_over_year,
-    "metric_grid": views.metric_grid,
-    "ranking": metrics.ranking,
-}
-"""The data functions pages may call through the cache. Each takes (warehouse, scope, ...)."""
-
-
 @st.cache_data(max_entries=4096, show_spinner=False)
 def _call(name: str, root: str, version: int, scope: Scope, args: tuple[Any, ...],
           kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    return VIEWS[name](_open(root, version), scope, *args, **dict(kwargs))
+    module, qualname = name.split(":")
+    fn = getattr(importlib.import_module(module), qualname)
+    return fn(_open(root, version), scope, *args, **dict(kwargs))
 
 
-def view(name: str, scope: Scope, *args: Any, **kwargs: Any) -> Any:
-    """Call ``VIEWS[name](warehouse, scope, *args, **kwargs)``, cached per scope and per
-    warehouse version. Results are copies (``st.cache_data``), safe to modify."""
-    if name not in VIEWS:
-        raise KeyError(name)
-    return _call(name, *_key(scope), scope, tuple(args), tuple(sorted(kwargs.items())))
+def view(fn: Callable[..., Any], scope: Scope, *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn(warehouse, scope, *args, **kwargs)``, cached per scope and warehouse version.
+
+    ``fn`` is a data function of this package (``views.funnel``, ``metrics.ranking``, a topic
+    module's view): the cache key names it by module and name, with the scope and every
+    argument hashed, so a result is only ever served to the same scope. Results are copies
+    (``st.cache_data``), safe to modify.
+    """
+    module = getattr(fn, "__module__", "")
+    if not module.startswith("ccgi_dash.") or module.startswith("ccgi_dash.ui"):
+        raise ValueError(f"not a data function of ccgi_dash: {fn!r}")
+    return _call(f"{module}:{fn.__qualname__}", *_key(scope), scope, tuple(args),
+                 tuple(sorted(kwargs.items())))

@@ -125,6 +125,6 @@ def context(render_sidebar: bool = False) -> PageContext | None:
         return None
     name, scope = resolved
     wh = data.warehouse(scope)
-    opts = data.view("options", scope, None)
+    opts = data.view(views.options, scope, None)
     state = filters.sidebar(opts) if render_sidebar else filters.current(opts)
     return PageContext(ident, name, scope, wh, data.settings(scope), opts, state)

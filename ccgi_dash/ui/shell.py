@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ccgi_dash import views
 from ccgi_dash.scope import Scope
 from ccgi_dash.ui import data, session
 
@@ -59,7 +60,7 @@ def _demo_door() -> None:
              "No password needed.")
     demo_scope = session.demo_scope("coe")
     assert demo_scope is not None
-    opts = data.view("options", demo_scope[1], None)
+    opts = data.view(views.options, demo_scope[1], None)
     if not opts.districts:
         st.info("The demo data has not been built yet. Build it with:\n\n"
                 "```\npython -m ccgi_dash demo --county Fresno --out data/demo/drops\n"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One command on a fresh machine: create the environment, install, build the synthetic demo
+# data if none is loaded, and start the app at http://localhost:8501.
+#   ./run.sh                  Fresno County demo (default)
+#   DEMO_COUNTY="Los Angeles" DEMO_SCALE=0.2 ./run.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "Creating the virtual environment in .venv"
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -r requirements.txt
+
+DEMO_DIR=${CCGI_DEMO_DIR:-data/demo}
+export CCGI_DEMO_DIR="$DEMO_DIR"
+if [ ! -f "$DEMO_DIR/warehouse/manifest.json" ]; then
+  county=${DEMO_COUNTY:-Fresno}
+  echo "Building the synthetic demo for $county County (one drop a week, last year and this)"
+  .venv/bin/python -m ccgi_dash demo --county "$county" --scale "${DEMO_SCALE:-1}" \
+    --out "$DEMO_DIR/drops" --quiet
+  .venv/bin/python -m ccgi_dash ingest --data-dir "$DEMO_DIR" --quiet "$DEMO_DIR/drops"
+fi
+
+exec .venv/bin/streamlit run app.py --server.port "${PORT:-8501}" "$@"
