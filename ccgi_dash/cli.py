@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from ccgi_dash.locking import LockHeld
 from ccgi_dash.settings import Settings, SettingsError, load_settings
 from ccgi_dash.store import DataDir, default_data_dir
 
@@ -131,6 +132,63 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from ccgi_dash.fetch import FetchConfigError, FetchError, FetchSecrets, fetch
+
+    dd, settings = _context(args)
+    dd.ensure()
+    try:
+        report = fetch(dd, settings.sftp, FetchSecrets.from_env(),
+                       progress=None if args.quiet else _say)
+    except FetchConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    except FetchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    _say(report.summary())
+    for err in report.errors:
+        _say(f"  error: {err}")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from ccgi_dash.sync import sync
+
+    dd, settings = _context(args)
+    report = sync(dd, settings, progress=None if args.quiet else _say)
+    for line in report.lines():
+        _say(line)
+    return report.exit_code
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from ccgi_dash import quality
+    from ccgi_dash.privacy import to_csv_bytes
+    from ccgi_dash.scope import Scope
+    from ccgi_dash.store import Warehouse
+
+    dd, _ = _context(args)
+    wh = Warehouse(dd)
+    try:
+        if wh.empty:
+            print(f"No data is loaded in {dd.root}.", file=sys.stderr)
+            return EXIT_FAILED
+        scope = (Scope("admin", districts=tuple(args.district), student_level=True)
+                 if args.district else Scope.county())
+        findings = quality.cleanup_findings(wh, scope, args.as_of)
+    finally:
+        wh.close()
+    if args.output:
+        Path(args.output).write_bytes(to_csv_bytes(findings))
+        _say(f"wrote {len(findings)} findings to {args.output}")
+    summary = quality.cleanup_summary(findings)
+    if summary.empty:
+        _say("No findings: the districts' data passed every clean-up check.")
+    else:
+        _say(summary.to_string(index=False))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="data directory (default: $CCGI_DATA_DIR or data/)")
@@ -189,6 +247,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="write to this file instead of standard output")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("fetch", parents=[common], help="pull new drop files from CCGI's sFTP",
+                       description="Download the drop files not fetched before from the sFTP "
+                                   "folder in settings.toml [sftp] into <data dir>/inbox. "
+                                   "Secrets come from CCGI_SFTP_PASSWORD / "
+                                   "CCGI_SFTP_KEY_PASSPHRASE.")
+    p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("sync", parents=[common], help="fetch, then load every complete new drop",
+                       description="Fetch from sFTP, then load the complete drops in the inbox. "
+                                   "Safe from cron: two syncs never overlap. Exit 0 OK, 1 a "
+                                   "drop was rejected or a file failed, 2 settings, 3 another "
+                                   "sync is running.")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("cleanup", parents=[common], help="the data clean-up report",
+                       description="What to correct in the districts' student information "
+                                   "systems: malformed or duplicated SSIDs, grades that do "
+                                   "not fit the school, unknown or closed schools, "
+                                   "contradicting statuses, student groups never reported.")
+    p.add_argument("--district", action="append", metavar="CODE",
+                   help="7-digit district code (repeatable); default: every district")
+    p.add_argument("--as-of", type=_date, help="use the drop in force on this date")
+    p.add_argument("--output", "-o", help="write every finding to this CSV file")
+    p.set_defaults(func=cmd_cleanup)
+
+    from ccgi_dash import users_cli
+
+    users_cli.register(sub, common)
     return parser
 
 
@@ -203,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except LockHeld as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted; data already loaded is unchanged", file=sys.stderr)
         return EXIT_FAILED
