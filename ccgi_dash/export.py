@@ -31,10 +31,13 @@ def metric_export(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str]
     frame = frame.assign(suppressed=False) if raw else suppress(frame, by, threshold)
     frame = frame.drop(columns=["school_district"], errors="ignore")
     frame.insert(len(frame.columns) - 4, "metric", metric_id)
-    frame["rate"] = [None if r is None or pd.isna(r) else round(float(r), 4)
-                     for r in frame["rate"]]
-    frame["numerator"] = [None if n is None or pd.isna(n) else int(n) for n in frame["numerator"]]
+    frame["rate"] = pd.array([None if r is None or pd.isna(r) else round(float(r), 4)
+                              for r in frame["rate"]], dtype="Float64")
+    frame["numerator"] = pd.array([None if n is None or pd.isna(n) else int(n)
+                                   for n in frame["numerator"]], dtype="Int64")
     frame["suppressed"] = frame["suppressed"].astype(bool)
+    if "drop_date" in frame:
+        frame["drop_date"] = [d.isoformat() for d in frame["drop_date"]]
     return frame.reset_index(drop=True)
 
 

@@ -1,0 +1,110 @@
+"""Shared fixtures: a small demo warehouse built once per test session, and app helpers.
+
+The demo warehouse is the real pipeline end to end (the demo generator writes CSV drops, the
+loader validates and loads them), on Fresno County at a tenth of its size. To keep the suite
+fast it loads a subset of the weekly drops: every fourth week, the last three weeks, and the
+weeks one year before those (so "same week last year" has its match).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from ccgi_dash import demo, loader  # noqa: E402
+from ccgi_dash.settings import Settings  # noqa: E402
+from ccgi_dash.store import DataDir  # noqa: E402
+
+DEMO_THROUGH = date(2026, 11, 20)
+DEMO_COUNTY = "Fresno"
+DEMO_SCALE = 0.1
+
+
+def pick_drops(dates: list[date]) -> list[date]:
+    """A subset of weekly drops that still has trends, last week and last year."""
+    latest = dates[-3:]
+    chosen = set(dates[::4]) | set(latest)
+    for d in latest:
+        target = d - timedelta(weeks=52)
+        chosen.add(min(dates, key=lambda x: abs((x - target).days)))
+    return sorted(chosen)
+
+
+@pytest.fixture(scope="session")
+def demo_drops(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "drops"
+    demo.generate(DEMO_COUNTY, out, seed=7, scale=DEMO_SCALE, through=DEMO_THROUGH)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_data(demo_drops, tmp_path_factory) -> DataDir:
+    """A loaded demo data directory (read-only for tests: copy it to change it)."""
+    dd = DataDir(tmp_path_factory.mktemp("demo-data"))
+    dates = sorted({date.fromisoformat(f"{p.stem[-8:-4]}-{p.stem[-4:-2]}-{p.stem[-2:]}")
+                    for p in demo_drops.glob("students_*.csv")})
+    files = [p for d in pick_drops(dates) for p in demo_drops.glob(f"*_{d:%Y%m%d}.csv")]
+    report = loader.ingest(dd, files, Settings())
+    assert report.exit_code == 0, report.summary_lines()
+    return dd
+
+
+@pytest.fixture
+def app_env(demo_data, tmp_path, monkeypatch) -> DataDir:
+    """Environment for an app run: the demo data as the demo directory, and an empty real
+    data directory of its own (no users file, so the demo door works without a cookie key)."""
+    live = DataDir(tmp_path / "live")
+    monkeypatch.setenv("CCGI_DEMO_DIR", str(demo_data.root))
+    monkeypatch.setenv("CCGI_DATA_DIR", str(live.root))
+    monkeypatch.delenv("CCGI_USERS_FILE", raising=False)
+    monkeypatch.delenv("CCGI_COOKIE_KEY", raising=False)
+    return live
+
+
+def demo_app(persona: str = "coe", page: str | None = None, query: dict | None = None):
+    """An AppTest of app.py entered through the demo door as ``persona``, on ``page``."""
+    from streamlit.testing.v1 import AppTest
+
+    from ccgi_dash.ui.session import IDENTITY_KEY, Identity
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if query:
+        for k, v in query.items():
+            at.query_params[k] = v
+    at.session_state[IDENTITY_KEY] = Identity("demo", persona)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def export_rows(dd: DataDir, *args: str) -> list[dict]:
+    """What ``python -m ccgi_dash export`` reports, run in-process as JSON."""
+    import contextlib
+    import io
+    import json
+
+    from ccgi_dash.cli import main
+
+    buf = io.BytesIO()
+
+    class _Out:
+        buffer = buf
+
+        def write(self, s: str) -> None:
+            buf.write(s.encode())
+
+        def flush(self) -> None:
+            pass
+
+    with contextlib.redirect_stdout(_Out()):  # type: ignore[type-var]
+        code = main(["export", "--data-dir", str(dd.root), "--format", "json", *args])
+    assert code == 0
+    return json.loads(buf.getvalue().decode())
