@@ -152,6 +152,33 @@ def trend_lines(frame: pd.DataFrame, title: str, *, series: str | None = None,
     return _layout(fig, title, height=400)
 
 
+def weekly_year_over_year_chart(frame: pd.DataFrame, title: str,
+                                marks: Sequence[tuple[date, str]] = ()) -> go.Figure:
+    """Weekly points of this school year and last (``views.weekly_year_over_year``)."""
+    fig = go.Figure()
+    years = sorted(frame["year_label"].unique(), reverse=True) if len(frame) else []
+    for i, year in enumerate(years):
+        part = frame[frame["year_label"] == year].sort_values("plot_date")
+        fig.add_trace(go.Scatter(
+            x=list(part["plot_date"]),
+            y=[None if v is None or pd.isna(v) else v * 100 for v in part["rate"]],
+            mode="lines+markers", name=str(year),
+            line={"color": OKABE_ITO[0] if i == 0 else OKABE_ITO[1],
+                  "width": 3 if i == 0 else 2, "dash": "solid" if i == 0 else "dash"},
+            hovertext=[f"<b>Drop of {d:%b %d, %Y}</b><br>Count: {c}<br>Of: {int(p):,}"
+                       f"<br>Rate: {r}"
+                       for d, c, p, r in zip(part["drop_date"], part["count_text"],
+                                             part["denominator"], part["rate_text"],
+                                             strict=True)],
+            hoverinfo="text", connectgaps=False,
+        ))
+    if len(frame):
+        _marks(fig, marks, list(frame["plot_date"]))
+    fig.update_yaxes(title="Percent", ticksuffix="%", rangemode="tozero", gridcolor="#eee")
+    fig.update_xaxes(title="Week (last year shown on this year's calendar)", gridcolor="#eee")
+    return _layout(fig, title, height=400)
+
+
 def _marks(fig: go.Figure, marks: Sequence[tuple[date, str]], xs: Sequence[date]) -> None:
     xs = list(xs)
     if not xs:

@@ -208,6 +208,29 @@ def trend(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = Filter
     return metric_view(wh, scope, metric_id, dims, filters, as_of, threshold)
 
 
+def weekly_year_over_year(wh: Warehouse, scope: Scope, metric_id: str,
+                          filters: Filters = Filters(), as_of: date | None = None,
+                          threshold: int = 11) -> pd.DataFrame:
+    """The weekly trend of this school year and last, on this year's calendar.
+
+    One point per loaded drop of the two school years up to the as-of drop; last year's
+    drops are moved forward by whole school years so the weeks line up. Adds ``year_label``
+    (e.g. "2025-26") and ``plot_date`` to ``metric_view``'s columns.
+    """
+    drop = wh.resolve(as_of)
+    frame = trend(wh, scope, metric_id, filters, as_of, threshold=threshold)
+    if drop is None or frame.empty:
+        return frame.assign(year_label=[], plot_date=[])
+    this = metrics.school_year_of(drop)
+    years = [metrics.school_year_of(d) for d in frame["drop_date"]]
+    keep = [y in (this, this - 1) for y in years]
+    frame = frame[keep].copy()
+    frame["year_label"] = [metrics.school_year_label(d) for d in frame["drop_date"]]
+    frame["plot_date"] = [d + (school_year_start(drop) - school_year_start(d))
+                          for d in frame["drop_date"]]
+    return frame.reset_index(drop=True)
+
+
 def school_year_start(d: date) -> date:
     return date(metrics.school_year_of(d), 7, 1)
 

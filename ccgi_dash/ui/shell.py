@@ -37,6 +37,22 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "Dashboards"),
+    PageSpec("pages/financial_aid.py", "Financial aid", ":material/payments:", "Dashboards"),
+    PageSpec("pages/applications.py", "College applications", ":material/school:",
+             "Dashboards"),
+    PageSpec("pages/ag_eligibility.py", "a-g eligibility", ":material/checklist:", "Dashboards"),
+    PageSpec("pages/favorites.py", "Favorites", ":material/favorite:", "Dashboards"),
+    PageSpec("pages/assessments.py", "Career assessments", ":material/psychology:",
+             "Dashboards"),
+    PageSpec("pages/accounts.py", "Accounts", ":material/person_add:", "Dashboards"),
+    PageSpec("pages/equity.py", "Equity", ":material/balance:", "Dashboards"),
+    PageSpec("pages/students.py", "Students", ":material/groups:", "Follow-up",
+             "student_level"),
+    PageSpec("pages/cleanup.py", "Data clean-up", ":material/cleaning_services:", "Follow-up",
+             "student_level"),
+    PageSpec("pages/data_status.py", "Data status", ":material/monitor_heart:",
+             "Administration", "admin"),
+    PageSpec("pages/audit_log.py", "Audit log", ":material/policy:", "Administration", "admin"),
 )
 
 
@@ -105,7 +121,7 @@ def main() -> None:
     session.context(render_sidebar=True)
     sections: dict[str, list[st.Page]] = {}
     for spec in PAGES:
-        if spec.allowed(ctx.scope):
+        if spec.allowed(ctx.scope) and (ROOT / spec.path).exists():
             sections.setdefault(spec.section, []).append(
                 st.Page(str(ROOT / spec.path), title=spec.title, icon=spec.icon))
     st.navigation(sections).run()
