@@ -110,13 +110,22 @@ def session_text(text: str) -> str:
 
 
 def main() -> None:
+    from ccgi_dash.ui import login
+
     st.set_page_config(page_title="CCGI college and career dashboard", page_icon="🎓",
                        layout="wide", initial_sidebar_state="expanded")
+    problem = login.check_cookie_key()
+    if problem:
+        st.error(problem, icon=":material/key_off:")
+        st.stop()
+    if session.identity() is None:
+        login.restore_session()
     ctx = session.context(render_sidebar=False) if session.identity() else None
     if ctx is None:
         st.navigation([st.Page(_gate, title="Welcome", icon=":material/login:",
                                url_path="welcome", default=True)], position="hidden").run()
         return
+    login.sync_cookie()
     _user_box(ctx)
     session.context(render_sidebar=True)
     sections: dict[str, list[st.Page]] = {}

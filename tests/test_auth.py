@@ -1,0 +1,530 @@
+"""ccgi_dash.auth: hashing, the users file, sessions and their revocation, lockout, cookie
+keys and the audit log. No Streamlit, no network; time is injected where it matters."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import bcrypt
+import pytest
+
+from ccgi_dash import auth
+from ccgi_dash.scope import Scope
+from ccgi_dash.store import DataDir
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD_KEY = secrets.token_urlsafe(48)
+PW = "correct horse battery staple"
+T0 = 1_800_000_000.0
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """A data directory of its own, a good cookie key, no throttle delay, fast bcrypt."""
+    data = tmp_path / "data"
+    users = data / "users.yaml"
+    monkeypatch.setenv("CCGI_DATA_DIR", str(data))
+    monkeypatch.setenv("CCGI_USERS_FILE", str(users))
+    monkeypatch.setenv("CCGI_COOKIE_KEY", GOOD_KEY)
+    monkeypatch.setenv("CCGI_LOGIN_FAILURE_DELAY", "0")
+    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
+    return {"data": DataDir(data), "users": users, "reg": auth.registry(DataDir(data))}
+
+
+def add(path: Path, username: str, role: str = "admin", districts: tuple[str, ...] = (),
+        password: str = PW) -> auth.User:
+    return auth.add_user(path, username, name=username.title(), role=role,
+                         districts=districts, password_hash=auth.hash_password(password))
+
+
+def no_sleep(_seconds: float) -> None:
+    pass
+
+
+# --- hashing -------------------------------------------------------------------------------
+
+def test_new_hashes_are_bcrypt_cost_12() -> None:
+    assert auth.BCRYPT_ROUNDS == 12
+    h = auth.hash_password(PW)
+    assert h.startswith("$2b$12$")
+    assert auth.verify_password(PW, h)
+    assert not auth.verify_password(PW + "x", h)
+
+
+def test_hashes_are_interchangeable_with_streamlit_authenticator(env: dict) -> None:
+    from streamlit_authenticator.utilities.hasher import Hasher
+
+    ours = auth.hash_password(PW)
+    assert Hasher.check_pw(PW, ours)
+    assert auth.verify_password(PW, Hasher.hash(PW))
+
+
+@pytest.mark.parametrize("bad_hash", ["", "plaintext", "$2b$04$short", "$1$md5$whatever"])
+def test_verify_never_raises_on_a_broken_hash(env: dict, bad_hash: str) -> None:
+    assert auth.verify_password(PW, bad_hash) is False
+
+
+def test_verify_refuses_over_long_passwords_instead_of_truncating(env: dict) -> None:
+    long_pw = "a" * 72
+    h = bcrypt.hashpw(long_pw.encode(), bcrypt.gensalt(4)).decode()
+    assert auth.verify_password(long_pw, h)
+    assert not auth.verify_password(long_pw + "extra", h)  # bcrypt alone would say yes
+
+
+@pytest.mark.parametrize(("password", "fragment"), [
+    ("short", "at least 12"),
+    ("é" * 40, "at most 72 bytes"),
+    ("  leading spaces here", "spaces"),
+    ("my-alice-password-1", "username"),
+])
+def test_password_rules(password: str, fragment: str) -> None:
+    assert fragment in (auth.password_problem(password, "alice") or "")
+
+
+def test_hash_password_refuses_a_short_password() -> None:
+    with pytest.raises(auth.UsersError, match="at least 12"):
+        auth.hash_password("too short")
+
+
+# --- users file ----------------------------------------------------------------------------
+
+def test_users_round_trip_without_plaintext(env: dict) -> None:
+    add(env["users"], "Alice", "admin")
+    add(env["users"], "dana", "district", ("1062166", "1062166", "1062174"))
+    text = env["users"].read_text()
+    assert PW not in text
+    users = auth.load_users(env["users"])
+    assert set(users) == {"alice", "dana"}  # usernames are lowercased
+    assert users["dana"].districts == ("1062166", "1062174")
+    assert "password_hash" not in users["dana"].public()
+    assert "$2b$" not in repr(users["dana"])
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("users: [1, 2", "not valid YAML"),
+    ("- a list", "mapping"),
+    ("version: 9\nusers: {}", "version"),
+    ("users:\n  dana: {role: district, password_hash: x}", "district code"),
+    ("users:\n  root: {role: admin, districts: ['1062166'], password_hash: x}", "whole county"),
+    ("users:\n  eve: {role: demo, password_hash: x}", "role must be"),
+    ("users:\n  eve: {role: coe, password_hash: plaintext}", "bcrypt"),
+    ("users:\n  Eve: {role: coe}", "not allowed"),
+])
+def test_a_malformed_users_file_grants_nothing(text: str, match: str) -> None:
+    with pytest.raises(auth.UsersFileError, match=match):
+        auth.parse_users(text)
+
+
+def test_the_web_side_sees_changes_to_the_file(env: dict) -> None:
+    add(env["users"], "alice")
+    assert auth.load_users(env["users"])["alice"].role == "admin"
+    auth.update_user(env["users"], "alice", role="coe")
+    assert auth.load_users(env["users"])["alice"].role == "coe"
+
+
+def test_a_rejected_change_leaves_the_file_as_it_was(env: dict) -> None:
+    add(env["users"], "alice")
+    before = env["users"].read_bytes()
+    with pytest.raises(auth.UsersError, match="already exists"):
+        add(env["users"], "ALICE")
+    with pytest.raises(auth.UsersError, match="district code"):
+        auth.update_user(env["users"], "alice", role="district")
+    assert env["users"].read_bytes() == before
+    assert [p.name for p in env["users"].parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+# --- roles and scope -----------------------------------------------------------------------
+
+def test_scope_comes_from_the_user_record(env: dict) -> None:
+    admin = add(env["users"], "alice", "admin")
+    coe = add(env["users"], "carl", "coe")
+    dist = add(env["users"], "dana", "district", ("1062166",))
+    assert auth.scope_for(admin) == Scope("admin", all_districts=True, student_level=True,
+                                          dataset="live", user="alice")
+    assert auth.scope_for(coe) == Scope("coe", all_districts=True, student_level=False,
+                                        dataset="live", user="carl")
+    assert auth.scope_for(dist) == Scope("district", districts=("1062166",),
+                                         student_level=True, dataset="live", user="dana")
+
+
+# --- sessions and revocation ---------------------------------------------------------------
+
+def login_ok(env: dict, username: str = "alice", now: float = T0) -> auth.LoginResult:
+    result = auth.login(username, PW, users_path=env["users"], reg=env["reg"], now=now,
+                        sleep=no_sleep)
+    assert result.ok, result
+    return result
+
+
+def valid(env: dict, sid: str, now: float = T0 + 1) -> auth.User | None:
+    return auth.validate_session(sid, users_path=env["users"], reg=env["reg"], now=now)
+
+
+def test_a_session_is_refused_after_logout(env: dict) -> None:
+    add(env["users"], "alice")
+    r = login_ok(env)
+    assert valid(env, r.session_id).username == "alice"
+    assert auth.end_session(r.session_id)
+    assert valid(env, r.session_id) is None
+    assert not auth.end_session(r.session_id)  # already over
+
+
+def test_a_session_is_refused_after_a_password_reset(env: dict) -> None:
+    add(env["users"], "alice")
+    r = login_ok(env)
+    auth.update_user(env["users"], "alice", password_hash=auth.hash_password(PW + "!"),
+                     bump_epoch=True)
+    assert valid(env, r.session_id) is None
+
+
+def test_a_session_is_refused_after_disable_and_stays_refused_after_enable(env: dict) -> None:
+    add(env["users"], "alice")
+    r = login_ok(env)
+    auth.update_user(env["users"], "alice", disabled=True, bump_epoch=True)
+    assert valid(env, r.session_id) is None
+    auth.update_user(env["users"], "alice", disabled=False)
+    assert valid(env, r.session_id) is None  # the epoch moved on: re-enabling revives nothing
+
+
+def test_a_removed_user_loses_the_session(env: dict) -> None:
+    add(env["users"], "alice")
+    add(env["users"], "bob")
+    r = login_ok(env)
+    auth.modify_users(env["users"], lambda users: {k: v for k, v in users.items()
+                                                   if k != "alice"})
+    assert valid(env, r.session_id) is None
+
+
+def test_end_all_sessions_ends_every_browser(env: dict) -> None:
+    add(env["users"], "alice")
+    a, b = login_ok(env), login_ok(env)
+    assert auth.end_all_sessions("ALICE") == 2  # the registry of $CCGI_DATA_DIR
+    assert valid(env, a.session_id) is None
+    assert valid(env, b.session_id) is None
+
+
+def test_idle_and_absolute_limits(env: dict) -> None:
+    add(env["users"], "alice")
+    settings = auth.AuthSettings()
+    r = login_ok(env)
+    assert valid(env, r.session_id, T0 + settings.session_idle - 5) is not None
+    assert valid(env, r.session_id, 2 * settings.session_idle + T0 + 1) is None
+    r2 = login_ok(env, now=T0)
+    t = T0 + settings.session_idle / 2
+    while t < T0 + settings.session_lifetime:  # active all week: idle never trips
+        assert valid(env, r2.session_id, t) is not None
+        t += settings.session_idle / 2
+    assert valid(env, r2.session_id, T0 + settings.session_lifetime + 1) is None
+
+
+@pytest.mark.parametrize("sid", ["", "short", "x" * 43, "../../etc/passwd", "a" * 500])
+def test_unknown_session_ids_are_refused(env: dict, sid: str) -> None:
+    add(env["users"], "alice")
+    assert valid(env, sid) is None
+
+
+def test_sessions_are_stored_by_hash_only(env: dict) -> None:
+    add(env["users"], "alice")
+    r = login_ok(env)
+    assert r.session_id.encode() not in env["reg"].path.read_bytes()
+
+
+def test_many_threads_share_the_registry(env: dict) -> None:
+    add(env["users"], "alice")
+    reg = env["reg"]
+    ids: list[str] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(15):
+                sid, _exp = reg.create_session("alice", 0, 3600, now=T0)
+                ids.append(sid)
+                assert valid(env, sid) is not None
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(set(ids)) == 90
+    assert reg.live_sessions("alice", now=T0) == 90
+
+
+# --- cookies -------------------------------------------------------------------------------
+
+def test_cookie_round_trip_and_tampering(env: dict) -> None:
+    sid = secrets.token_urlsafe(32)
+    cookie = auth.make_cookie(sid, T0 + 100, GOOD_KEY)
+    assert auth.read_cookie(cookie, GOOD_KEY, now=T0) == sid
+    other = secrets.token_urlsafe(32)
+    forged = cookie.replace(sid, other)
+    assert auth.read_cookie(forged, GOOD_KEY, now=T0) is None
+    assert auth.read_cookie(cookie, secrets.token_urlsafe(48), now=T0) is None
+    later = cookie.replace(str(int(T0 + 100)), str(int(T0 + 10**6)))
+    assert auth.read_cookie(later, GOOD_KEY, now=T0) is None
+    assert auth.read_cookie(cookie, GOOD_KEY, now=T0 + 101) is None
+    for junk in (None, "", "v1", "v1.a.b.c", cookie + ".x", "x" * 1000):
+        assert auth.read_cookie(junk, GOOD_KEY, now=T0) is None
+
+
+def test_a_cookie_captured_before_logout_is_refused_afterwards(env: dict) -> None:
+    add(env["users"], "alice")
+    r = login_ok(env)
+    captured = auth.make_cookie(r.session_id, r.expires, GOOD_KEY)
+    sid = auth.read_cookie(captured, GOOD_KEY, now=T0 + 1)
+    assert sid and valid(env, sid) is not None
+    env["reg"].end_session(r.session_id)
+    sid = auth.read_cookie(captured, GOOD_KEY, now=T0 + 2)
+    assert sid is not None  # the signature still holds ...
+    assert valid(env, sid, T0 + 2) is None  # ... but the session it names is over
+
+
+# --- lockout and throttling ----------------------------------------------------------------
+
+def attempt(env: dict, username: str, password: str, now: float,
+            sleeps: list[float] | None = None) -> auth.LoginResult:
+    return auth.login(username, password, users_path=env["users"], reg=env["reg"], now=now,
+                      sleep=(sleeps.append if sleeps is not None else no_sleep))
+
+
+def test_five_failures_lock_the_name_for_fifteen_minutes(env: dict) -> None:
+    add(env["users"], "alice")
+    for i in range(4):
+        assert not attempt(env, "alice", "wrong password!", T0 + i).ok
+    assert attempt(env, "alice", PW, T0 + 10).ok  # 4 failures: not locked; success resets
+    for i in range(5):
+        assert not attempt(env, "alice", "wrong password!", T0 + 20 + i).ok
+    last = T0 + 24
+    locked = attempt(env, "alice", PW, last + 60)
+    assert not locked.ok  # the right password does not open a locked account
+    assert locked.message == auth.FAILED_MESSAGE
+    assert not attempt(env, "ALICE ", PW, last + 15 * 60 - 1).ok
+    assert attempt(env, "alice", PW, last + 15 * 60 + 1).ok  # the lock expires
+
+
+def test_attempts_during_a_lock_do_not_extend_it(env: dict) -> None:
+    add(env["users"], "alice")
+    for i in range(5):
+        attempt(env, "alice", "wrong password!", T0 + i)
+    for i in range(50):
+        attempt(env, "alice", "wrong password!", T0 + 10 + i * 10)
+    assert attempt(env, "alice", PW, T0 + 4 + 15 * 60 + 1).ok
+
+
+def test_failures_outside_the_window_do_not_count(env: dict) -> None:
+    add(env["users"], "alice")
+    for i in range(4):
+        attempt(env, "alice", "wrong password!", T0 + i)
+    attempt(env, "alice", "wrong password!", T0 + 16 * 60)
+    assert attempt(env, "alice", PW, T0 + 16 * 60 + 1).ok
+
+
+def test_an_expired_lock_gives_a_fresh_set_of_attempts(env: dict) -> None:
+    add(env["users"], "alice")
+    for i in range(5):
+        attempt(env, "alice", "wrong password!", T0 + i)
+    after = T0 + 4 + 15 * 60 + 1
+    attempt(env, "alice", "wrong password!", after)  # one mistake after the lock ...
+    assert attempt(env, "alice", PW, after + 1).ok  # ... does not lock again at once
+
+
+def test_the_lock_survives_a_restart_and_a_config_reload(env: dict) -> None:
+    add(env["users"], "alice")
+    for i in range(5):
+        attempt(env, "alice", "wrong password!", T0 + i)
+    auth.update_user(env["users"], "alice", name="Alice Again")  # the file changes
+    fresh = auth.Registry(env["reg"].path)  # a new process
+    r = auth.login("alice", PW, users_path=env["users"], reg=fresh, now=T0 + 60,
+                   sleep=no_sleep)
+    assert not r.ok
+
+
+def test_unknown_names_are_locked_too_and_all_refusals_read_the_same(env: dict) -> None:
+    add(env["users"], "alice")
+    add(env["users"], "dis")
+    auth.update_user(env["users"], "dis", disabled=True)
+    messages = {
+        attempt(env, "nobody", PW, T0).message,
+        attempt(env, "alice", "wrong password!", T0).message,
+        attempt(env, "dis", PW, T0).message,
+        attempt(env, "not a valid name!", PW, T0).message,
+    }
+    for i in range(5):
+        attempt(env, "ghost", "x" * 12, T0 + i)
+    assert env["reg"].locked_until(auth.name_hash("ghost"), T0 + 10) is not None
+    messages.add(attempt(env, "ghost", PW, T0 + 10).message)
+    assert messages == {auth.FAILED_MESSAGE}
+
+
+def test_typed_names_are_not_stored_as_text(env: dict) -> None:
+    add(env["users"], "alice")
+    attempt(env, "my-secret-password-typed-here", PW, T0)
+    assert b"my-secret-password" not in env["reg"].path.read_bytes()
+
+
+def test_failures_are_throttled_alike_for_known_and_unknown_names(
+        env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CCGI_LOGIN_FAILURE_DELAY", "0.5")
+    add(env["users"], "alice")
+    known: list[float] = []
+    unknown: list[float] = []
+    for i in range(6):
+        attempt(env, "alice", "wrong password!", T0 + i, known)
+        attempt(env, "nobody", "wrong password!", T0 + i, unknown)
+    assert known == unknown
+    assert known[:4] == [0.5, 1.0, 1.5, 2.0]
+    assert max(known) <= auth.AuthSettings().max_failure_delay
+    good: list[float] = []
+    attempt(env, "bob", PW, T0, good)
+    assert len(good) == 1  # an unknown name is a failure
+
+
+def test_unknown_user_takes_about_as_long_as_a_wrong_password(
+        env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both run one bcrypt check at cost 12. Interleaved, medians of 5, within 30%; a real
+    leak (no bcrypt for unknown users) differs a hundredfold, so up to three rounds are
+    allowed to ride out a busy machine without hiding it."""
+    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 12)
+    add(env["users"], "alice")
+
+    def timed(username: str, i: int) -> float:
+        start = time.perf_counter()
+        r = auth.login(username, "wrong password!", users_path=env["users"], reg=env["reg"],
+                       now=T0 + i * 3600, sleep=no_sleep)  # an hour apart: never locked
+        assert not r.ok
+        return time.perf_counter() - start
+
+    timed("nobody", 0)  # warm up caches (users file, registry schema)
+    ratios = []
+    for rnd in range(3):
+        wrong, unknown = [], []
+        for i in range(5):
+            wrong.append(timed("alice", 1 + rnd * 10 + i))
+            unknown.append(timed(f"nobody{rnd}{i}", 1 + rnd * 10 + i))
+        a, b = statistics.median(wrong), statistics.median(unknown)
+        ratios.append(abs(a - b) / max(a, b))
+        if ratios[-1] < 0.3:
+            break
+    assert min(ratios) < 0.3, ratios
+
+
+def test_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CCGI_LOGIN_MAX_FAILURES", "3")
+    monkeypatch.setenv("CCGI_LOGIN_LOCK_MINUTES", "30")
+    s = auth.AuthSettings.from_env()
+    assert (s.max_failures, s.lock_seconds) == (3, 1800)
+    assert "30 minutes" in s.failed_message
+    assert auth.AuthSettings().failed_message == auth.FAILED_MESSAGE
+    monkeypatch.setenv("CCGI_LOGIN_WINDOW_MINUTES", "soon")
+    with pytest.raises(ValueError, match="CCGI_LOGIN_WINDOW_MINUTES"):
+        auth.AuthSettings.from_env()
+
+
+# --- cookie key ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", ["some_key", "SOME_KEY", "random_signature_key", "changeme",
+                                 "short-but-random-Zx81", "a" * 64, "ab" * 20])
+def test_weak_cookie_keys_are_refused(env: dict, monkeypatch: pytest.MonkeyPatch,
+                                      key: str) -> None:
+    monkeypatch.setenv("CCGI_COOKIE_KEY", key)
+    problem = auth.cookie_key_problem()
+    assert problem is not None
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(48))"' in problem
+    assert "[auth]" in problem and "cookie_key" in problem
+    assert key not in problem.replace("cookie_key", "")  # the key itself is never echoed
+
+
+def test_a_random_48_byte_key_is_accepted(env: dict) -> None:
+    assert auth.cookie_key_problem() is None
+
+
+def test_demo_only_needs_no_key(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CCGI_COOKIE_KEY")
+    assert not auth.logins_enabled()
+    assert auth.cookie_key_problem() is None
+    add(env["users"], "alice")  # now real sign-ins are possible: a key is required
+    assert auth.logins_enabled()
+    assert "no cookie signing key" in (auth.cookie_key_problem() or "")
+    assert auth.cookie_key_problem(GOOD_KEY) is None  # from st.secrets
+
+
+def test_the_environment_wins_over_secrets(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert auth.configured_cookie_key("from-secrets") == GOOD_KEY
+    monkeypatch.setenv("CCGI_COOKIE_KEY", "some_key")
+    assert auth.cookie_key_problem(GOOD_KEY) is not None
+    monkeypatch.delenv("CCGI_COOKIE_KEY")
+    assert auth.configured_cookie_key(GOOD_KEY) == GOOD_KEY
+
+
+# --- audit log -----------------------------------------------------------------------------
+
+SSID = "1234567890"
+
+
+def test_audit_records_who_when_scope_what_and_rows(env: dict) -> None:
+    scope = Scope("district", districts=("1062166",), student_level=True, user="dana")
+    rec = auth.audit(env["data"], user="dana", role="district", scope=scope,
+                     action="student_list_view", what="list:fafsa_not_started grade=12",
+                     rows=37, detail={"district": "1062166", "grade": 12})
+    line = json.loads(env["data"].audit_log.read_text().splitlines()[-1])
+    assert line == rec
+    assert line["user"] == "dana" and line["role"] == "district"
+    assert line["districts"] == ["1062166"] and line["rows"] == 37
+    assert re.match(r"\d{4}-\d\d-\d\dT", line["ts"])
+    admin = Scope.county(user="alice")
+    assert auth.audit(env["data"], user="alice", role="admin", scope=admin, action="export",
+                      what="metric:aid_submitted", rows=5)["districts"] == "all"
+
+
+def test_audit_never_writes_an_ssid_or_other_pii(env: dict,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    scope = Scope.county(user="alice")
+    rec = auth.audit(env["data"], user="alice", role="admin", scope=scope, action="export",
+                     what=f"students ssid={SSID}", rows=1,
+                     detail={"ssid": SSID, "filter": f"x{SSID}y", "n": int(SSID),
+                             "student_name": "Maria", "contact": "kid@example.org",
+                             "nested": {"ids": [SSID, "1062166"]}, "district": "1062166"})
+    text = env["data"].audit_log.read_text()
+    assert SSID not in text
+    assert "Maria" not in text and "kid@example.org" not in text
+    assert rec["detail"]["district"] == "1062166"
+    assert rec["detail"]["nested"]["ids"] == ["[redacted]", "1062166"]
+    assert rec["redacted"] == 7
+    assert "PII-like" in capsys.readouterr().err
+
+
+def test_audit_refuses_a_free_text_action(env: dict) -> None:
+    with pytest.raises(ValueError, match="action"):
+        auth.audit(env["data"], user="a", role="admin", scope=Scope.county(),
+                   action="Export of everything!", what="x", rows=0)
+
+
+def test_read_audit_is_newest_first_and_reads_only_the_tail(env: dict) -> None:
+    scope = Scope.county(user="alice")
+    assert auth.read_audit(env["data"]) == []
+    for i in range(1200):
+        auth.audit(env["data"], user="alice", role="admin", scope=scope, action="export",
+                   what=f"metric:m{i}", rows=i)
+    with open(env["data"].audit_log, "a") as fh:
+        fh.write("not json\n")
+    recent = auth.read_audit(env["data"], limit=10)
+    assert [r["rows"] for r in recent] == list(range(1199, 1189, -1))
+    assert len(auth.read_audit(env["data"], limit=5000)) == 1200
+
+
+# --- documentation -------------------------------------------------------------------------
+
+def test_every_setting_is_documented() -> None:
+    doc = (ROOT / "docs" / "security.md").read_text()
+    missing = [name for name in auth.SETTINGS_ENV if name not in doc]
+    assert missing == []
