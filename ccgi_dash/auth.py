@@ -65,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 import bcrypt
+import pandas as pd
 import yaml
 
 from ccgi_dash.scope import Scope
@@ -987,3 +988,17 @@ def operator() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return "cli"
+
+
+def audit_frame(data_dir: DataDir, limit: int = 2000) -> pd.DataFrame:
+    """The newest audit records as a table for the admins' audit page, newest first."""
+    cols = ["ts", "user", "role", "dataset", "districts", "action", "what", "rows"]
+    records = read_audit(data_dir, limit)
+    frame = pd.DataFrame(records)
+    for c in cols:
+        if c not in frame:
+            frame[c] = None
+    frame["districts"] = [", ".join(d) if isinstance(d, list) else d for d in frame["districts"]]
+    return frame[cols].rename(columns={"ts": "When", "user": "User", "role": "Role",
+                                       "dataset": "Data", "districts": "Districts",
+                                       "action": "Action", "what": "What", "rows": "Rows"})

@@ -228,6 +228,14 @@ def never_reported(wh: Warehouse, scope: Scope, drop: date) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def findings_for(findings: pd.DataFrame, check: str) -> pd.DataFrame:
+    """The findings of one check, with the columns a data manager reads."""
+    rows = findings[findings["check"] == check]
+    return rows[["district_name", "school_name", "ssid", "file", "line", "detail"]].rename(
+        columns={"district_name": "District", "school_name": "School", "ssid": "SSID",
+                 "file": "File", "line": "Line", "detail": "What"}).reset_index(drop=True)
+
+
 def cleanup_summary(findings: pd.DataFrame) -> pd.DataFrame:
     """Findings counted per district and check: the report's first table."""
     if findings.empty:

@@ -7,13 +7,15 @@ is loaded, and works while a load is running.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 
 from ccgi_dash.datasets import DATASET_NAMES
+from ccgi_dash.metrics import METRICS, compute, previous_drop, school_year_of
+from ccgi_dash.scope import Scope
 from ccgi_dash.settings import Settings
-from ccgi_dash.store import DataDir, read_jsonl, read_manifest
+from ccgi_dash.store import DataDir, Warehouse, read_jsonl, read_manifest
 
 
 def drops_frame(dd: DataDir) -> pd.DataFrame:
@@ -103,8 +105,79 @@ def status_lines(dd: DataDir, settings: Settings) -> list[str]:
     return lines
 
 
-def parse_time(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        return None
+
+
+WATCHED = ("account_registered", "aid_submitted", "aid_completed", "uc_submitted",
+           "csu_submitted", "favorite_college", "career_assessment")
+"""Counts that only grow during a school year: a fall from one week to the next is unusual."""
+
+
+def week_over_week(wh: Warehouse, scope: Scope, as_of: date | None = None,
+                   roster_change: float = 0.05) -> pd.DataFrame:
+    """Per district: roster and key counts this drop against the previous one, flagged.
+
+    A change is flagged when the roster moves more than ``roster_change`` (5%) either way,
+    a district appears or disappears, or a count that only grows in a school year falls.
+    Counts are unsuppressed: this view is for the COE's data administrators.
+    """
+    drop = wh.resolve(as_of)
+    prev = previous_drop(wh.drops, drop) if drop else None
+    cols = ["district", "district_name", "students_before", "students_now", "change",
+            "flags"]
+    if drop is None or prev is None:
+        return pd.DataFrame(columns=cols)
+    frames = {}
+    for d in (prev, drop):
+        base = compute(wh, scope, "account_registered", ("district",), as_of=d)
+        base = base.rename(columns={"denominator": "students"})[
+            ["district", "district_name", "students"]]
+        for m in WATCHED:
+            part = compute(wh, scope, m, ("district",), as_of=d)
+            counts = dict(zip(part["district"], part["numerator"], strict=True))
+            base[m] = [int(counts.get(c, 0)) for c in base["district"]]
+        frames[d] = base.set_index("district")
+    before, now = frames[prev], frames[drop]
+    rows = []
+    same_year = school_year_of(prev) == school_year_of(drop)
+    for code in sorted(set(before.index) | set(now.index)):
+        b = before.loc[code] if code in before.index else None
+        n = now.loc[code] if code in now.index else None
+        name = (n if n is not None else b)["district_name"]
+        sb = int(b["students"]) if b is not None else 0
+        sn = int(n["students"]) if n is not None else 0
+        flags = []
+        if b is None:
+            flags.append("new this week")
+        elif n is None:
+            flags.append("missing this week")
+        elif sb and abs(sn - sb) / sb > roster_change:
+            flags.append(f"roster {(sn - sb) / sb:+.0%}")
+        if b is not None and n is not None and same_year:
+            for m in WATCHED:
+                if int(n[m]) < int(b[m]):
+                    flags.append(f"{METRICS[m].title} fell {int(b[m])} → {int(n[m])}")
+        rows.append({"district": code, "district_name": name, "students_before": sb,
+                     "students_now": sn, "change": sn - sb, "flags": "; ".join(flags)})
+    out = pd.DataFrame(rows, columns=cols)
+    out["_quiet"] = out["flags"] == ""
+    return out.sort_values(["_quiet", "district_name"]).drop(columns="_quiet").reset_index(
+        drop=True)
+
+
+def rejected_rows(wh: Warehouse, scope: Scope, as_of: date | None = None,
+                  limit: int = 5000) -> pd.DataFrame:
+    """The rows the loader set aside for the as-of drop: file, line, column, value, reason.
+
+    Scoped by the school code the row gave when it has one (roster rows); rows of other files
+    carry only an SSID and are shown to county-wide scopes only.
+    """
+    drop = wh.resolve(as_of)
+    cols = ["dataset", "file", "line", "column_name", "value", "reason"]
+    if drop is None or scope.sees_nothing:
+        return pd.DataFrame(columns=cols)
+    scope_sql, params = scope.sql("substr(school_cds, 1, 7)")
+    sql = (f"SELECT dataset, file, line, column_name, value, reason "
+           f"FROM {wh.table(drop, 'rejects')} WHERE {scope_sql} "
+           f"ORDER BY dataset, line LIMIT ?")
+    with wh.query() as cur:
+        return cur.execute(sql, [*params, int(limit)]).df()

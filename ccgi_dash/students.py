@@ -87,11 +87,12 @@ IDENTITY_COLUMNS = ("Last name", "First name", "SSID", "School", "District", "Gr
 
 
 def follow_up(wh: Warehouse, scope: Scope, list_id: str, filters: Filters = Filters(),
-              as_of: date | None = None) -> pd.DataFrame:
+              as_of: date | None = None, search: str = "") -> pd.DataFrame:
     """One follow-up list for the as-of drop: names, SSID, school, grade, and its statuses.
 
     Unsuppressed: admins and district leaders are entitled to their own students' rows.
-    Raises NotEntitled for a scope without student-level access.
+    ``search`` keeps students whose name or SSID contains it. Raises NotEntitled for a
+    scope without student-level access.
     """
     if not scope.student_level:
         raise NotEntitled("this role sees aggregates only, never student rows")
@@ -118,10 +119,16 @@ def follow_up(wh: Warehouse, scope: Scope, list_id: str, filters: Filters = Filt
         FROM (SELECT * FROM {wh.table(drop, 'student_facts')} WHERE {filt_sql}) f
         JOIN {wh.table(drop, 'students')} s USING (ssid)
         WHERE ({spec.condition}) AND ({scope_sql})
+          AND (? = '' OR f.ssid LIKE '%' || ? || '%'
+               OR (coalesce(s.first_name, '') || ' ' || coalesce(s.last_name, '')) ILIKE
+                  '%' || ? || '%'
+               OR (coalesce(s.last_name, '') || ', ' || coalesce(s.first_name, '')) ILIKE
+                  '%' || ? || '%')
         ORDER BY "District", "School", "Grade", "Last name", "First name", "SSID"
     """
     with wh.query() as cur:
-        return cur.execute(sql, [*fp, *sp]).df()
+        term = search.strip()
+        return cur.execute(sql, [*fp, *sp, term, term, term, term]).df()
 
 
 def follow_up_counts(wh: Warehouse, scope: Scope, filters: Filters = Filters(),

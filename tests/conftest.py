@@ -108,3 +108,45 @@ def export_rows(dd: DataDir, *args: str) -> list[dict]:
         code = main(["export", "--data-dir", str(dd.root), "--format", "json", *args])
     assert code == 0
     return json.loads(buf.getvalue().decode())
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def live_env(demo_data, tmp_path, monkeypatch) -> DataDir:
+    """Real-data setup: a copy of the demo warehouse as the *live* data directory, a users
+    file and a strong cookie key, and an empty demo directory beside it."""
+    import secrets
+    import shutil
+
+    live = tmp_path / "live"
+    shutil.copytree(demo_data.root, live)
+    monkeypatch.setenv("CCGI_DATA_DIR", str(live))
+    monkeypatch.setenv("CCGI_DEMO_DIR", str(tmp_path / "demo-empty"))
+    monkeypatch.setenv("CCGI_USERS_FILE", str(live / "users.yaml"))
+    monkeypatch.setenv("CCGI_COOKIE_KEY", secrets.token_urlsafe(48))
+    monkeypatch.setenv("CCGI_LOGIN_FAILURE_DELAY", "0")
+    return DataDir(live)
+
+
+def user_app(username: str, role: str, districts: tuple[str, ...] = (),
+             page: str | None = None):
+    """An AppTest of app.py signed in as a real user (created now) through a real session."""
+    from streamlit.testing.v1 import AppTest
+
+    from ccgi_dash import auth
+    from ccgi_dash.ui.session import IDENTITY_KEY, Identity
+
+    path = auth.users_file_path()
+    if username not in auth.load_users(path):
+        auth.add_user(path, username, name=username.title(), role=role,
+                      password_hash=auth.hash_password(PASSWORD), districts=districts)
+    result = auth.login(username, PASSWORD, sleep=lambda _s: None)
+    assert result.ok, result
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state[IDENTITY_KEY] = Identity("user", username, result.session_id)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at

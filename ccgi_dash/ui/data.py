@@ -28,6 +28,11 @@ from ccgi_dash.store import (
 )
 
 
+def data_dir(scope: Scope) -> DataDir:
+    """The DataDir of a scope (logs, manifest, settings of its data)."""
+    return DataDir(data_dir_for(scope))
+
+
 def data_dir_for(scope: Scope) -> Path:
     """The data directory a scope may read: the demo's own, or the real one. Decided from the
     scope's dataset, which the server derives from the identity, never from the request."""

@@ -33,6 +33,7 @@ def begin(title: str, lede: str, *, student_level: bool = False,
                  icon=":material/lock:")
         st.stop()
     render.header(ctx, title, lede)
+    render.stale_banner(ctx)
     if render.no_data(ctx):
         st.stop()
     return ctx

@@ -14,7 +14,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from ccgi_dash import status
 from ccgi_dash.privacy import to_csv_bytes
+from ccgi_dash.store import DataDir
+from ccgi_dash.ui import data
 from ccgi_dash.ui.session import PageContext
 from ccgi_dash.views import Headline
 
@@ -43,6 +46,17 @@ def header(ctx: PageContext, title: str, lede: str) -> None:
     if ctx.state.rejected:
         st.warning("Some filters in the link were not applied because they are outside your "
                    "access or no longer exist: " + ", ".join(ctx.state.rejected))
+
+
+def stale_banner(ctx: PageContext) -> None:
+    """Every page warns when the newest data is older than the stale limit (8 days)."""
+    if ctx.synthetic or ctx.warehouse.empty:
+        return
+    fresh = status.freshness(DataDir(data.data_dir_for(ctx.scope)), ctx.settings)
+    if fresh.stale:
+        st.warning(f"The newest data is {fresh.age_days} days old (drop of "
+                   f"{fresh.latest:%B %d, %Y}). CCGI sends a drop every week: check the data "
+                   "status page or the sync schedule.", icon=":material/update:")
 
 
 def escape_md(text: str) -> str:
@@ -118,8 +132,12 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
 
 
 def download(table: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
+    """A CSV of exactly ``table`` (formula-safe); each download is written to the audit log."""
+    from ccgi_dash.ui import audit
+
     st.download_button(label, to_csv_bytes(table), file_name=f"{slug(name)}.csv",
-                       mime="text/csv", key=f"dl-{slug(name)}", icon=":material/download:")
+                       mime="text/csv", key=f"dl-{slug(name)}", icon=":material/download:",
+                       on_click=audit.record, args=("download", slug(name), len(table)))
 
 
 def suppression_note(threshold: int) -> str:

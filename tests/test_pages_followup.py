@@ -1,0 +1,92 @@
+"""Students, Data clean-up, Data status and Audit log pages: who may open them, and what
+they show."""
+
+from streamlit.testing.v1 import AppTest
+
+from ccgi_dash import auth
+
+from conftest import ROOT, demo_app, export_rows, user_app
+
+FRESNO_UNIFIED = "1062166"
+
+
+def _table(at, key):
+    return next(d.value for d in at.dataframe if d.key == key) if any(
+        d.key == key for d in at.dataframe) else None
+
+
+def test_students_list_counts_match_the_metrics(app_env, demo_data):
+    at = demo_app(f"district:{FRESNO_UNIFIED}", "pages/students.py")
+    assert not at.exception
+    rows = at.dataframe[0].value
+    # seniors with neither a submitted FAFSA/CADAA nor an opt-out, from the catalogue
+    where = ["--where", f"district={FRESNO_UNIFIED}"]
+    seniors = export_rows(demo_data, "--metric", "aid_submitted", "--raw", *where)[0]
+    opted = export_rows(demo_data, "--metric", "aid_opted_out", "--raw", *where)[0]
+    assert len(rows) == seniors["denominator"] - seniors["numerator"] - opted["numerator"]
+    assert set(rows["District"]) == {"Fresno Unified"}
+    assert rows["SSID"].str.fullmatch(r"\d{10}").all()
+
+
+def test_students_search_and_lists(app_env):
+    at = demo_app(f"district:{FRESNO_UNIFIED}", "pages/students.py")
+    first = at.dataframe[0].value.iloc[0]
+    at.text_input(key="students_search").set_value(first["SSID"]).run()
+    assert at.dataframe[0].value["SSID"].tolist() == [first["SSID"]]
+    for choice in ("eligible_not_applied", "no_account", "started_not_submitted"):
+        at.text_input(key="students_search").set_value("").run()
+        at.radio(key="students_list").set_value(choice).run()
+        assert not at.exception
+
+
+def test_student_views_are_audited_without_pii(app_env, demo_data):
+    at = demo_app(f"district:{FRESNO_UNIFIED}", "pages/students.py")
+    shown = at.dataframe[0].value
+    log = auth.read_audit(demo_data, 50)
+    views = [r for r in log if r["action"] == "student_list_view"]
+    assert views and views[0]["rows"] == len(shown)
+    assert FRESNO_UNIFIED in str(views[0]["districts"])
+    text = demo_data.audit_log.read_text()
+    assert not any(ssid in text for ssid in shown["SSID"])
+    assert not any(name in text for name in shown["Last name"].dropna())
+
+
+def test_coordinator_cannot_reach_student_pages(app_env):
+    at = demo_app("coe")
+    for path in ("pages/students.py", "pages/cleanup.py", "pages/data_status.py"):
+        try:
+            at.switch_page(path).run()
+        except ValueError:
+            continue  # not registered in this user's navigation
+        raise AssertionError(f"{path} is reachable by a coordinator")
+
+
+def test_pages_refuse_without_a_signed_in_user(app_env):
+    for name in ("overview", "students", "cleanup", "data_status", "audit_log"):
+        page = AppTest.from_file(str(ROOT / f"pages/{name}.py"), default_timeout=30).run()
+        assert any("sign in" in w.value for w in page.warning), name
+        assert not page.dataframe and not page.metric
+
+
+def test_cleanup_page_for_a_district(app_env):
+    at = demo_app(f"district:{FRESNO_UNIFIED}", "pages/cleanup.py")
+    assert not at.exception
+
+
+def test_admin_pages(live_env):
+    at = user_app("ada", "admin", page="pages/data_status.py")
+    assert not at.exception
+    drops = at.dataframe[0].value
+    assert len(drops) >= 20 and "students" in drops.columns
+    at.switch_page("pages/audit_log.py").run()
+    assert not at.exception
+
+
+def test_district_user_cannot_open_admin_pages(live_env):
+    at = user_app("dora", "district", (FRESNO_UNIFIED,))
+    assert not at.exception
+    try:
+        at.switch_page("pages/data_status.py").run()
+    except ValueError:
+        return  # not even registered in the navigation
+    assert any("administrators" in e.value for e in at.error)
