@@ -418,7 +418,8 @@ def compute(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
     cols = [*names, "numerator", "denominator", "rate"]
     drop = wh.resolve(as_of)
     if drop is None or scope.sees_nothing:
-        return pd.DataFrame(columns=cols)
+        empty = {c: [0] if c in ("numerator", "denominator") else [None] for c in cols}
+        return pd.DataFrame(empty if not by else {c: [] for c in cols})
     source, time_sql, time_params = _source(wh, drop, by)
     scope_sql, scope_params = scope.sql()
     filt_sql, filt_params = filters.sql()

@@ -176,6 +176,7 @@ def expected(folder: Path, drop: date) -> pd.DataFrame:
         out[f"{seg}_submitted"] = out["ssid"].isin(
             having(f"{seg}_apply", lambda r: r["status"].lower() == "submitted"))
     out["any_app_submitted"] = out[["uc_submitted", "csu_submitted", "ccc_submitted"]].any(axis=1)
+    out["uc_and_csu_submitted"] = out["uc_submitted"] & out["csu_submitted"]
     ag = read("ag_eligibility").set_index("ssid")
     uc_status = out["ssid"].map(ag["uc_status"].str.lower()).fillna("")
     csu_status = out["ssid"].map(ag["csu_status"].str.lower()).fillna("")
