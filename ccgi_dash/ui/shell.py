@@ -70,6 +70,22 @@ def _gate() -> None:
         login.render_login()
 
 
+def url_path(spec: PageSpec) -> str:
+    """The URL path Streamlit gives a page file (its name without .py)."""
+    return Path(spec.path).stem
+
+
+def _gate_pages() -> list[st.Page]:
+    """While nobody is signed in, every page's URL shows the gate. A shared link to
+    ``/financial_aid?district=...`` thus keeps its page and its filters through the sign-in
+    or the demo door, and opens as it was sent; no page runs before that."""
+    pages = [st.Page(_gate, title="Welcome", icon=":material/login:", url_path="welcome",
+                     default=True)]
+    for spec in PAGES:
+        pages.append(st.Page(_gate, title=spec.title, url_path=url_path(spec)))
+    return pages
+
+
 def _demo_door() -> None:
     st.subheader("Explore the demo")
     st.write("Synthetic students in the real districts and schools of a California county. "
@@ -122,8 +138,7 @@ def main() -> None:
         login.restore_session()
     ctx = session.context(render_sidebar=False) if session.identity() else None
     if ctx is None:
-        st.navigation([st.Page(_gate, title="Welcome", icon=":material/login:",
-                               url_path="welcome", default=True)], position="hidden").run()
+        st.navigation(_gate_pages(), position="hidden").run()
         return
     login.sync_cookie()
     _user_box(ctx)
