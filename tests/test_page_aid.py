@@ -1,0 +1,137 @@
+"""The Financial aid page in AppTest on the demo warehouse: cards, breakdowns, trends and the
+Race to Submit leaderboard, checked against what ``python -m ccgi_dash export`` reports."""
+
+import pandas as pd
+import pytest
+
+from ccgi_dash.store import Warehouse
+from ccgi_dash.ui.filters import KEYS
+
+from conftest import demo_app, export_rows
+
+PAGE = "pages/financial_aid.py"
+FRESNO_UNIFIED = "1062166"
+
+
+def _table(at, *columns: str) -> pd.DataFrame | None:
+    """The first table on the page with these columns (tables carry no key in AppTest)."""
+    return next((d.value for d in at.dataframe if set(columns) <= set(d.value.columns)), None)
+
+
+def _card(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _pct(row: dict) -> str:
+    """An export row formatted as the page formats a rate (from the exact counts)."""
+    return "*" if row["suppressed"] else f"{row['numerator'] / row['denominator'] * 100:.1f}%"
+
+
+@pytest.mark.parametrize("persona", ["coe", f"district:{FRESNO_UNIFIED}"])
+def test_renders_for_each_persona(app_env, persona):
+    at = demo_app(persona, PAGE)
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert labels == ["FAFSA/CADAA submitted", "FAFSA/CADAA completed", "FAFSA submitted",
+                      "CADAA submitted", "Opted out (AB 469)", "AB 469 compliance"]
+    weekly = _table(at, "Drop date", "FAFSA/CADAA completed")
+    assert set(weekly["School year"]) == {"2025-26", "2026-27"}
+    assert not _table(at, "Date", "FAFSA/CADAA completed").empty
+    # a district leader sees one district: the breakdown starts at its schools
+    first = "District" if persona == "coe" else "School"
+    assert at.segmented_control(key="aid_by").value == first
+    assert _table(at, first, "Rate").columns[0] == first
+    if persona != "coe":
+        assert set(_table(at, "School", "Rate")["District"]) == {"Fresno Unified"}
+    # the named list of seniors who have not filed: only for roles entitled to it
+    assert bool(list(at.get("page_link"))) == (persona != "coe")
+
+
+def test_district_filter_changes_numbers_as_export_reports(app_env, demo_data):
+    at = demo_app("coe", PAGE)
+    before = _card(at, "FAFSA/CADAA completed")
+    at.session_state[KEYS["district"]] = [FRESNO_UNIFIED]
+    at.segmented_control(key="aid_by").set_value("School")
+    at.run()
+    assert not at.exception
+    where = ("--where", f"district={FRESNO_UNIFIED}")
+    county = export_rows(demo_data, "--metric", "aid_completed", *where)[0]
+    assert _card(at, "FAFSA/CADAA completed") == _pct(county) != before
+    opted = export_rows(demo_data, "--metric", "aid_opted_out", *where)[0]
+    assert _card(at, "Opted out (AB 469)") == _pct(opted)
+    shown = _table(at, "School", "Rate").set_index("School")
+    rows = export_rows(demo_data, "--metric", "aid_completed", "--by", "school", *where)
+    assert len(shown) == len(rows)
+    for row in rows:
+        assert shown.loc[row["school_name"], "Rate"] == _pct(row)
+        assert shown.loc[row["school_name"], "Seniors"] == f"{row['denominator']:,}"
+
+
+def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
+    at = demo_app("coe", PAGE)
+    at.session_state[KEYS["foster_youth"]] = ["Y"]
+    at.run()
+    assert not at.exception
+    shown = _table(at, "District", "Rate").set_index("District")
+    rows = export_rows(demo_data, "--metric", "aid_completed", "--by", "district",
+                       "--where", "foster_youth=Y")
+    hidden = [r for r in rows if r["suppressed"]]
+    assert hidden and "*" in set(shown["Rate"])
+    for row in rows:
+        assert shown.loc[row["district_name"], "Rate"] == _pct(row)
+    # the same cells are hidden in the leaderboard
+    board = _table(at, "Rank")
+    assert (board["Completed"] == "*").all() and board["Rank"].isna().all()
+
+
+def test_leaderboard_ranks_only_unsuppressed_schools_in_order(app_env, demo_data):
+    at = demo_app("coe", PAGE)
+    tier = at.segmented_control(key="aid_tier")
+    assert tier.value == "Fewer than 100 seniors"
+    board = _table(at, "Rank")
+    ranked = board[board["Rank"].notna()]
+    hidden = board[board["Rank"].isna()]
+    assert len(ranked) and len(hidden)
+    assert (hidden["Completed"] == "*").all() and (ranked["Completed"] != "*").all()
+    assert list(board.index[:len(ranked)]) == list(ranked.index)  # hidden schools last
+    assert ranked["Rank"].is_monotonic_increasing and ranked["Rank"].iloc[0] == 1
+    rates = ranked["Completed"].str.rstrip("%").astype(float)
+    assert rates.is_monotonic_decreasing
+    rows = export_rows(demo_data, "--metric", "aid_completed", "--by", "school")
+    small = {r["school_name"]: r for r in rows if r["denominator"] < 100}
+    assert set(board["School"]) == set(small)
+    assert set(hidden["School"]) == {n for n, r in small.items() if r["suppressed"]}
+    for school, completed in zip(ranked["School"], ranked["Completed"], strict=True):
+        assert completed == _pct(small[school])
+
+
+def test_measure_and_breakdown_widgets_switch_the_view(app_env):
+    at = demo_app("coe", PAGE)
+    at.selectbox(key="aid_measure").set_value("aid_opted_out")
+    at.segmented_control(key="aid_by").set_value("Student group").run()
+    assert not at.exception
+    at.selectbox(key="aid_group").set_value("race_ethnicity").run()
+    assert not at.exception
+    shown = _table(at, "Race/ethnicity")
+    assert list(shown.columns) == ["Race/ethnicity", "Opted out (AB 469)", "Seniors", "Rate"]
+    assert "Hispanic or Latino" in set(shown["Race/ethnicity"])
+    # FAFSA alone has no filing date: the weekly chart only, no cumulative curve
+    assert _table(at, "Drop date", "Opted out (AB 469)") is not None
+    assert _table(at, "Date") is None
+
+
+def test_empty_states_are_said_in_words(app_env, demo_data):
+    at = demo_app("coe", PAGE)
+    at.session_state[KEYS["grade_level"]] = [9]
+    at.run()
+    assert not at.exception and not at.metric
+    assert any("No seniors match these filters" in i.value for i in at.info)
+    # the first drop has no same week last year, and no FAFSA/CADAA filed yet (July)
+    at.session_state[KEYS["grade_level"]] = []
+    at.session_state[KEYS["as_of"]] = Warehouse(demo_data).drops[0]
+    at.run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "No drop from last school year is loaded" in captions
+    assert "No curve to draw" in captions
+    assert "No drop from last year to compare with" in captions
