@@ -128,6 +128,10 @@ SELECT
     least(uc.submitted_date, csu.submitted_date, ccc.submitted_date) AS any_app_submitted_date,
     ag.uc_status,
     ag.csu_status,
+    coalesce(ag.uc_status = 'Eligible', FALSE) AS uc_eligible,
+    coalesce(ag.csu_status = 'Eligible', FALSE) AS csu_eligible,
+    coalesce(ag.uc_status IN ('Eligible', 'On Track'), FALSE) AS uc_on_track,
+    coalesce(ag.csu_status IN ('Eligible', 'On Track'), FALSE) AS csu_on_track,
     fc.ssid IS NOT NULL AS favorite_college,
     fr.ssid IS NOT NULL AS favorite_career,
     fm.ssid IS NOT NULL AS favorite_major,
@@ -175,9 +179,9 @@ POPULATIONS: dict[str, Population] = {
         Population("seniors", "Seniors", "grade_level = 12"),
         Population("grades_9_11", "Students in grades 9-11", "grade_level BETWEEN 9 AND 11"),
         Population("uc_eligible_seniors", "UC-eligible seniors",
-                   "grade_level = 12 AND uc_status = 'Eligible'"),
+                   "grade_level = 12 AND uc_eligible"),
         Population("csu_eligible_seniors", "CSU-eligible seniors",
-                   "grade_level = 12 AND csu_status = 'Eligible'"),
+                   "grade_level = 12 AND csu_eligible"),
     )
 }
 
@@ -240,15 +244,15 @@ METRICS: dict[str, Metric] = {
         Metric("any_app_submitted", "Applied anywhere", "Have seniors applied anywhere?",
                "seniors", "any_app_submitted", "apps", "any_app_submitted_date"),
         Metric("uc_eligible", "UC a-g eligible", "Have seniors completed a-g for UC?",
-               "seniors", "uc_status = 'Eligible'", "ag"),
+               "seniors", "uc_eligible", "ag"),
         Metric("csu_eligible", "CSU a-g eligible", "Have seniors completed a-g for CSU?",
-               "seniors", "csu_status = 'Eligible'", "ag"),
+               "seniors", "csu_eligible", "ag"),
         Metric("uc_on_track", "On track for UC a-g",
                "Are students in grades 9-11 on track for UC a-g?", "grades_9_11",
-               "uc_status IN ('Eligible', 'On Track')", "ag"),
+               "uc_on_track", "ag"),
         Metric("csu_on_track", "On track for CSU a-g",
                "Are students in grades 9-11 on track for CSU a-g?", "grades_9_11",
-               "csu_status IN ('Eligible', 'On Track')", "ag"),
+               "csu_on_track", "ag"),
         Metric("uc_eligible_applied", "UC-eligible seniors who applied to UC",
                "Of UC-eligible seniors, how many applied to UC?", "uc_eligible_seniors",
                "uc_submitted", "apps", "uc_submitted_date"),
@@ -463,6 +467,18 @@ def ranking(wh: Warehouse, scope: Scope, ranking_id: str, filters: Filters = Fil
     filt_sql, filt_params = filters.sql()
     pop = POPULATIONS[r.population].sql
     extra = f"mode(t.{r.extra})" if r.extra else "NULL"
+    if scope.all_districts and filters.is_empty() and r.population == "all":
+        # Every loaded row belongs to a roster student (orphans are rejected at load), so
+        # the county-wide list needs no join with the roster.
+        sql = f"""
+            SELECT t.{r.item} AS item, {extra} AS extra, count(DISTINCT t.ssid) AS students,
+                (SELECT count(*) FROM {facts}) AS population
+            FROM {table} t WHERE {r.where} GROUP BY t.{r.item}
+            ORDER BY students DESC, item {"LIMIT ?" if limit else ""}
+        """
+        with wh.query() as cur:
+            frame = cur.execute(sql, [int(limit)] if limit else []).df()
+        return frame[cols] if not frame.empty else pd.DataFrame(columns=cols)
     sql = f"""
         WITH f AS (
             SELECT ssid, district_code FROM {facts} f

@@ -61,7 +61,7 @@ FOLLOW_UPS: dict[str, FollowUp] = {
             "eligible_not_applied", "a-g eligible seniors who have not applied to a UC or CSU",
             "These seniors meet the a-g requirements but have no submitted UC or Cal State "
             "application.",
-            "f.grade_level = 12 AND (f.uc_status = 'Eligible' OR f.csu_status = 'Eligible') "
+            "f.grade_level = 12 AND (f.uc_eligible OR f.csu_eligible) "
             "AND NOT f.uc_submitted AND NOT f.csu_submitted",
             (("f.uc_status", "UC a-g"), ("f.csu_status", "CSU a-g"),
              ("CASE WHEN f.ccc_submitted THEN 'Yes' ELSE 'No' END", "Applied to a CCC"),

@@ -127,7 +127,8 @@ class Headline:
     def _delta(now: float | None, then: float | None) -> str | None:
         if now is None or then is None:
             return None
-        return f"{(now - then) * 100:+.1f} pts"
+        points = round((now - then) * 100, 1)
+        return "no change" if points == 0 else f"{points:+.1f} pts"
 
     @property
     def delta_previous(self) -> str | None:
