@@ -1,0 +1,24 @@
+"""Everything a user can name is documented (Datasette's habit)."""
+
+from pathlib import Path
+
+from ccgi_dash.datasets import DATASETS, DIMENSIONS
+from ccgi_dash.metrics import METRICS, RANKINGS
+from ccgi_dash.settings import IngestSettings, PrivacySettings, SftpSettings
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def test_every_metric_ranking_and_dimension_is_documented():
+    text = (DOCS / "metrics.md").read_text()
+    for name in [*METRICS, *RANKINGS, *DIMENSIONS]:
+        assert f"`{name}`" in text, name
+
+
+def test_every_dataset_and_setting_is_documented():
+    text = (DOCS / "data-format.md").read_text() + (DOCS / "delivery.md").read_text()
+    for name in DATASETS:
+        assert name in text, name
+    for cls in (IngestSettings, PrivacySettings, SftpSettings):
+        for field in cls.__dataclass_fields__:
+            assert field in text, f"{cls.__name__}.{field}"
