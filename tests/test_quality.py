@@ -8,6 +8,7 @@ import pytest
 from ccgi_dash import quality
 from ccgi_dash.scope import Scope
 from ccgi_dash.store import DataDir, Warehouse
+
 from dropkit import ingest, make_drop, settings
 
 CLOSED_SCHOOL = "19647251995851"  # Juan Rodriguez Cabrillo High: Closed in CDE's directory

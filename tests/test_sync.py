@@ -11,6 +11,7 @@ from ccgi_dash.fetch import FetchSecrets
 from ccgi_dash.locking import SyncLock
 from ccgi_dash.settings import Settings
 from ccgi_dash.store import DataDir, read_manifest
+
 from dropkit import make_drop
 from sshd import SshServer, sshd_server
 
