@@ -156,13 +156,34 @@ ORDER BY b.district_code, b.school_cds, b.grade_level
 
 
 def build_student_facts(con: duckdb.DuckDBPyConnection, drop_date: date) -> None:
-    """Create ``student_facts`` from the typed tables of one drop in ``con``.
+    """Create ``student_facts`` and ``facts_cube`` from the typed tables of one drop in ``con``.
 
     ``con`` must hold the ten typed tables (empty ones for datasets not received) and a
     ``directory`` table (cds, school, district) for names the drop leaves out. Sorting by
     district and school lets DuckDB's zone maps skip row groups when a query is scoped.
     """
     con.execute(FACTS_SQL, {"drop_date": drop_date})
+    con.execute(_cube_sql())
+
+
+CUBE_DIMENSIONS = frozenset({"county", "district", "school", "grade_level", "drop_date"})
+"""Breakdowns the cube answers (with district, school and grade filters, no student-group
+filter). Its grain also keeps the columns populations are defined on (grade, eligibility)."""
+
+
+def _cube_sql() -> str:
+    """``facts_cube``: per school, grade and a-g eligibility, the roster size and the count of
+    every metric's condition. Weekly trends over many drops read a few thousand cube rows per
+    drop instead of every student; each count is the metric's own condition, so the cube can
+    never disagree with the facts."""
+    counts = ", ".join(f"count(*) FILTER (WHERE {m.condition}) AS m_{m.id}"
+                       for m in METRICS.values())
+    return (f"CREATE OR REPLACE TABLE facts_cube AS SELECT drop_date, county_code, "
+            f"district_code, any_value(district_name) AS district_name, school_cds, "
+            f"any_value(school_name) AS school_name, grade_level, uc_eligible, csu_eligible, "
+            f"count(*) AS n, {counts} FROM student_facts GROUP BY drop_date, county_code, "
+            f"district_code, school_cds, grade_level, uc_eligible, csu_eligible "
+            f"ORDER BY district_code, school_cds, grade_level")
 
 
 @dataclass(frozen=True)
@@ -398,11 +419,12 @@ def _select_dims(by: Sequence[str]) -> tuple[list[str], list[str]]:
     return exprs, names
 
 
-def _source(wh: Warehouse, drop: date, by: Sequence[str]) -> tuple[str, str, list[object]]:
-    """The facts relation to read: one drop, or every drop up to ``drop`` for a trend."""
+def _source(wh: Warehouse, drop: date, by: Sequence[str],
+            cube: bool) -> tuple[str, str, list[object]]:
+    """The relation to read: one drop's facts (or cube), or every drop up to ``drop``."""
     if "drop_date" in by:
-        return "all_facts", "drop_date <= ?", [drop]
-    return wh.table(drop, "student_facts"), "TRUE", []
+        return ("all_cubes" if cube else "all_facts"), "drop_date <= ?", [drop]
+    return wh.table(drop, "facts_cube" if cube else "student_facts"), "TRUE", []
 
 
 def compute(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
@@ -424,11 +446,15 @@ def compute(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
     if drop is None or scope.sees_nothing:
         empty = {c: [0] if c in ("numerator", "denominator") else [None] for c in cols}
         return pd.DataFrame(empty if not by else {c: [] for c in cols})
-    source, time_sql, time_params = _source(wh, drop, by)
+    cube = wh.has_cubes and set(by) <= CUBE_DIMENSIONS and not filters.groups
+    source, time_sql, time_params = _source(wh, drop, by, cube)
     scope_sql, scope_params = scope.sql()
     filt_sql, filt_params = filters.sql()
-    select = ", ".join([*exprs, f"count(*) FILTER (WHERE {metric.condition}) AS numerator",
-                        "count(*) AS denominator"])
+    counts = ([f"coalesce(sum(m_{metric.id}), 0) AS numerator",
+               "coalesce(sum(n), 0) AS denominator"] if cube else
+              [f"count(*) FILTER (WHERE {metric.condition}) AS numerator",
+               "count(*) AS denominator"])
+    select = ", ".join([*exprs, *counts])
     group = f"GROUP BY {', '.join(DIMENSIONS[d].column for d in by)}" if by else ""
     order = f"ORDER BY {', '.join(by)}" if by else ""
     sql = (f"SELECT {select} FROM {source} WHERE ({metric.population_sql}) AND ({scope_sql}) "

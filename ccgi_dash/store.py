@@ -254,11 +254,20 @@ class Warehouse:
                 raise ValueError(f"manifest names an unexpected file: {entry.file}")
             self._con.execute(f"ATTACH ? AS {alias} (READ_ONLY)", [str(path)])
             self._aliases[entry.date] = alias
+        self.has_cubes = False
         if self._aliases:
             union = " UNION ALL BY NAME ".join(
                 f"SELECT * FROM {a}.student_facts" for a in self._aliases.values()
             )
             self._con.execute(f"CREATE VIEW all_facts AS {union}")
+            with_cube = {r[0] for r in self._con.execute(
+                "SELECT database_name FROM duckdb_tables() WHERE table_name = 'facts_cube'"
+            ).fetchall()}
+            if set(self._aliases.values()) <= with_cube:
+                union = " UNION ALL BY NAME ".join(
+                    f"SELECT * FROM {a}.facts_cube" for a in self._aliases.values())
+                self._con.execute(f"CREATE VIEW all_cubes AS {union}")
+                self.has_cubes = True
 
     @property
     def version(self) -> int:
@@ -316,7 +325,8 @@ DROP_TABLES = frozenset(
     {
         "students", "fafsa_cadaa", "uc_apply", "csu_apply", "ccc_apply", "favorite_colleges",
         "favorite_careers", "favorite_majors", "career_assessments", "ag_eligibility",
-        "student_facts", "rejects", "load_warnings", "drop_meta", "district_counts",
+        "student_facts", "facts_cube", "rejects", "load_warnings", "drop_meta",
+        "district_counts",
     }
 )
 """The tables every drop database holds (see docs and loader)."""

@@ -313,3 +313,18 @@ def test_cumulative_curve_ends_at_the_drop_value(loaded):
 ])
 def test_same_week_last_year(drop, drops, want):
     assert metrics.same_week_last_year(drops, drop) == want
+
+
+@pytest.mark.parametrize("by", [(), ("district",), ("school", "grade_level"), ("drop_date",)])
+def test_cube_and_facts_give_the_same_numbers(loaded, by):
+    """The per-school cube that serves trends must agree with counting the students."""
+    wh, _, _ = loaded
+    assert wh.has_cubes
+    for metric_id in METRICS:
+        via_cube = metrics.compute(wh, Scope.county(), metric_id, by)
+        wh.has_cubes = False
+        try:
+            via_facts = metrics.compute(wh, Scope.county(), metric_id, by)
+        finally:
+            wh.has_cubes = True
+        pd.testing.assert_frame_equal(via_cube, via_facts, check_dtype=False)
