@@ -150,3 +150,21 @@ def user_app(username: str, role: str, districts: tuple[str, ...] = (),
     if page:
         at.switch_page(page).run()
     return at
+
+
+FRESNO_UNIFIED = "1062166"
+
+
+def table_with(at, *columns: str):
+    """The first table on the page with these columns (tables carry no key in AppTest)."""
+    return next((d.value for d in at.dataframe if set(columns) <= set(d.value.columns)), None)
+
+
+def card(at, label: str) -> str:
+    """The value of the headline card with this label."""
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def pct(row: dict) -> str:
+    """An export row formatted as the pages format a rate (from the exact counts)."""
+    return "*" if row["suppressed"] else f"{row['numerator'] / row['denominator'] * 100:.1f}%"

@@ -1,30 +1,17 @@
 """The Accounts page in AppTest on the demo warehouse: registration and recent activity side
 by side, this year against last, checked against what ``python -m ccgi_dash export`` reports."""
 
-import pandas as pd
 import pytest
 
 from ccgi_dash.ui.filters import KEYS
 
-from conftest import demo_app, export_rows
+from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_with
 
 PAGE = "pages/accounts.py"
-FRESNO_UNIFIED = "1062166"
 METRICS = {"account_registered": "Accounts registered", "active_30d": "Active in the last 30 days"}
 
 
-def _table(at, *columns: str) -> pd.DataFrame | None:
-    """The first table on the page with these columns (tables carry no key in AppTest)."""
-    return next((d.value for d in at.dataframe if set(columns) <= set(d.value.columns)), None)
 
-
-def _card(at, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def _pct(row: dict) -> str:
-    """An export row formatted as the page formats a rate (from the exact counts)."""
-    return "*" if row["suppressed"] else f"{row['numerator'] / row['denominator'] * 100:.1f}%"
 
 
 @pytest.mark.parametrize("persona", ["coe", f"district:{FRESNO_UNIFIED}"])
@@ -33,37 +20,38 @@ def test_renders_for_each_persona(app_env, persona):
     assert not at.exception, at.exception
     assert [m.label for m in at.metric] == list(METRICS.values())
     for title in METRICS.values():
-        weekly = _table(at, "Drop date", title)
+        weekly = table_with(at, "Drop date", title)
         assert set(weekly["School year"]) == {"2025-26", "2026-27"}
     # registration has a date: its curve starts on July 1 of this school year
-    curve = _table(at, "Date", "Accounts registered")
+    curve = table_with(at, "Date", "Accounts registered")
     assert curve["Date"].min() >= "2026-07-01"
-    assert _table(at, "Date", "Active in the last 30 days") is None
-    both = _table(at, "Grade", "Accounts registered (rate)", "Active in the last 30 days (rate)")
+    assert table_with(at, "Date", "Active in the last 30 days") is None
+    both = table_with(at, "Grade", "Accounts registered (rate)",
+                      "Active in the last 30 days (rate)")
     assert both["Grade"].iloc[0] == "All students"
 
 
 def test_filters_change_numbers_as_export_reports(app_env, demo_data):
     at = demo_app("coe", PAGE)
-    before = _card(at, "Accounts registered")
+    before = card(at, "Accounts registered")
     at.session_state[KEYS["district"]] = [FRESNO_UNIFIED]
     at.session_state[KEYS["grade_level"]] = [12]
     at.segmented_control(key="accounts_by").set_value("School")
     at.run()
     assert not at.exception
     where = ("--where", f"district={FRESNO_UNIFIED}", "--where", "grade_level=12")
-    shown = _table(at, "School", "District", "Accounts registered (rate)").set_index("School")
+    shown = table_with(at, "School", "District", "Accounts registered (rate)").set_index("School")
     for metric, title in METRICS.items():
         total = export_rows(demo_data, "--metric", metric, *where)[0]
-        assert _card(at, title) == _pct(total)
-        assert shown.loc["All students", f"{title} (rate)"] == _pct(total)
+        assert card(at, title) == pct(total)
+        assert shown.loc["All students", f"{title} (rate)"] == pct(total)
         rows = export_rows(demo_data, "--metric", metric, "--by", "school", *where)
         assert len(shown) == len(rows) + 1
         for row in rows:
-            assert shown.loc[row["school_name"], f"{title} (rate)"] == _pct(row)
+            assert shown.loc[row["school_name"], f"{title} (rate)"] == pct(row)
             assert shown.loc[row["school_name"], "Students"] == f"{row['denominator']:,}"
     assert set(shown["District"].iloc[1:]) == {"Fresno Unified"}
-    assert _card(at, "Accounts registered") != before
+    assert card(at, "Accounts registered") != before
 
 
 def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
@@ -72,13 +60,13 @@ def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
     at.segmented_control(key="accounts_by").set_value("School")
     at.run()
     assert not at.exception
-    shown = _table(at, "School", "Active in the last 30 days (rate)").set_index("School")
+    shown = table_with(at, "School", "Active in the last 30 days (rate)").set_index("School")
     assert "*" in set(shown["Active in the last 30 days (rate)"])
     rows = export_rows(demo_data, "--metric", "active_30d", "--by", "school",
                        "--where", "foster_youth=Y")
     assert any(r["suppressed"] for r in rows)
     for row in rows:
-        assert shown.loc[row["school_name"], "Active in the last 30 days (rate)"] == _pct(row)
+        assert shown.loc[row["school_name"], "Active in the last 30 days (rate)"] == pct(row)
         # both metrics count the same students, so the same schools are hidden
         assert (shown.loc[row["school_name"], "Accounts registered (rate)"] == "*") == (
             row["suppressed"])
@@ -89,11 +77,11 @@ def test_group_breakdown_follows_the_chosen_dimension(app_env, demo_data):
     at.segmented_control(key="accounts_by").set_value("Student group").run()
     at.selectbox(key="accounts_group").set_value("race_ethnicity").run()
     assert not at.exception
-    shown = _table(at, "Race/ethnicity", "Accounts registered (rate)").set_index(
+    shown = table_with(at, "Race/ethnicity", "Accounts registered (rate)").set_index(
         "Race/ethnicity")
     rows = export_rows(demo_data, "--metric", "account_registered", "--by", "race_ethnicity")
     labels = {"HI": "Hispanic or Latino", "WH": "White", "AS": "Asian"}
     for row in rows:
         if row["race_ethnicity"] in labels:
             assert shown.loc[labels[row["race_ethnicity"]],
-                             "Accounts registered (rate)"] == _pct(row)
+                             "Accounts registered (rate)"] == pct(row)

@@ -1,30 +1,17 @@
 """The Financial aid page in AppTest on the demo warehouse: cards, breakdowns, trends and the
 Race to Submit leaderboard, checked against what ``python -m ccgi_dash export`` reports."""
 
-import pandas as pd
 import pytest
 
 from ccgi_dash.store import Warehouse
 from ccgi_dash.ui.filters import KEYS
 
-from conftest import demo_app, export_rows
+from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_with
 
 PAGE = "pages/financial_aid.py"
-FRESNO_UNIFIED = "1062166"
 
 
-def _table(at, *columns: str) -> pd.DataFrame | None:
-    """The first table on the page with these columns (tables carry no key in AppTest)."""
-    return next((d.value for d in at.dataframe if set(columns) <= set(d.value.columns)), None)
 
-
-def _card(at, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def _pct(row: dict) -> str:
-    """An export row formatted as the page formats a rate (from the exact counts)."""
-    return "*" if row["suppressed"] else f"{row['numerator'] / row['denominator'] * 100:.1f}%"
 
 
 @pytest.mark.parametrize("persona", ["coe", f"district:{FRESNO_UNIFIED}"])
@@ -34,36 +21,36 @@ def test_renders_for_each_persona(app_env, persona):
     labels = [m.label for m in at.metric]
     assert labels == ["FAFSA/CADAA submitted", "FAFSA/CADAA completed", "FAFSA submitted",
                       "CADAA submitted", "Opted out (AB 469)", "AB 469 compliance"]
-    weekly = _table(at, "Drop date", "FAFSA/CADAA completed")
+    weekly = table_with(at, "Drop date", "FAFSA/CADAA completed")
     assert set(weekly["School year"]) == {"2025-26", "2026-27"}
-    assert not _table(at, "Date", "FAFSA/CADAA completed").empty
+    assert not table_with(at, "Date", "FAFSA/CADAA completed").empty
     # a district leader sees one district: the breakdown starts at its schools
     first = "District" if persona == "coe" else "School"
     assert at.segmented_control(key="aid_by").value == first
-    assert _table(at, first, "Rate").columns[0] == first
+    assert table_with(at, first, "Rate").columns[0] == first
     if persona != "coe":
-        assert set(_table(at, "School", "Rate")["District"]) == {"Fresno Unified"}
+        assert set(table_with(at, "School", "Rate")["District"]) == {"Fresno Unified"}
     # the named list of seniors who have not filed: only for roles entitled to it
     assert bool(list(at.get("page_link"))) == (persona != "coe")
 
 
 def test_district_filter_changes_numbers_as_export_reports(app_env, demo_data):
     at = demo_app("coe", PAGE)
-    before = _card(at, "FAFSA/CADAA completed")
+    before = card(at, "FAFSA/CADAA completed")
     at.session_state[KEYS["district"]] = [FRESNO_UNIFIED]
     at.segmented_control(key="aid_by").set_value("School")
     at.run()
     assert not at.exception
     where = ("--where", f"district={FRESNO_UNIFIED}")
     county = export_rows(demo_data, "--metric", "aid_completed", *where)[0]
-    assert _card(at, "FAFSA/CADAA completed") == _pct(county) != before
+    assert card(at, "FAFSA/CADAA completed") == pct(county) != before
     opted = export_rows(demo_data, "--metric", "aid_opted_out", *where)[0]
-    assert _card(at, "Opted out (AB 469)") == _pct(opted)
-    shown = _table(at, "School", "Rate").set_index("School")
+    assert card(at, "Opted out (AB 469)") == pct(opted)
+    shown = table_with(at, "School", "Rate").set_index("School")
     rows = export_rows(demo_data, "--metric", "aid_completed", "--by", "school", *where)
     assert len(shown) == len(rows)
     for row in rows:
-        assert shown.loc[row["school_name"], "Rate"] == _pct(row)
+        assert shown.loc[row["school_name"], "Rate"] == pct(row)
         assert shown.loc[row["school_name"], "Seniors"] == f"{row['denominator']:,}"
 
 
@@ -72,15 +59,15 @@ def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
     at.session_state[KEYS["foster_youth"]] = ["Y"]
     at.run()
     assert not at.exception
-    shown = _table(at, "District", "Rate").set_index("District")
+    shown = table_with(at, "District", "Rate").set_index("District")
     rows = export_rows(demo_data, "--metric", "aid_completed", "--by", "district",
                        "--where", "foster_youth=Y")
     hidden = [r for r in rows if r["suppressed"]]
     assert hidden and "*" in set(shown["Rate"])
     for row in rows:
-        assert shown.loc[row["district_name"], "Rate"] == _pct(row)
+        assert shown.loc[row["district_name"], "Rate"] == pct(row)
     # the same cells are hidden in the leaderboard
-    board = _table(at, "Rank")
+    board = table_with(at, "Rank")
     assert (board["Completed"] == "*").all() and board["Rank"].isna().all()
 
 
@@ -88,7 +75,7 @@ def test_leaderboard_ranks_only_unsuppressed_schools_in_order(app_env, demo_data
     at = demo_app("coe", PAGE)
     tier = at.segmented_control(key="aid_tier")
     assert tier.value == "Fewer than 100 seniors"
-    board = _table(at, "Rank")
+    board = table_with(at, "Rank")
     ranked = board[board["Rank"].notna()]
     hidden = board[board["Rank"].isna()]
     assert len(ranked) and len(hidden)
@@ -102,7 +89,7 @@ def test_leaderboard_ranks_only_unsuppressed_schools_in_order(app_env, demo_data
     assert set(board["School"]) == set(small)
     assert set(hidden["School"]) == {n for n, r in small.items() if r["suppressed"]}
     for school, completed in zip(ranked["School"], ranked["Completed"], strict=True):
-        assert completed == _pct(small[school])
+        assert completed == pct(small[school])
 
 
 def test_measure_and_breakdown_widgets_switch_the_view(app_env):
@@ -112,12 +99,12 @@ def test_measure_and_breakdown_widgets_switch_the_view(app_env):
     assert not at.exception
     at.selectbox(key="aid_group").set_value("race_ethnicity").run()
     assert not at.exception
-    shown = _table(at, "Race/ethnicity")
+    shown = table_with(at, "Race/ethnicity")
     assert list(shown.columns) == ["Race/ethnicity", "Opted out (AB 469)", "Seniors", "Rate"]
     assert "Hispanic or Latino" in set(shown["Race/ethnicity"])
     # FAFSA alone has no filing date: the weekly chart only, no cumulative curve
-    assert _table(at, "Drop date", "Opted out (AB 469)") is not None
-    assert _table(at, "Date") is None
+    assert table_with(at, "Drop date", "Opted out (AB 469)") is not None
+    assert table_with(at, "Date") is None
 
 
 def test_empty_states_are_said_in_words(app_env, demo_data):

@@ -1,7 +1,6 @@
 """The College applications page in AppTest on the demo warehouse: cards, breakdowns, the
 campuses applied to and the follow-up of a-g eligible seniors who have not applied."""
 
-import pandas as pd
 import pytest
 
 from ccgi_dash import metrics
@@ -9,24 +8,13 @@ from ccgi_dash.scope import Scope
 from ccgi_dash.store import Warehouse
 from ccgi_dash.ui.filters import KEYS
 
-from conftest import demo_app, export_rows
+from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_with
 
 PAGE = "pages/applications.py"
-FRESNO_UNIFIED = "1062166"
 FOLLOW_UP = ("UC-eligible seniors", "Not yet applied to UC")
 
 
-def _table(at, *columns: str) -> pd.DataFrame | None:
-    """The first table on the page with these columns (tables carry no key in AppTest)."""
-    return next((d.value for d in at.dataframe if set(columns) <= set(d.value.columns)), None)
 
-
-def _card(at, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def _pct(row: dict) -> str:
-    return "*" if row["suppressed"] else f"{row['numerator'] / row['denominator'] * 100:.1f}%"
 
 
 @pytest.mark.parametrize("persona", ["coe", f"district:{FRESNO_UNIFIED}"])
@@ -36,10 +24,10 @@ def test_renders_for_each_persona(app_env, persona):
     assert [m.label for m in at.metric] == [
         "Applied anywhere", "Applied to a UC", "Applied to a CSU", "Applied to a CCC",
         "Applied to UC and CSU", "UC-eligible who applied", "CSU-eligible who applied"]
-    assert _table(at, "Drop date", "Applied anywhere") is not None
-    assert _table(at, "Date", "Applied anywhere") is not None
-    assert len(_table(at, "Campus", "Seniors who applied")) == 9  # the nine UC campuses
-    assert _table(at, *FOLLOW_UP) is not None
+    assert table_with(at, "Drop date", "Applied anywhere") is not None
+    assert table_with(at, "Date", "Applied anywhere") is not None
+    assert len(table_with(at, "Campus", "Seniors who applied")) == 9  # the nine UC campuses
+    assert table_with(at, *FOLLOW_UP) is not None
     links = list(at.get("page_link"))
     # the named list is one click away only for the roles entitled to it
     assert bool(links) == (persona != "coe")
@@ -47,7 +35,7 @@ def test_renders_for_each_persona(app_env, persona):
 
 def test_district_filter_changes_numbers_as_export_reports(app_env, demo_data):
     at = demo_app("coe", PAGE)
-    before = _card(at, "Applied to a UC")
+    before = card(at, "Applied to a UC")
     at.session_state[KEYS["district"]] = [FRESNO_UNIFIED]
     at.run()
     assert not at.exception
@@ -55,14 +43,14 @@ def test_district_filter_changes_numbers_as_export_reports(app_env, demo_data):
     for label, metric in (("Applied to a UC", "uc_submitted"),
                           ("Applied to UC and CSU", "uc_and_csu_submitted"),
                           ("UC-eligible who applied", "uc_eligible_applied")):
-        assert _card(at, label) == _pct(export_rows(demo_data, "--metric", metric, *where)[0])
-    assert _card(at, "Applied to a UC") != before
-    shown = _table(at, *FOLLOW_UP).set_index("School")
+        assert card(at, label) == pct(export_rows(demo_data, "--metric", metric, *where)[0])
+    assert card(at, "Applied to a UC") != before
+    shown = table_with(at, *FOLLOW_UP).set_index("School")
     rows = export_rows(demo_data, "--metric", "uc_eligible_applied", "--by", "school", *where)
     assert rows and set(shown.index) >= {r["school_name"] for r in rows}
     for row in rows:
         line = shown.loc[row["school_name"]]
-        assert line["Applied to UC"] == _pct(row)
+        assert line["Applied to UC"] == pct(row)
         assert line["UC-eligible seniors"] == f"{row['denominator']:,}"
         missing = "*" if row["suppressed"] else f"{row['denominator'] - row['numerator']:,}"
         assert line["Not yet applied to UC"] == missing
@@ -73,22 +61,22 @@ def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
     at.session_state[KEYS["foster_youth"]] = ["Y"]
     at.run()
     assert not at.exception
-    shown = _table(at, "District", "Rate").set_index("District")
+    shown = table_with(at, "District", "Rate").set_index("District")
     rows = export_rows(demo_data, "--metric", "any_app_submitted", "--by", "district",
                        "--where", "foster_youth=Y")
     assert any(r["suppressed"] for r in rows) and "*" in set(shown["Rate"])
     for row in rows:
-        assert shown.loc[row["district_name"], "Rate"] == _pct(row)
-    campuses = _table(at, "Campus", "Seniors who applied")
+        assert shown.loc[row["district_name"], "Rate"] == pct(row)
+    campuses = table_with(at, "Campus", "Seniors who applied")
     assert set(campuses["Seniors who applied"]) <= {"*"}  # fewer than 11 applicants each
-    assert "*" in set(_table(at, *FOLLOW_UP)["Applied to UC"])
+    assert "*" in set(table_with(at, *FOLLOW_UP)["Applied to UC"])
 
 
 def test_ranked_lists_and_breakdowns_switch(app_env, demo_data):
     at = demo_app("coe", PAGE)
     at.segmented_control(key="apps_ranked").set_value("Community colleges").run()
     assert not at.exception
-    shown = _table(at, "College", "Seniors who applied")
+    shown = table_with(at, "College", "Seniors who applied")
     top = metrics.ranking(Warehouse(demo_data), Scope.county("demo"), "ccc_colleges",
                           limit=None).iloc[0]
     assert shown.iloc[0]["College"] == top["item"]
@@ -97,12 +85,12 @@ def test_ranked_lists_and_breakdowns_switch(app_env, demo_data):
     at.segmented_control(key="apps_by").set_value("Student group").run()
     at.selectbox(key="apps_group").set_value("sed").run()
     assert not at.exception
-    groups = _table(at, "Socioeconomically disadvantaged", "Applied to both UC and CSU")
+    groups = table_with(at, "Socioeconomically disadvantaged", "Applied to both UC and CSU")
     assert list(groups["Socioeconomically disadvantaged"]) == ["Yes", "No", "Not reported"][
         :len(groups)]
     # no submission date for "both": weekly chart only
-    assert _table(at, "Date", "Applied to both UC and CSU") is None
-    assert _table(at, "Drop date", "Applied to both UC and CSU") is not None
+    assert table_with(at, "Date", "Applied to both UC and CSU") is None
+    assert table_with(at, "Drop date", "Applied to both UC and CSU") is not None
 
 
 def test_no_seniors_is_said_in_words(app_env):

@@ -2,7 +2,6 @@
 and group, which assessments, this year against last, checked against the export and against
 ``metrics.ranking``."""
 
-import pandas as pd
 import pytest
 
 from ccgi_dash import metrics
@@ -10,25 +9,13 @@ from ccgi_dash.scope import Scope
 from ccgi_dash.store import Warehouse
 from ccgi_dash.ui.filters import KEYS
 
-from conftest import demo_app, export_rows
+from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_with
 
 PAGE = "pages/assessments.py"
-FRESNO_UNIFIED = "1062166"
 TITLE = "Completed a career assessment"
 
 
-def _table(at, *columns: str) -> pd.DataFrame | None:
-    """The first table on the page with these columns (tables carry no key in AppTest)."""
-    return next((d.value for d in at.dataframe if set(columns) <= set(d.value.columns)), None)
 
-
-def _card(at, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def _pct(row: dict) -> str:
-    """An export row formatted as the page formats a rate (from the exact counts)."""
-    return "*" if row["suppressed"] else f"{row['numerator'] / row['denominator'] * 100:.1f}%"
 
 
 @pytest.mark.parametrize("persona", ["coe", f"district:{FRESNO_UNIFIED}"])
@@ -37,28 +24,28 @@ def test_renders_for_each_persona(app_env, demo_data, persona):
     assert not at.exception, at.exception
     assert [m.label for m in at.metric] == [TITLE]
     where = () if persona == "coe" else ("--where", f"district={FRESNO_UNIFIED}")
-    by_grade = _table(at, "Grade", TITLE).set_index("Grade")
+    by_grade = table_with(at, "Grade", TITLE).set_index("Grade")
     for row in export_rows(demo_data, "--metric", "career_assessment", "--by", "grade_level",
                            *where):
-        assert by_grade.loc[f"Grade {row['grade_level']}", "Rate"] == _pct(row)
-    assert set(_table(at, "Drop date", TITLE)["School year"]) == {"2025-26", "2026-27"}
-    curve = _table(at, "Date", TITLE)
+        assert by_grade.loc[f"Grade {row['grade_level']}", "Rate"] == pct(row)
+    assert set(table_with(at, "Drop date", TITLE)["School year"]) == {"2025-26", "2026-27"}
+    curve = table_with(at, "Date", TITLE)
     assert curve["Date"].min() >= "2026-07-01"
     assert set(curve["School year"]) == {"2025-26", "2026-27"}
 
 
 def test_filters_change_numbers_as_export_reports(app_env, demo_data):
     at = demo_app("coe", PAGE)
-    before = _card(at, TITLE)
+    before = card(at, TITLE)
     at.session_state[KEYS["district"]] = [FRESNO_UNIFIED]
     at.session_state[KEYS["sed"]] = ["Y"]
     at.run()
     assert not at.exception
     where = ("--where", f"district={FRESNO_UNIFIED}", "--where", "sed=Y")
     row = export_rows(demo_data, "--metric", "career_assessment", *where)[0]
-    assert _card(at, TITLE) == _pct(row) != before
-    weekly = _table(at, "Drop date", TITLE)
-    assert weekly["Rate"].iloc[-1] == _pct(row)
+    assert card(at, TITLE) == pct(row) != before
+    weekly = table_with(at, "Drop date", TITLE)
+    assert weekly["Rate"].iloc[-1] == pct(row)
 
 
 def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
@@ -67,12 +54,12 @@ def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
     at.segmented_control(key="assessments_by").set_value("School")
     at.run()
     assert not at.exception
-    shown = _table(at, "School", TITLE).set_index("School")
+    shown = table_with(at, "School", TITLE).set_index("School")
     rows = export_rows(demo_data, "--metric", "career_assessment", "--by", "school",
                        "--where", "foster_youth=Y")
     assert any(r["suppressed"] for r in rows) and "*" in set(shown["Rate"])
     for row in rows:
-        assert shown.loc[row["school_name"], "Rate"] == _pct(row)
+        assert shown.loc[row["school_name"], "Rate"] == pct(row)
         assert shown.loc[row["school_name"], TITLE] == (
             "*" if row["suppressed"] else f"{row['numerator']:,}")
 
@@ -82,7 +69,7 @@ def test_which_assessments_counts_distinct_students(app_env, demo_data):
     at.session_state[KEYS["grade_level"]] = [11]
     at.run()
     assert not at.exception
-    shown = _table(at, "Rank", "Assessment")
+    shown = table_with(at, "Rank", "Assessment")
     wh = Warehouse(demo_data)
     try:
         expected = metrics.ranking(wh, Scope.county("demo"), "assessments",

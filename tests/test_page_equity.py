@@ -1,33 +1,20 @@
 """The Equity page in AppTest on the demo warehouse: any metric across any student group, the
 gap to all students, the district x group heat map, checked against the export."""
 
-import pandas as pd
 import pytest
 
 from ccgi_dash.ui.filters import KEYS
 
-from conftest import demo_app, export_rows
+from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_with
 
 PAGE = "pages/equity.py"
-FRESNO_UNIFIED = "1062166"
 RACES = {"AA": "African American", "AI": "American Indian or Alaska Native", "AS": "Asian",
          "FI": "Filipino", "HI": "Hispanic or Latino", "PI": "Pacific Islander", "WH": "White",
          "MR": "Two or More Races", "NR": "Race not reported (NR)",
          "Not reported": "Not reported"}
 
 
-def _table(at, *columns: str) -> pd.DataFrame | None:
-    """The first table on the page with these columns (tables carry no key in AppTest)."""
-    return next((d.value for d in at.dataframe if set(columns) <= set(d.value.columns)), None)
 
-
-def _card(at, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def _pct(row: dict) -> str:
-    """An export row formatted as the page formats a rate (from the exact counts)."""
-    return "*" if row["suppressed"] else f"{row['numerator'] / row['denominator'] * 100:.1f}%"
 
 
 def _choose(at, metric: str, group: str):
@@ -42,25 +29,25 @@ def test_renders_for_each_persona(app_env, demo_data, persona):
     assert not at.exception, at.exception
     assert at.selectbox(key="equity_metric").value == "aid_submitted"
     assert [m.label for m in at.metric] == ["FAFSA/CADAA submitted"]
-    gap = _table(at, "Gender", "Gap to all students")
+    gap = table_with(at, "Gender", "Gap to all students")
     assert gap["Gender"].iloc[0] == "All students"
-    heat = _table(at, "District", "Gender")
+    heat = table_with(at, "District", "Gender")
     assert (persona == "coe") == (heat["District"].nunique() > 1)
-    assert not _table(at, "Drop date", "Gender").empty
+    assert not table_with(at, "Drop date", "Gender").empty
 
 
 def test_gap_is_group_rate_minus_all_students_rate(app_env, demo_data):
     at = _choose(demo_app("coe", PAGE), "career_assessment", "race_ethnicity")
     assert not at.exception
-    gap = _table(at, "Race/ethnicity", "Gap to all students").set_index("Race/ethnicity")
+    gap = table_with(at, "Race/ethnicity", "Gap to all students").set_index("Race/ethnicity")
     total = export_rows(demo_data, "--metric", "career_assessment")[0]
     everyone = total["numerator"] / total["denominator"]
-    assert gap.loc["All students", "Rate"] == _pct(total)
+    assert gap.loc["All students", "Rate"] == pct(total)
     rows = export_rows(demo_data, "--metric", "career_assessment", "--by", "race_ethnicity")
     assert len(gap) == len(rows) + 1
     for row in rows:
         shown = gap.loc[RACES[row["race_ethnicity"]]]
-        assert shown["Rate"] == _pct(row)
+        assert shown["Rate"] == pct(row)
         if row["suppressed"]:
             assert shown["Gap to all students"] == "*"
         else:
@@ -71,7 +58,7 @@ def test_gap_is_group_rate_minus_all_students_rate(app_env, demo_data):
 def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
     at = _choose(demo_app("coe", PAGE), "aid_submitted", "race_ethnicity")
     assert not at.exception
-    heat = _table(at, "District", "Race/ethnicity")
+    heat = table_with(at, "District", "Race/ethnicity")
     rows = export_rows(demo_data, "--metric", "aid_submitted", "--by",
                        "district,race_ethnicity")
     assert len(heat) == len(rows)
@@ -79,12 +66,12 @@ def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
                                           strict=True)}
     assert "*" in shown.values() and any(r["suppressed"] for r in rows)
     for row in rows:
-        assert shown[(row["district_name"], RACES[row["race_ethnicity"]])] == _pct(row)
+        assert shown[(row["district_name"], RACES[row["race_ethnicity"]])] == pct(row)
     # the gap of a group hidden by the export is hidden too; the others are still shown
     at.selectbox(key="equity_metric").set_value("career_assessment")
     at.session_state[KEYS["foster_youth"]] = ["Y"]
     at.run()
-    gap = _table(at, "Race/ethnicity", "Gap to all students").set_index("Race/ethnicity")
+    gap = table_with(at, "Race/ethnicity", "Gap to all students").set_index("Race/ethnicity")
     rows = export_rows(demo_data, "--metric", "career_assessment", "--by", "race_ethnicity",
                        "--where", "foster_youth=Y")
     assert {r["suppressed"] for r in rows} == {True, False}
@@ -97,19 +84,19 @@ def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
     at.session_state[KEYS["foster_youth"]] = ["Y"]
     at.run()
     assert not at.exception
-    gap = _table(at, "Race/ethnicity", "Gap to all students")
+    gap = table_with(at, "Race/ethnicity", "Gap to all students")
     assert (gap["Gap to all students"] == "*").all()
     assert any("every group here is hidden" in c.value for c in at.caption)
 
 
 def test_filters_change_numbers_and_empty_state(app_env, demo_data):
     at = demo_app("coe", PAGE)
-    before = _card(at, "FAFSA/CADAA submitted")
+    before = card(at, "FAFSA/CADAA submitted")
     at.session_state[KEYS["district"]] = [FRESNO_UNIFIED]
     at.run()
     row = export_rows(demo_data, "--metric", "aid_submitted", "--where",
                       f"district={FRESNO_UNIFIED}")[0]
-    assert _card(at, "FAFSA/CADAA submitted") == _pct(row) != before
+    assert card(at, "FAFSA/CADAA submitted") == pct(row) != before
     # a metric of seniors, filtered to grade 9: nobody to count, said in words
     at.session_state[KEYS["district"]] = [FRESNO_UNIFIED]
     at.session_state[KEYS["grade_level"]] = [9]

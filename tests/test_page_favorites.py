@@ -2,7 +2,6 @@
 grade, school or group, the segments and ranked lists, checked against the export and against
 ``metrics.ranking`` and an independent pandas count of distinct students."""
 
-import pandas as pd
 import pytest
 
 from ccgi_dash import metrics
@@ -10,25 +9,13 @@ from ccgi_dash.scope import Scope
 from ccgi_dash.store import Warehouse
 from ccgi_dash.ui.filters import KEYS
 
-from conftest import demo_app, export_rows
+from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_with
 
 PAGE = "pages/favorites.py"
-FRESNO_UNIFIED = "1062166"
 CARDS = ["Favorited a college", "Favorited a career", "Favorited a major"]
 
 
-def _table(at, *columns: str) -> pd.DataFrame | None:
-    """The first table on the page with these columns (tables carry no key in AppTest)."""
-    return next((d.value for d in at.dataframe if set(columns) <= set(d.value.columns)), None)
 
-
-def _card(at, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def _pct(row: dict) -> str:
-    """An export row formatted as the page formats a rate (from the exact counts)."""
-    return "*" if row["suppressed"] else f"{row['numerator'] / row['denominator'] * 100:.1f}%"
 
 
 @pytest.mark.parametrize("persona", ["coe", f"district:{FRESNO_UNIFIED}"])
@@ -36,19 +23,19 @@ def test_renders_for_each_persona(app_env, demo_data, persona):
     at = demo_app(persona, PAGE)
     assert not at.exception, at.exception
     assert [m.label for m in at.metric] == CARDS
-    share = _table(at, "Grade", "Favorited a major (rate)")
+    share = table_with(at, "Grade", "Favorited a major (rate)")
     assert share["Grade"].iloc[0] == "All students"
     assert list(share["Grade"].iloc[1:]) == [f"Grade {g}" for g in range(6, 13)]
     where = () if persona == "coe" else ("--where", f"district={FRESNO_UNIFIED}")
     total = export_rows(demo_data, "--metric", "favorite_college", *where)[0]
     assert share["Students"].iloc[0] == f"{total['denominator']:,}"
-    assert _card(at, "Favorited a college") == _pct(total)
-    segments = _table(at, "Segment")
+    assert card(at, "Favorited a college") == pct(total)
+    segments = table_with(at, "Segment")
     assert list(segments["Segment"][:5]) == [
         "University of California (UC)", "California State University (CSU)",
         "California Community Colleges (CCC)", "Private colleges in California", "Out of state"]
-    assert not _table(at, "Rank", "College", "Segment").empty
-    weekly = _table(at, "Drop date", "Favorited a college")
+    assert not table_with(at, "Rank", "College", "Segment").empty
+    weekly = table_with(at, "Drop date", "Favorited a college")
     assert set(weekly["School year"]) == {"2025-26", "2026-27"}
     # one district: a district breakdown would be a single bar, so it is not offered
     offered = at.segmented_control(key="favorites_by").options
@@ -57,7 +44,7 @@ def test_renders_for_each_persona(app_env, demo_data, persona):
 
 def test_filters_change_numbers_as_export_reports(app_env, demo_data):
     at = demo_app("coe", PAGE)
-    before = [_card(at, c) for c in CARDS]
+    before = [card(at, c) for c in CARDS]
     at.session_state[KEYS["district"]] = [FRESNO_UNIFIED]
     at.session_state[KEYS["grade_level"]] = [9, 10]
     at.run()
@@ -68,13 +55,13 @@ def test_filters_change_numbers_as_export_reports(app_env, demo_data):
     for label, metric in zip(CARDS, ("favorite_college", "favorite_career", "favorite_major"),
                              strict=True):
         row = export_rows(demo_data, "--metric", metric, *where)[0]
-        after.append(_card(at, label))
-        assert after[-1] == _pct(row)
-        shown = _table(at, "Grade", f"{label} (rate)").set_index("Grade")
+        after.append(card(at, label))
+        assert after[-1] == pct(row)
+        shown = table_with(at, "Grade", f"{label} (rate)").set_index("Grade")
         by_grade = export_rows(demo_data, "--metric", metric, "--by", "grade_level", *where)
         assert len(shown) == len(by_grade) + 1
         for r in by_grade:
-            assert shown.loc[f"Grade {r['grade_level']}", f"{label} (rate)"] == _pct(r)
+            assert shown.loc[f"Grade {r['grade_level']}", f"{label} (rate)"] == pct(r)
     assert after != before
 
 
@@ -84,17 +71,17 @@ def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
     at.segmented_control(key="favorites_by").set_value("School")
     at.run()
     assert not at.exception
-    shown = _table(at, "School", "District", "Favorited a college (rate)").set_index("School")
+    shown = table_with(at, "School", "District", "Favorited a college (rate)").set_index("School")
     rows = export_rows(demo_data, "--metric", "favorite_college", "--by", "school",
                        "--where", "foster_youth=Y")
     assert any(r["suppressed"] for r in rows)
     assert "*" in set(shown["Favorited a college (rate)"])
     for row in rows:
-        assert shown.loc[row["school_name"], "Favorited a college (rate)"] == _pct(row)
+        assert shown.loc[row["school_name"], "Favorited a college (rate)"] == pct(row)
         assert shown.loc[row["school_name"], "Favorited a college"] == (
             "*" if row["suppressed"] else f"{row['numerator']:,}")
     # the ranked list hides every college favorited by 1 to 10 of these students, unranked
-    ranked = _table(at, "Rank", "College")
+    ranked = table_with(at, "Rank", "College")
     hidden = ranked[ranked["Students"] == "*"]
     assert len(hidden) and hidden["Rank"].isna().all()
     assert (hidden["Share of students"] == "*").all()
@@ -104,8 +91,8 @@ def test_ranked_lists_count_distinct_students(app_env, demo_data):
     at = demo_app("coe", PAGE)
     at.segmented_control(key="favorites_kind").set_value("Careers").run()
     assert not at.exception
-    assert _table(at, "Segment") is None
-    careers = _table(at, "Rank", "Career", "O*NET-SOC code")
+    assert table_with(at, "Segment") is None
+    careers = table_with(at, "Rank", "Career", "O*NET-SOC code")
     wh = Warehouse(demo_data)
     try:
         expected = metrics.ranking(wh, Scope.county("demo"), "favorite_careers", limit=None)
@@ -123,7 +110,7 @@ def test_ranked_lists_count_distinct_students(app_env, demo_data):
         assert students == ("*" if n < 11 else f"{n:,}")
     # segments: distinct students per segment, counted here with pandas
     at.segmented_control(key="favorites_kind").set_value("Colleges").run()
-    segments = _table(at, "Segment").set_index("Segment")
+    segments = table_with(at, "Segment").set_index("Segment")
     favs = favs[favs["ssid"].isin(roster["ssid"])]
     distinct = favs.groupby("segment")["ssid"].nunique()
     assert distinct["UC"] < len(favs[favs["segment"] == "UC"])  # students favorite several
