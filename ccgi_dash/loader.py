@@ -1,0 +1,811 @@
+"""Loading CCGI drops: discover, validate, publish, and commit with one manifest replace.
+
+The storage design is in :mod:`ccgi_dash.store`: each drop becomes one new DuckDB file, and
+replacing ``warehouse/manifest.json`` is the only commit point. A load therefore runs:
+
+1. under the load lock (:func:`ccgi_dash.locking.load_lock`), so two loads never overlap,
+   after removing what a killed load left in temporary places;
+2. per drop, oldest first: name-level checks, already-loaded and older-drop checks, the
+   file-level checks of every file (size, format, header), then one DuckDB pass per file
+   into a new database built in a temporary folder ``warehouse/drops/.tmp-*`` (see
+   :mod:`ccgi_dash.validate`): the roster first, then the other files side by side (each
+   read keeps to one core), while a background thread hashes the files and copies them
+   into ``raw/.tmp-*``;
+3. reject-rate, county and roster checks, the small tables and ``student_facts``;
+4. publish the database file (rename), move the raw copy into ``raw/<YYYYMMDD>/``, and
+   commit the manifest. A process killed at any moment before that commit leaves the served
+   data exactly as it was; the next load cleans up and succeeds.
+
+A rejected drop is copied untouched into ``quarantine/<YYYYMMDD>-<timestamp>/`` with a
+``REASON.txt``. Every attempt appends one line to ``logs/loads.jsonl``.
+
+Test hook: when the environment variable ``CCGI_FAULT_AT`` names one of :data:`FAULT_STAGES`,
+the process kills itself with SIGKILL on reaching that stage, so tests can prove that a load
+killed there changes nothing that is served. It is never set in production.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import shutil
+import signal
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ccgi_dash import reader, validate
+from ccgi_dash.datasets import DATASET_NAMES
+from ccgi_dash.locking import load_lock
+from ccgi_dash.metrics import build_student_facts
+from ccgi_dash.reference import directory
+from ccgi_dash.settings import Settings
+from ccgi_dash.store import (
+    DataDir,
+    DropEntry,
+    Manifest,
+    append_jsonl,
+    collect_garbage,
+    commit_manifest,
+    now_iso,
+    publish_drop_file,
+    read_manifest,
+)
+
+Progress = Callable[[str], None]
+
+FAULT_ENV = "CCGI_FAULT_AT"
+FAULT_STAGES = ("students_loaded", "built", "published", "raw_copied", "committed")
+"""Where the ``CCGI_FAULT_AT`` test hook can kill a load, in the order a load reaches them."""
+TMP_PREFIX = ".tmp-"
+"""Temporary folders in ``warehouse/drops/`` and ``raw/``; no drop file name starts so."""
+REASON_ROWS = 200
+"""Rejected rows written to a quarantined drop's REASON.txt."""
+MIB = 1024 * 1024
+READERS = max(2, min(4, os.cpu_count() or 2))
+"""Files read at once (each read runs on one core)."""
+CHECKPOINT_THRESHOLD = "16GB"
+"""No automatic checkpoint while a drop is built (see :func:`connect_build`)."""
+
+
+def _fault_point(stage: str) -> None:
+    """Test hook (see the module docstring): die here, as a power cut or ``kill -9`` would."""
+    if os.environ.get(FAULT_ENV) == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class DropOutcome:
+    """What became of one drop."""
+
+    drop_date: date
+    status: str
+    """``loaded``, ``already_loaded`` or ``rejected``."""
+    message: str
+    """One paragraph a data manager can act on."""
+    rows: dict[str, int] = field(default_factory=dict)
+    rejects: int = 0
+    warnings: list[str] = field(default_factory=list)
+    quarantine: Path | None = None
+    seconds: float = 0.0
+    override: str = ""
+
+
+@dataclass
+class IngestReport:
+    """Every drop's outcome, and the files offered that belong to no drop."""
+
+    outcomes: list[DropOutcome] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything offered was loaded or already loaded, else 1."""
+        bad = self.problems or any(o.status == "rejected" for o in self.outcomes)
+        return 1 if bad else 0
+
+    def summary_lines(self) -> list[str]:
+        """The end-of-run summary: each drop, rows per dataset, rejects, warnings, problems."""
+        lines = []
+        for o in self.outcomes:
+            head = f"{o.drop_date}: {o.status.replace('_', ' ')}"
+            if o.status == "loaded":
+                head += f" in {o.seconds:.1f}s"
+            lines.append(f"{head}. {o.message}")
+            for w in o.warnings:
+                lines.append(f"  warning: {w}")
+        for p in self.problems:
+            lines.append(f"problem: {p}")
+        counts = Counter(o.status for o in self.outcomes)
+        lines.append(f"Drops: {counts['loaded']} loaded, {counts['already_loaded']} already "
+                     f"loaded, {counts['rejected']} rejected; {len(self.problems)} file "
+                     "problem(s).")
+        loaded = [o for o in self.outcomes if o.status == "loaded"]
+        if loaded:
+            total: Counter[str] = Counter()
+            for o in loaded:
+                total.update(o.rows)
+            lines.append("Rows loaded: " + ", ".join(f"{n} {total[n]:,}"
+                                                     for n in DATASET_NAMES))
+            lines.append(f"Rejected rows: {sum(o.rejects for o in loaded):,}; warnings: "
+                         f"{sum(len(o.warnings) for o in loaded)}.")
+        return lines
+
+
+@dataclass(frozen=True)
+class _FileToRead:
+    """One file that passed the file-level checks, and how to read it."""
+
+    file: reader.DropFile
+    path: Path
+    """Where DuckDB reads it (a zip member's extracted copy)."""
+    match: reader.HeaderMatch
+    encoding: str
+    first_ssid: str | None
+    """The first record's ssid, to check line numbers against (see validate.load_file)."""
+
+
+class DropRejected(Exception):
+    """A drop that must not be loaded; ``str()`` is the reason, ``rows`` sample rejects."""
+
+    def __init__(self, message: str, rows: list[tuple] | None = None) -> None:
+        super().__init__(message)
+        self.rows = rows or []
+
+
+@dataclass
+class _Built:
+    """A drop database built in a temporary folder, not yet published."""
+
+    tmp_file: Path
+    entry: DropEntry
+    raw_tmp: Path | None
+    warnings: list[str]
+    override: str
+    county: str
+    """The COE county code in force for this drop (stored in the manifest on a first load)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+
+
+def discover(paths: Sequence[Path]) -> reader.Discovery:
+    """Group files, zips and folders into drops by date (see :func:`reader.discover`)."""
+    return reader.discover(paths)
+
+
+def ingest(data_dir: DataDir, paths: Sequence[Path], settings: Settings, *,
+           override_reason: str | None = None,
+           progress: Progress | None = None) -> IngestReport:
+    """Validate and load every drop found in ``paths``, oldest first.
+
+    Each drop is committed on its own, so a later drop's rejection never undoes an earlier
+    one. ``override_reason`` lets drops refused only for a roster swing load; the reason is
+    recorded in the manifest and the load log. Raises :class:`ccgi_dash.locking.LockHeld`
+    when another load of this data directory is running.
+    """
+    say = progress or (lambda _msg: None)
+    data_dir.ensure()
+    with load_lock(data_dir):
+        _clean_leftovers(data_dir)
+        found = reader.discover(paths)
+        report = IngestReport(problems=list(found.problems))
+        for drop in found.drops:
+            report.outcomes.append(_ingest_drop(data_dir, drop, settings, override_reason, say))
+        collect_garbage(data_dir, read_manifest(data_dir))
+    return report
+
+
+def rebuild(data_dir: DataDir, settings: Settings, *,
+            progress: Progress | None = None) -> IngestReport:
+    """Rebuild every drop from ``raw/`` into new files, then commit them in one manifest.
+
+    The drops rebuilt are those of the manifest (all of ``raw/`` when there is no manifest,
+    e.g. after the warehouse was lost). Each is validated again, except the roster check,
+    which it passed when first loaded. Any failure publishes nothing: the old manifest stays
+    in force.
+    """
+    say = progress or (lambda _msg: None)
+    data_dir.ensure()
+    report = IngestReport()
+    with load_lock(data_dir):
+        _clean_leftovers(data_dir)
+        old = read_manifest(data_dir)
+        raw_days = {p.name: p for p in data_dir.raw.iterdir()
+                    if p.is_dir() and not p.name.startswith(".") and p.name.isdigit()}
+        if old.drops:
+            stamps = [f"{d.date:%Y%m%d}" for d in old.drops]
+            for stamp in sorted(set(raw_days) - set(stamps)):
+                report.problems.append(
+                    f"raw/{stamp} is not in the manifest (a load that did not finish?); it "
+                    "was not rebuilt. Load it with ingest if it is a real drop.")
+        else:
+            stamps = sorted(raw_days)
+        previous = {d.drop_date: d for d in old.drops}
+        county = settings.county_code or old.county_code
+        built: list[_Built] = []
+        works: list[Path] = []
+        failed = False
+        try:
+            for stamp in stamps:
+                t0 = time.monotonic()
+                folder = raw_days.get(stamp)
+                found = reader.discover([folder]) if folder else reader.Discovery()
+                day = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]))
+                drops = [d for d in found.drops if d.day == day]
+                work = _new_work(data_dir)
+                works.append(work)
+                try:
+                    if folder is None or len(drops) != 1:
+                        raise DropRejected(f"raw/{stamp} is missing or holds no drop for "
+                                           f"{day}; it cannot be rebuilt.")
+                    say(f"{day}: rebuilding from raw/{stamp}")
+                    b = _build(data_dir, drops[0], settings, Manifest(county_code=county),
+                               work=work, previous=None, override_reason=None,
+                               copy_raw=False, say=say)
+                except DropRejected as exc:
+                    failed = True
+                    msg = (f"Rebuild failed at drop {day}: {exc} Nothing was published; "
+                           "the data served is unchanged.")
+                    report.outcomes.append(DropOutcome(day, "rejected", msg,
+                                                       seconds=time.monotonic() - t0))
+                    break
+                county = county or b.county
+                old_entry = previous.get(b.entry.drop_date)
+                if old_entry is not None:
+                    b.entry.override = old_entry.override
+                built.append(b)
+                report.outcomes.append(DropOutcome(
+                    day, "loaded", f"Rebuilt from raw/{stamp}: {_rows_text(b.entry.rows)}.",
+                    b.entry.rows, b.entry.rejects, b.warnings, None, time.monotonic() - t0,
+                    b.entry.override))
+            if failed:
+                for o in report.outcomes:
+                    if o.status == "loaded":
+                        o.status = "rejected"
+                        o.message = ("Rebuilt, but not published because another drop failed "
+                                     "to rebuild; the data served is unchanged.")
+                    _log(data_dir, o)
+                return report
+            entries = []
+            for b in built:
+                final = data_dir.new_drop_file(b.entry.date)
+                publish_drop_file(b.tmp_file, final)
+                b.entry.file = final.name
+                entries.append(b.entry)
+            _fault_point("published")
+            manifest = Manifest(old.version, county or "", entries)
+            commit_manifest(data_dir, manifest)
+            for o in report.outcomes:
+                _log(data_dir, o)
+        finally:
+            for w in works:
+                shutil.rmtree(w, ignore_errors=True)
+        collect_garbage(data_dir, read_manifest(data_dir))
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# One drop
+
+
+def _ingest_drop(dd: DataDir, drop: reader.DropSource, settings: Settings,
+                 override_reason: str | None, say: Progress) -> DropOutcome:
+    t0 = time.monotonic()
+    manifest = read_manifest(dd)
+    work = _new_work(dd)
+    say(f"{drop.day}: checking {len(drop.files)} file(s)")
+    try:
+        try:
+            outcome = _load_drop(dd, drop, settings, manifest, work, override_reason, say)
+        except DropRejected as exc:
+            quarantine = _quarantine(dd, drop, str(exc), exc.rows)
+            msg = (f"Drop {drop.day} rejected: {exc} Nothing from this drop was loaded; the "
+                   f"data already served is unchanged. The files were copied to {quarantine}; "
+                   "fix them and load the drop again.")
+            outcome = DropOutcome(drop.day, "rejected", msg, quarantine=quarantine)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    outcome.seconds = time.monotonic() - t0
+    _log(dd, outcome)
+    say(f"{drop.day}: {outcome.status.replace('_', ' ')} ({outcome.seconds:.1f}s)")
+    return outcome
+
+
+def _load_drop(dd: DataDir, drop: reader.DropSource, settings: Settings, manifest: Manifest,
+               work: Path, override_reason: str | None, say: Progress) -> DropOutcome:
+    existing = manifest.find(drop.day)
+    latest = manifest.latest()
+    if existing is None and latest is not None and drop.day < latest.date:
+        raise DropRejected(f"refused: a newer drop ({latest.drop_date}) is already loaded, "
+                           "and drops load in date order. If this older drop must be "
+                           "included, rebuild from raw/ with it added.")
+    if existing is not None:
+        _check_names(drop, settings)
+        sha = _hash_drop(drop, work)
+        if sha == existing.sha256:
+            return DropOutcome(drop.day, "already_loaded",
+                               f"Drop {drop.day} is already loaded with the same content "
+                               f"(sha256 {sha[:12]}); nothing was changed.",
+                               rows=dict(existing.rows), rejects=existing.rejects)
+        raise DropRejected(f"a drop for {drop.day} is already loaded with different content "
+                           f"(sha256 {existing.sha256[:12]} loaded, {sha[:12]} offered). "
+                           "A drop is a snapshot and is never replaced; if CCGI corrected "
+                           "it, ask them to send it with the next drop date.")
+    b = _build(dd, drop, settings, manifest, work=work, previous=latest,
+               override_reason=override_reason, copy_raw=True, say=say)
+    final = dd.new_drop_file(drop.day)
+    publish_drop_file(b.tmp_file, final)
+    _fault_point("published")
+    assert b.raw_tmp is not None
+    _move_into_place(b.raw_tmp, dd.raw / drop.stamp)
+    _fault_point("raw_copied")
+    b.entry.file = final.name
+    fresh = read_manifest(dd)
+    fresh.drops.append(b.entry)
+    fresh.drops.sort(key=lambda d: d.drop_date)
+    if not fresh.county_code:
+        fresh.county_code = b.county
+    commit_manifest(dd, fresh)
+    _fault_point("committed")
+    msg = f"Loaded drop {drop.day}: {_rows_text(b.entry.rows)}"
+    msg += (f"; {b.entry.rejects:,} row(s) rejected (see the rejects table)"
+            if b.entry.rejects else "; no rows rejected")
+    if b.override:
+        msg += f"; roster check overridden: {b.override}"
+    return DropOutcome(drop.day, "loaded", msg + ".", dict(b.entry.rows), b.entry.rejects,
+                       list(b.warnings), None, 0.0, b.override)
+
+
+def _check_names(drop: reader.DropSource, settings: Settings) -> None:
+    """Faults visible from the names alone: unknown datasets, bad zips, missing datasets."""
+    faults = list(drop.faults)
+    missing = drop.missing(settings.ingest.datasets_not_received)
+    if missing:
+        faults.append(
+            f"drop {drop.day} has no file for {', '.join(missing)} (expected "
+            f"{', '.join(f'{m}_{drop.stamp}.csv' for m in missing)}). Every drop holds all "
+            "ten datasets; if your COE does not receive one, list it in settings.toml "
+            "[ingest] datasets_not_received.")
+    if faults:
+        raise DropRejected(" ".join(faults))
+
+
+def _hash_drop(drop: reader.DropSource, work: Path) -> str:
+    """SHA-256 over the drop's CSV contents in sorted name order (zips: their members)."""
+    files = sorted(drop.by_dataset().values(), key=lambda f: f.name.lower())
+    if any(f.member for f in files):
+        _, sha = reader.extract_members(files, work / "files")
+        return sha
+    return reader.hash_files(f.path for f in files)
+
+
+def _build(dd: DataDir, drop: reader.DropSource, settings: Settings, manifest: Manifest, *,
+           work: Path, previous: DropEntry | None, override_reason: str | None,
+           copy_raw: bool, say: Progress) -> _Built:
+    """Check a drop and build its database in ``work``; raise DropRejected if it fails."""
+    _check_names(drop, settings)
+    ing = settings.ingest
+    files = drop.by_dataset()
+    faults = []
+    for f in files.values():
+        if f.size > ing.max_file_mb * MIB:
+            faults.append(f"{f.shown} is {_size(f.size)}, more than the limit of "
+                          f"{ing.max_file_mb:g} MB; if the file is genuine, raise "
+                          "max_file_mb under [ingest] in settings.toml.")
+    if faults:
+        raise DropRejected(" ".join(faults))
+
+    # Where each file can be read from: zip members are extracted (and hashed) first.
+    on_disk: dict[str, Path] = {name: f.path for name, f in files.items()}
+    sha: str | None = None
+    if any(f.member for f in files.values()):
+        on_disk, sha = reader.extract_members(list(files.values()), work / "files")
+
+    warnings: list[str] = []
+    reads: dict[str, _FileToRead] = {}
+    for name, f in files.items():
+        head, complete = reader.read_head(f, on_disk[name])
+        sn = reader.sniff(head, complete)
+        if sn.fault:
+            faults.append(f"{f.shown} {sn.fault}.")
+            continue
+        m = reader.match_header(name, sn.header, settings.column_map.get(name))
+        if m.missing:
+            faults.append(_missing_columns(f, m, sn.header, settings))
+            continue
+        if m.extras:
+            shown = ", ".join(repr(x) if x else "(unnamed)" for x in m.extras)
+            warnings.append(f"{f.shown}: column(s) {shown} are not part of {name} and were "
+                            "ignored.")
+        at = m.positions["ssid"]
+        first = (sn.first_row[at].strip(" ") if sn.first_row and at < len(sn.first_row)
+                 and "ssid" not in settings.value_map.get(name, {}) else None)
+        reads[name] = _FileToRead(f, on_disk[name], m, sn.encoding, first)
+    faults += validate.value_map_problems(settings.value_map)
+    if faults:
+        raise DropRejected(" ".join(faults))
+
+    # Hash and copy the files as received while DuckDB reads them.
+    raw_tmp = dd.raw / f"{TMP_PREFIX}{drop.stamp}-{uuid.uuid4().hex[:8]}" if copy_raw else None
+    loose = sorted((f for f in files.values() if not f.member), key=lambda f: f.name.lower())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        background: Future[str | None] = pool.submit(
+            _hash_and_copy, [f.path for f in loose] if sha is None else [], drop.sources,
+            raw_tmp)
+        try:
+            entry, county = _build_database(
+                drop, settings, manifest, work, reads, warnings, previous, override_reason,
+                lambda: sha or background.result() or "", say)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                background.result()
+            if raw_tmp is not None:
+                shutil.rmtree(raw_tmp, ignore_errors=True)
+            raise
+        background.result()  # the raw copy must be complete before it is published
+    _fault_point("built")
+    return _Built(work / "drop.duckdb", entry, raw_tmp, entry.warnings, entry.override, county)
+
+
+def _hash_and_copy(paths: list[Path], sources: list[Path], raw_tmp: Path | None) -> str | None:
+    """The background half of a load: the drop's hash and its copy as received."""
+    sha = reader.hash_files(paths) if paths else None
+    if raw_tmp is not None:
+        reader.copy_files(_unique(sources), raw_tmp)
+    return sha
+
+
+def _unique(paths: list[Path]) -> list[Path]:
+    seen, out = set(), []
+    for p in paths:
+        if p.name not in seen:
+            seen.add(p.name)
+            out.append(p)
+    return out
+
+
+def _missing_columns(f: reader.DropFile, m: reader.HeaderMatch, header: Sequence[str],
+                     settings: Settings) -> str:
+    like = reader.looks_like(header, settings.column_map, m.dataset)
+    text = (f"{f.shown} lacks required column(s) {', '.join(m.missing)} of {m.dataset}; its "
+            f"header has: {', '.join(header) or '(nothing)'}.")
+    if like:
+        text += f" This looks like the {' or '.join(like)} file: mislabeled?"
+    text += (f" If your files name these columns differently, map them in settings.toml "
+             f"under [column_map.{m.dataset}] (for example ssid = \"SSID\").")
+    return text
+
+
+def connect_build(db: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """The connection a drop database is built with (tests use it too).
+
+    Work beyond ``memory_limit`` spills next to the database; the file's order is kept in
+    what is published (DuckDB's default, whatever a user's DuckDB configuration says); no
+    automatic checkpoint interrupts the build (one at the end writes each table once)."""
+    return duckdb.connect(str(db), config={"memory_limit": memory_limit,
+                                           "temp_directory": str(db.parent / "spill"),
+                                           "preserve_insertion_order": True,
+                                           "checkpoint_threshold": CHECKPOINT_THRESHOLD})
+
+
+def _build_database(drop: reader.DropSource, settings: Settings, manifest: Manifest,
+                    work: Path, reads: dict[str, _FileToRead],
+                    warnings: list[str], previous: DropEntry | None,
+                    override_reason: str | None, sha: Callable[[], str],
+                    say: Progress) -> tuple[DropEntry, str]:
+    """Load every file into ``work/drop.duckdb`` and run the drop-wide checks.
+
+    Returns the manifest entry (file name still empty) and the county code in force."""
+    ing = settings.ingest
+    con = connect_build(work / "drop.duckdb", ing.memory_limit)
+    try:
+        validate.create_support_tables(con)
+        for name in DATASET_NAMES:
+            if name not in reads:
+                validate.create_empty(con, name)
+        # A read keeps to one core (ORDINALITY numbers rows in order), so files are read
+        # side by side, each on its own cursor; then each is finished (orphans, duplicates,
+        # rejects), the roster first, as every other file is checked against its students.
+        names = [n for n in DATASET_NAMES if n in reads]
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+            futures = {n: pool.submit(_read_on_cursor, con, reads[n], settings, work, say)
+                       for n in names}
+            wait(futures.values())  # every reader stops before anything is raised
+            staged = {n: futures[n].result() for n in names}
+        results = []
+        for name in names:  # students come first in DATASET_NAMES
+            results.append(validate.finish_file(con, staged[name][0]))
+            if name == "students":
+                _fault_point("students_loaded")
+        file_warnings = [(n, note) for n in names for note in staged[n][1]]
+        over = [r for r in results if r.over_limit(ing.max_reject_rate)]
+        if over:
+            parts = [f"{r.file} has {r.rejected:,} rejected row(s) of {r.data_rows:,} "
+                     f"({r.rejected / r.data_rows:.1%}), more than the {ing.max_reject_rate:.1%}"
+                     f" allowed (first: {'; '.join(r.examples)})" for r in over]
+            rows = con.execute("SELECT file, line, column_name, value, reason FROM rejects "
+                               "ORDER BY dataset, line LIMIT ?", [REASON_ROWS]).fetchall()
+            raise DropRejected(
+                "; ".join(parts) + ". Ask CCGI to correct the file(s), or, if these rows "
+                "may be dropped, raise max_reject_rate under [ingest] in settings.toml.", rows)
+
+        counts = validate.district_counts(con)
+        county = settings.county_code or manifest.county_code or _main_county(counts)
+        outside = _outside_county(con, county)
+        if outside:
+            warnings.append(outside)
+        override = ""
+        if previous is not None:
+            check = validate.roster_check(previous.district_counts, counts,
+                                          ing.roster_check_min_students,
+                                          ing.roster_shrink_limit, ing.roster_growth_limit)
+            for code, n in check.new:
+                warnings.append(f"new district {code} ({_district_name(code)}): {n:,} "
+                                f"students, not in the previous drop ({previous.drop_date}).")
+            if check.swings:
+                text = _swing_text(check.swings, previous, settings)
+                if not override_reason:
+                    raise DropRejected(text + " If the change is real (a district joined or "
+                                       "left, a roster was fixed), load the drop again with "
+                                       "an override and its reason (--override \"...\").")
+                override = override_reason
+                warnings.append("roster check overridden (" + override_reason + "): " + text)
+
+        all_warnings = [msg for _, msg in file_warnings] + warnings
+        con.execute("INSERT INTO load_warnings SELECT unnest($ds), unnest($msg)",
+                    {"ds": [ds for ds, _ in file_warnings] + [None] * len(warnings),
+                     "msg": all_warnings})
+        loaded_at = now_iso()
+        digest = sha()
+        con.execute("CREATE TABLE drop_meta (drop_date DATE, loaded_at VARCHAR, sha256 VARCHAR,"
+                    " county_code VARCHAR, source_files VARCHAR[])")
+        con.execute("INSERT INTO drop_meta VALUES (?, ?, ?, ?, ?)",
+                    [drop.day, loaded_at, digest, county, [p.name for p in drop.sources]])
+        _directory_table(con)
+        con.execute(
+            "CREATE TABLE district_counts AS "
+            "WITH named AS (SELECT substr(school_cds, 1, 7) AS district_code, "
+            "mode(district_name) AS name FROM main.students GROUP BY 1), "
+            "dir AS (SELECT substr(cds, 1, 7) AS district_code, any_value(district) AS name "
+            "FROM directory GROUP BY 1) "
+            "SELECT n.district_code, coalesce(n.name, d.name, 'District ' || n.district_code)"
+            " AS district_name, CAST(c.students AS INTEGER) AS students "
+            "FROM named n JOIN (SELECT unnest($codes) AS district_code, unnest($n) AS students)"
+            " c USING (district_code) LEFT JOIN dir d USING (district_code) "
+            "ORDER BY n.district_code", {"codes": list(counts), "n": list(counts.values())})
+        say(f"{drop.day}: building student facts")
+        build_student_facts(con, drop.day)
+        accepted = {r.dataset: r.accepted for r in results}
+        rows = {name: accepted.get(name, 0) for name in DATASET_NAMES}
+        rejects = int(con.execute("SELECT count(*) FROM rejects").fetchone()[0])
+        year = con.execute("SELECT mode(school_year) FROM main.students").fetchone()[0] or ""
+        con.execute("DROP TABLE IF EXISTS temp.directory")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    entry = DropEntry(drop.day.isoformat(), "", loaded_at, digest, rows, rejects,
+                      all_warnings, counts, year, override)
+    return entry, county
+
+
+def _read_on_cursor(con: duckdb.DuckDBPyConnection, r: _FileToRead, settings: Settings,
+                    work: Path, say: Progress) -> tuple[validate.Staged, list[str]]:
+    """:func:`_read_file` on a cursor of its own (a separate connection to the same
+    database), so that several files load at once."""
+    cur = con.cursor()
+    try:
+        return _read_file(cur, r, settings, work, say)
+    finally:
+        cur.close()
+
+
+def _read_file(con: duckdb.DuckDBPyConnection, r: _FileToRead, settings: Settings,
+               work: Path, say: Progress) -> tuple[validate.Staged, list[str]]:
+    """Load one file, taking the rare paths when needed: a file that is not UTF-8 is
+    transcoded from Windows-1252, and one DuckDB's strict parser refuses is tried once more
+    with its CRLF line ends made LF (a file whose lines end both ways)."""
+    f, path, encoding = r.file, r.path, r.encoding
+    say(f"reading {f.shown}")
+    assert f.dataset is not None
+    value_map = settings.value_map.get(f.dataset, {})
+    notes: list[str] = []
+    newlines = False
+    current = path
+    if encoding != "utf-8":
+        current = _rewrite(path, work, encoding, newlines)
+        notes.append(_cp1252_warning(f))
+    while True:
+        try:
+            return validate.read_file(con, f.dataset, current, f.shown, r.match, value_map,
+                                      r.first_ssid), notes
+        except validate.EncodingRetry:
+            if encoding != "utf-8":
+                raise
+            encoding = "cp1252"
+            notes.append(_cp1252_warning(f))
+        except duckdb.Error as exc:
+            validate.discard_file(con, f.dataset, f.shown)
+            first = str(exc).strip().splitlines()[0]
+            if newlines:
+                raise DropRejected(
+                    f"{f.shown} could not be read as CSV ({first}). Check that it is a "
+                    "comma-separated text file with one header line.") from exc
+            newlines = True
+            notes.append(f"{f.shown} mixes CRLF and LF line ends; it was read after making "
+                         "them all LF.")
+        current = _rewrite(path, work, encoding, newlines)
+
+
+def _cp1252_warning(f: reader.DropFile) -> str:
+    return (f"{f.shown} is not valid UTF-8; it was read as Windows-1252 (what Excel writes). "
+            "Check accented names; saving it as CSV UTF-8 avoids this warning.")
+
+
+def _rewrite(path: Path, work: Path, encoding: str, newlines: bool) -> Path:
+    target = work / "rewritten" / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    reader.rewrite(path, target, encoding=encoding, newlines=newlines)
+    return target
+
+
+def _main_county(counts: dict[str, int]) -> str:
+    """The most common county code of a drop (by students): the COE's, for a first load."""
+    by: Counter[str] = Counter()
+    for code, n in counts.items():
+        by[code[:2]] += n
+    return by.most_common(1)[0][0] if by else ""
+
+
+def _outside_county(con: duckdb.DuckDBPyConnection, county: str) -> str | None:
+    rows = con.execute("SELECT substr(school_cds, 1, 2) AS c, count(*) FROM main.students "
+                       "WHERE substr(school_cds, 1, 2) <> ? GROUP BY 1 ORDER BY 2 DESC, 1",
+                       [county]).fetchall()
+    if not rows or not county:
+        return None
+    total = sum(n for _, n in rows)
+    codes = ", ".join(f"{c}: {n:,}" for c, n in rows)
+    return (f"{total:,} student(s) are at schools outside county {county} (school_cds county "
+            f"codes {codes}); they were loaded. Check these school codes with the districts.")
+
+
+@functools.cache
+def _district_names() -> dict[str, str]:
+    return {s.district_code: s.district for s in directory()}
+
+
+def _district_name(code: str) -> str:
+    return _district_names().get(code, "not in the CDE directory")
+
+
+def _swing_text(swings: list[tuple[str, int, int]], previous: DropEntry,
+                settings: Settings) -> str:
+    ing = settings.ingest
+    items = ", ".join(f"{code} {_district_name(code)} {before:,} -> {now:,} students"
+                      + (" (missing from this drop)" if now == 0 else "")
+                      for code, before, now in swings)
+    return (f"refused: the roster of {len(swings)} district(s) changed beyond the limits since "
+            f"the drop of {previous.drop_date}: {items}. A district of at least "
+            f"{ing.roster_check_min_students} students may not fall below "
+            f"{ing.roster_shrink_limit:g}x or rise above {ing.roster_growth_limit:g}x its "
+            "previous count (roster_check_min_students, roster_shrink_limit, "
+            "roster_growth_limit under [ingest] in settings.toml).")
+
+
+@functools.cache
+def _directory_frame() -> pd.DataFrame:
+    """The CDE directory as a frame, built once per process (it is 17,000 rows)."""
+    schools = directory()
+    return pd.DataFrame({"cds": [s.cds for s in schools], "school": [s.school for s in schools],
+                         "district": [s.district for s in schools],
+                         "status": [s.status for s in schools]}, dtype="object")
+
+
+def _directory_table(con: duckdb.DuckDBPyConnection) -> None:
+    """The CDE directory as TEMP table ``directory`` for the facts' names."""
+    con.register("directory_frame", _directory_frame())
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE directory AS SELECT CAST(cds AS VARCHAR) AS "
+                    "cds, CAST(school AS VARCHAR) AS school, CAST(district AS VARCHAR) AS "
+                    "district, CAST(status AS VARCHAR) AS status FROM directory_frame")
+    finally:
+        con.unregister("directory_frame")
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", MIB * 1024), ("MB", MIB), ("KB", 1024)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _rows_text(rows: dict[str, int]) -> str:
+    return ", ".join(f"{rows.get(n, 0):,} {n}" for n in DATASET_NAMES)
+
+
+# --------------------------------------------------------------------------------------------
+# Files and folders
+
+
+def _new_work(dd: DataDir) -> Path:
+    work = dd.drops / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    work.mkdir(parents=True)
+    return work
+
+
+def _clean_leftovers(dd: DataDir) -> None:
+    """Remove what killed loads left in temporary places (safe: we hold the load lock):
+    work folders, raw copies not moved into place, and half-written manifests."""
+    manifest_tmp = f".{dd.manifest.name}."
+    for folder in (dd.drops, dd.raw, dd.warehouse):
+        if not folder.exists():
+            continue
+        for p in folder.iterdir():
+            if p.name.startswith(TMP_PREFIX) or (folder == dd.warehouse and
+                                                 p.name.startswith(manifest_tmp)):
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        p.unlink()
+
+
+def _move_into_place(tmp: Path, final: Path) -> None:
+    """Rename a finished folder into place, replacing a leftover of a killed load."""
+    if final.exists():
+        old = final.with_name(f"{TMP_PREFIX}old-{final.name}-{uuid.uuid4().hex[:8]}")
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
+
+
+def _quarantine(dd: DataDir, drop: reader.DropSource, reason: str, rows: list[tuple]) -> Path:
+    """Copy a rejected drop, untouched, into quarantine/ with a REASON.txt."""
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    target = dd.quarantine / f"{drop.stamp}-{stamp}"
+    n = 2
+    while target.exists():
+        target = dd.quarantine / f"{drop.stamp}-{stamp}-{n}"
+        n += 1
+    target.mkdir(parents=True)
+    names: set[str] = set()
+    for src in drop.sources:
+        name = src.name
+        k = 2
+        while name in names:
+            name = f"{src.stem}-{k}{src.suffix}"
+            k += 1
+        names.add(name)
+        with contextlib.suppress(OSError):
+            shutil.copyfile(src, target / name)
+    text = [f"Drop {drop.day} was rejected at {now_iso()}.", "", reason, ""]
+    if rows:
+        text += [f"First {len(rows)} rejected rows (file, line, column, value, reason):"]
+        text += ["\t".join("" if v is None else str(v) for v in r) for r in rows]
+    (target / "REASON.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
+    return target
+
+
+def _log(dd: DataDir, o: DropOutcome) -> None:
+    append_jsonl(dd.load_log, {
+        "at": now_iso(), "drop_date": o.drop_date.isoformat(), "outcome": o.status,
+        "message": o.message, "rows": o.rows, "rejects": o.rejects, "warnings": o.warnings,
+        "override": o.override, "seconds": round(o.seconds, 2),
+        "quarantine": str(o.quarantine) if o.quarantine else None,
+    })

@@ -1,0 +1,438 @@
+"""What the loader refuses, and what it says: file-level faults reject a whole drop,
+row-level faults go to the ``rejects`` table with file, line and column.
+
+Every case plants one fault in an otherwise valid small drop written by ``dropkit`` and
+checks the exact words a data manager would read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ccgi_dash.datasets import DATASET_NAMES
+from ccgi_dash.settings import Settings
+from ccgi_dash.store import DataDir, read_jsonl, read_manifest
+from tests.dropkit import (
+    OUT_OF_COUNTY_SCHOOL,
+    Drop,
+    ingest,
+    load,
+    make_drop,
+    query,
+    rejects,
+    settings,
+    tree,
+)
+
+LENIENT = settings(max_reject_rate=0.5)
+"""Row-level tests plant one bad row in a small file: keep the drop under the threshold."""
+
+
+def _rejected(report) -> str:
+    assert report.exit_code == 1
+    [o] = report.outcomes
+    assert o.status == "rejected", o.message
+    return o.message
+
+
+# --------------------------------------------------------------------------------------------
+# File-level faults: the whole drop is refused, nothing changes, the files are quarantined
+
+
+def _semicolons(files: dict[str, Path]) -> None:
+    p = files["fafsa_cadaa"]
+    p.write_text(p.read_text().replace(",", ";"))
+
+
+def _tabs(files: dict[str, Path]) -> None:
+    p = files["uc_apply"]
+    p.write_text(p.read_text().replace(",", "\t"))
+
+
+def _binary(files: dict[str, Path]) -> None:
+    files["students"].write_bytes(bytes(range(256)) * 4)
+
+
+def _xlsx(files: dict[str, Path]) -> None:
+    files["students"].write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+
+
+def _empty(files: dict[str, Path]) -> None:
+    files["favorite_majors"].write_bytes(b"")
+
+
+def _header_only(files: dict[str, Path]) -> None:
+    p = files["ccc_apply"]
+    p.write_text(p.read_text().splitlines()[0] + "\n")
+
+
+def _no_campus(files: dict[str, Path]) -> None:
+    p = files["uc_apply"]
+    lines = [",".join(c for i, c in enumerate(line.split(",")) if i != 1)
+             for line in p.read_text().splitlines()]
+    p.write_text("\n".join(lines) + "\n")
+
+
+def _swapped(files: dict[str, Path]) -> None:
+    files["students"].write_bytes(files["ag_eligibility"].read_bytes())
+
+
+def _unknown_dataset(files: dict[str, Path]) -> None:
+    p = files["fafsa_cadaa"]
+    p.rename(p.with_name("fafsa_status_20261120.csv"))
+
+
+def _missing_dataset(files: dict[str, Path]) -> None:
+    files["csu_apply"].unlink()
+
+
+FILE_FAULTS = {
+    "semicolons": (_semicolons, [
+        "fafsa_cadaa_20261120.csv has semicolons (;) between its columns, not commas. CCGI "
+        "files are comma-separated"]),
+    "tabs": (_tabs, ["uc_apply_20261120.csv has tabs between its columns, not commas"]),
+    "binary": (_binary, ["students_20261120.csv contains binary data (NUL bytes), so it is "
+                         "not CSV text"]),
+    "xlsx": (_xlsx, ["students_20261120.csv is a zip archive or an Excel workbook (.xlsx), "
+                     "not CSV text", "Save As > CSV UTF-8"]),
+    "empty": (_empty, ["favorite_majors_20261120.csv has no data in it (the file is empty, "
+                       "0 bytes)"]),
+    "header only": (_header_only, ["ccc_apply_20261120.csv has a header line but no data "
+                                   "rows"]),
+    "missing column": (_no_campus, [
+        "uc_apply_20261120.csv lacks required column(s) campus of uc_apply; its header has: "
+        "ssid, status, submitted_date.", "[column_map.uc_apply]"]),
+    "mislabeled content": (_swapped, [
+        "students_20261120.csv lacks required column(s) school_cds, grade_level, school_year "
+        "of students", "This looks like the ag_eligibility file: mislabeled?"]),
+    "unknown dataset": (_unknown_dataset, [
+        'fafsa_status_20261120.csv: "fafsa_status" is not one of the ten CCGI datasets '
+        "(a mislabeled file?)", ", ".join(DATASET_NAMES),
+        "has no file for fafsa_cadaa"]),
+    "missing dataset": (_missing_dataset, [
+        "drop 2026-11-20 has no file for csu_apply (expected csu_apply_20261120.csv)",
+        "datasets_not_received"]),
+}
+
+
+@pytest.mark.parametrize("fault", list(FILE_FAULTS))
+def test_file_level_faults_reject_the_drop_and_quarantine_it(tmp_path, fault):
+    plant, expected = FILE_FAULTS[fault]
+    d = make_drop("2026-11-20")
+    folder = tmp_path / "in"
+    plant(d.write(folder))
+    before = tree(folder)
+    dd = DataDir(tmp_path / "data")
+    message = _rejected(ingest(dd, folder))
+    for text in expected:
+        assert text in message
+    assert message.startswith("Drop 2026-11-20 rejected: ")
+    assert "Nothing from this drop was loaded; the data already served is unchanged." in message
+    # the user's files are untouched, and an exact copy waits in quarantine with the reason
+    assert tree(folder) == before
+    [q] = list(dd.quarantine.iterdir())
+    assert q.name.startswith("20261120-")
+    kept = tree(q)
+    reason = kept.pop("REASON.txt").decode()
+    assert kept == before
+    assert expected[0] in reason
+    # nothing was published, and the attempt is in the load log
+    assert read_manifest(dd).drops == []
+    assert tree(dd.drops) == {} and tree(dd.raw) == {}
+    [log] = read_jsonl(dd.load_log)
+    assert log["outcome"] == "rejected" and log["drop_date"] == "2026-11-20"
+    assert expected[0] in log["message"]
+
+
+def test_an_oversized_file_says_its_size_the_limit_and_the_setting(tmp_path):
+    d = make_drop("2026-11-20")
+    report, _ = load(tmp_path, d, settings(max_file_mb=0.005))
+    message = _rejected(report)
+    assert "students_20261120.csv is 8.5 KB, more than the limit of 0.005 MB; if the file is " \
+           "genuine, raise max_file_mb under [ingest] in settings.toml." in message
+    assert "fafsa_cadaa" not in message  # small files pass
+
+
+def test_a_file_duckdb_cannot_parse_rejects_the_drop_with_duckdbs_reason(tmp_path):
+    d = make_drop("2026-11-20")
+    folder = tmp_path / "in"
+    files = d.write(folder)
+    p = files["favorite_careers"]
+    p.write_bytes(p.read_bytes().replace(b"\n", b"\r", 3))  # old-Mac line ends: one huge line
+    message = _rejected(ingest(DataDir(tmp_path / "data"), folder))
+    assert "favorite_careers_20261120.csv" in message
+
+
+def test_a_name_without_a_date_is_a_problem_and_fails_the_run(tmp_path):
+    d = make_drop("2026-11-20")
+    folder = tmp_path / "in"
+    d.write(folder)
+    (folder / "students (copy).csv").write_text("ssid\n")
+    report = ingest(DataDir(tmp_path / "data"), folder)
+    assert [o.status for o in report.outcomes] == ["loaded"]
+    assert report.problems == [
+        "students (copy).csv: cannot tell which drop it belongs to; rename it "
+        "<dataset>_<YYYYMMDD>.csv (for example students_20261120.csv) or "
+        "ccgi_drop_<YYYYMMDD>.zip."]
+    assert report.exit_code == 1
+    assert any(line.startswith("problem: students (copy).csv") for line in
+               report.summary_lines())
+
+
+def test_a_bad_zip_rejects_its_drop(tmp_path):
+    z = tmp_path / "ccgi_drop_20261120.zip"
+    z.write_bytes(b"not a zip at all")
+    dd = DataDir(tmp_path / "data")
+    message = _rejected(ingest(dd, z))
+    assert "ccgi_drop_20261120.zip: not a readable zip file" in message
+    [q] = list(dd.quarantine.iterdir())
+    assert (q / "ccgi_drop_20261120.zip").read_bytes() == b"not a zip at all"
+
+
+def test_a_value_map_to_an_unknown_value_is_refused_by_name(tmp_path):
+    config = Settings(value_map={"fafsa_cadaa": {"status": {"Complete": "Finished"}}})
+    report, _ = load(tmp_path, make_drop("2026-11-20"), config)
+    assert "settings.toml [value_map.fafsa_cadaa.status] maps 'Complete' to 'Finished', " \
+           "which is not one of Started, Submitted, Completed, Opted Out" in _rejected(report)
+
+
+# --------------------------------------------------------------------------------------------
+# Row-level faults: the row goes to rejects with file, line, column, value and reason
+
+
+ROW_FAULTS = [
+    # dataset, row, column, bad value, reason
+    ("students", 3, "ssid", "12345", "ssid must be exactly 10 digits"),
+    ("students", 3, "ssid", "12345678901", "ssid must be exactly 10 digits"),
+    ("students", 3, "ssid", "+123456789", "ssid must be exactly 10 digits"),
+    ("students", 3, "ssid", "12345678.0", "ssid must be exactly 10 digits"),
+    ("students", 4, "school_cds", "1964725193467", "school_cds must be exactly 14 digits"),
+    ("students", 4, "school_cds", "19-6472-5193467", "school_cds must be exactly 14 digits"),
+    ("students", 5, "grade_level", "5", "grade_level must be a whole number from 6 to 12"),
+    ("students", 5, "grade_level", "13", "grade_level must be a whole number from 6 to 12"),
+    ("students", 5, "grade_level", "K", "grade_level must be a whole number from 6 to 12"),
+    ("students", 5, "grade_level", "7.0", "grade_level must be a whole number from 6 to 12"),
+    ("students", 6, "school_year", "2026-28", "school_year must look like 2026-27"),
+    ("students", 6, "school_year", "2026/27", "school_year must look like 2026-27"),
+    ("students", 6, "school_year", "26-27", "school_year must look like 2026-27"),
+    ("students", 7, "account_created_date", "2026-13-01", "is not a date; use YYYY-MM-DD or "
+                                                          "M/D/YYYY"),
+    ("students", 7, "account_created_date", "11/31/2026", "is not a date"),
+    ("students", 7, "account_created_date", "20261105", "is not a date"),
+    ("students", 7, "account_created_date", "1/5/26", "is not a date"),
+    ("students", 7, "account_created_date", "2026-1-5", "is not a date"),
+    ("students", 7, "account_created_date", "2026-11-05 08:00", "is not a date"),
+    ("students", 8, "gender", "Male", "gender: unknown value; expected one of M, F, X "
+                                      "(or empty)"),
+    ("students", 8, "sed", "Yes", "sed: unknown value; expected one of Y, N (or empty)"),
+    ("students", 8, "race_ethnicity", "XX", "race_ethnicity: unknown value"),
+    ("fafsa_cadaa", 2, "status", "Done", "status: unknown value; expected one of Started, "
+                                         "Submitted, Completed, Opted Out"),
+    ("fafsa_cadaa", 2, "application_type", "Pell", "application_type: unknown value"),
+    ("uc_apply", 1, "campus", "", "campus is required but empty"),
+    ("uc_apply", 1, "status", "", "status is required but empty"),
+    ("students", 9, "school_year", "", "school_year is required but empty"),
+    ("career_assessments", 0, "completed_date", "", "completed_date is required but empty"),
+    ("ag_eligibility", 3, "uc_status", "Maybe", "uc_status: unknown value"),
+    ("favorite_colleges", 2, "segment", "Community", "segment: unknown value"),
+]
+
+
+@pytest.mark.parametrize("dataset,row,column,value,reason", ROW_FAULTS)
+def test_a_bad_value_is_rejected_with_its_line_column_and_reason(tmp_path, dataset, row, column,
+                                                                 value, reason):
+    d = make_drop("2026-11-20")
+    target = d.tables[dataset][row]
+    ssid = target["ssid"]
+    target[column] = value
+    report, dd = load(tmp_path, d, LENIENT)
+    assert report.exit_code == 0, report.summary_lines()
+    got = rejects(dd)
+    mine = [r for r in got if r["dataset"] == dataset]
+    assert mine[0] == {
+        "dataset": dataset, "file": f"{dataset}_20261120.csv", "line": row + 2,
+        "column_name": column, "value": value or None, "reason": mine[0]["reason"],
+        "ssid": value if column == "ssid" else ssid,
+        "school_cds": (value if column == "school_cds" else target["school_cds"])
+        if dataset == "students" else None,
+    }
+    assert reason in mine[0]["reason"]
+    # the row is not in the published table
+    n = query(dd, f"SELECT count(*) FROM {{t}}.{dataset} WHERE line = ?", [row + 2])[0][0]
+    assert n == 0
+    assert report.outcomes[0].rows[dataset] == len(d.tables[dataset]) - 1
+
+
+def test_application_type_may_be_empty_only_for_opted_out(tmp_path):
+    d = make_drop("2026-11-20")
+    aid = d.tables["fafsa_cadaa"]
+    aid[0].update(application_type="", status="opted out")   # allowed, any case
+    aid[1].update(application_type="", status="Started")     # not allowed
+    _, dd = load(tmp_path, d, LENIENT)
+    [r] = rejects(dd)
+    assert (r["line"], r["column_name"]) == (3, "application_type")
+    assert r["reason"] == ("application_type is empty; it may be empty only when status is "
+                           "Opted Out")
+    assert query(dd, "SELECT application_type, status FROM {t}.fafsa_cadaa WHERE line = 2") == [
+        (None, "Opted Out")]
+
+
+@pytest.mark.parametrize("dataset,first,later,key", [
+    ("students", 3, 10, "(ssid)"),
+    ("uc_apply", 0, 4, "(ssid, campus)"),
+    ("career_assessments", 1, 5, "(ssid, assessment_name, completed_date)"),
+])
+def test_a_duplicate_key_keeps_the_first_and_rejects_the_later(tmp_path, dataset, first, later,
+                                                               key):
+    d = make_drop("2026-11-20")
+    rows = d.tables[dataset]
+    rows[later] = dict(rows[first])
+    _, dd = load(tmp_path, d, LENIENT)
+    got = [r for r in rejects(dd) if r["dataset"] == dataset]
+    assert [(r["line"], r["reason"]) for r in got] == [
+        (later + 2, f"duplicate key {key}: the first is at line {first + 2}")]
+    kept = query(dd, f"SELECT line FROM {{t}}.{dataset} WHERE ssid = ?", [rows[first]["ssid"]])
+    assert (first + 2,) in kept and (later + 2,) not in kept
+
+
+def test_orphans_are_rows_whose_student_is_not_accepted(tmp_path):
+    d = make_drop("2026-11-20")
+    d.tables["favorite_majors"][2]["ssid"] = "9999999999"      # not on the roster at all
+    senior = d.tables["fafsa_cadaa"][0]["ssid"]
+    student = next(s for s in d.tables["students"] if s["ssid"] == senior)
+    student["grade_level"] = "14"                              # the student is rejected ...
+    _, dd = load(tmp_path, d, LENIENT)
+    got = {(r["dataset"], r["line"]): r for r in rejects(dd)}
+    assert got[("favorite_majors", 4)]["reason"] == (
+        "orphan: this ssid is not among the drop's accepted students")
+    assert got[("favorite_majors", 4)]["column_name"] == "ssid"
+    assert got[("favorite_majors", 4)]["value"] == "9999999999"
+    orphans = [r for r in got.values() if r["ssid"] == senior and r["dataset"] != "students"]
+    # ... so each of the senior's other rows is an orphan
+    assert {r["dataset"] for r in orphans} >= {"fafsa_cadaa", "uc_apply", "csu_apply",
+                                               "ccc_apply"}
+    facts = query(dd, "SELECT count(*) FROM {t}.student_facts WHERE ssid = ?", [senior])
+    assert facts == [(0,)]
+
+
+def test_a_malformed_line_is_rejected_and_later_lines_keep_their_numbers(tmp_path):
+    d = make_drop("2026-11-20")
+    folder = tmp_path / "in"
+    files = d.write(folder)
+    p = files["favorite_colleges"]
+    lines = p.read_text().splitlines()
+    lines.insert(4, "0000000099,Too,Many,Fields,Here")      # becomes line 5
+    lines.insert(7, "0000000101")                           # becomes line 8
+    p.write_text("\n".join(lines) + "\n")
+    dd = DataDir(tmp_path / "data")
+    report = ingest(dd, folder, config=LENIENT)
+    assert report.exit_code == 0, report.summary_lines()
+    got = [(r["line"], r["column_name"], r["reason"][:20], r["value"]) for r in rejects(dd)]
+    assert got == [(5, None, "malformed CSV line: ", "0000000099,Too,Many,Fields,Here"),
+                   (8, None, "malformed CSV line: ", "0000000101")]
+    # every published row's line is its physical line in the file
+    for ssid, line in query(dd, "SELECT ssid, line FROM {t}.favorite_colleges"):
+        assert lines[line - 1].startswith(ssid)
+
+
+def test_an_unterminated_quote_rejects_the_rest_of_the_file(tmp_path):
+    d = make_drop("2026-11-20")
+    d.tables["favorite_careers"][30]["career_title"] = 'Nurse "RN'
+    folder = tmp_path / "in"
+    files = d.write(folder)
+    p = files["favorite_careers"]
+    p.write_text(p.read_text().replace('"Nurse ""RN"', '"Nurse RN'))
+    message = _rejected(ingest(DataDir(tmp_path / "data"), folder))
+    assert "favorite_careers_20261120.csv has 1 rejected row(s) of 31" in message
+    assert "malformed CSV line: Value with unterminated quote found." in message
+
+
+# --------------------------------------------------------------------------------------------
+# The reject-rate threshold
+
+
+@pytest.mark.parametrize("rate,bad,status", [
+    (0.01, 1, "rejected"),   # 1 of 70 = 1.4% > 1%
+    (0.02, 1, "loaded"),     # 1.4% <= 2%
+    (0.02, 2, "rejected"),   # 2.9% > 2%
+])
+def test_too_many_rejected_rows_in_one_file_reject_the_drop(tmp_path, rate, bad, status):
+    d = make_drop("2026-11-20")
+    for i in (1, 7)[:bad]:  # students with no rows elsewhere (which would become orphans)
+        d.tables["students"][i]["ssid"] = "123"
+    report, _ = load(tmp_path, d, settings(max_reject_rate=rate))
+    [o] = report.outcomes
+    assert o.status == status
+    if status == "rejected":
+        pct = f"{bad / 70:.1%}"
+        assert (f"students_20261120.csv has {bad} rejected row(s) of 70 ({pct}), more than the "
+                f"{rate:.1%} allowed (first: line 3, column ssid: ssid must be exactly 10 "
+                "digits (value '123')") in o.message
+        assert "raise max_reject_rate under [ingest]" in o.message
+        reason = (o.quarantine / "REASON.txt").read_text()
+        assert "students_20261120.csv\t3\tssid\t123\tssid must be exactly 10 digits" in reason
+    else:
+        assert o.rejects == bad
+
+
+def test_the_threshold_counts_rows_per_file_not_per_drop(tmp_path):
+    d = make_drop("2026-11-20")
+    d.tables["fafsa_cadaa"][0]["status"] = "??"  # 1 of 10 rows: 10% of that file
+    report, _ = load(tmp_path, d, settings(max_reject_rate=0.05))
+    assert "fafsa_cadaa_20261120.csv has 1 rejected row(s) of 10 (10.0%)" in _rejected(report)
+
+
+# --------------------------------------------------------------------------------------------
+# What is NOT rejected: the data clean-up report flags these later
+
+
+def _completed_without_submitted(d: Drop) -> None:
+    d.tables["fafsa_cadaa"][2].update(status="Completed", submitted_date="")
+
+
+def _completed_before_submitted(d: Drop) -> None:
+    d.tables["fafsa_cadaa"][2].update(status="Completed", submitted_date="2026-11-01",
+                                      completed_date="2026-10-01")
+
+
+def _eligible_in_grade_10(d: Drop) -> None:
+    sophomore = next(s["ssid"] for s in d.tables["students"] if s["grade_level"] == "10")
+    row = next(r for r in d.tables["ag_eligibility"] if r["ssid"] == sophomore)
+    row["uc_status"] = "Eligible"
+
+
+def _grade_6_at_a_high_school(d: Drop) -> None:
+    d.tables["students"][0].update(grade_level="6", school_cds="19647251934678")
+
+
+def _school_not_in_directory(d: Drop) -> None:
+    d.tables["students"][0]["school_cds"] = "19647259999999"
+
+
+@pytest.mark.parametrize("plant", [_completed_without_submitted, _completed_before_submitted,
+                                   _eligible_in_grade_10, _grade_6_at_a_high_school,
+                                   _school_not_in_directory])
+def test_doubtful_but_well_formed_rows_are_loaded(tmp_path, plant):
+    d = make_drop("2026-11-20")
+    plant(d)
+    report, dd = load(tmp_path, d)
+    assert report.exit_code == 0 and report.outcomes[0].rejects == 0
+    assert rejects(dd) == []
+
+
+def test_students_outside_the_county_are_a_warning_not_a_rejection(tmp_path):
+    d = make_drop("2026-11-20")
+    d.tables["students"][0]["school_cds"] = OUT_OF_COUNTY_SCHOOL
+    d.tables["students"][1]["school_cds"] = OUT_OF_COUNTY_SCHOOL
+    report, dd = load(tmp_path, d)
+    [o] = report.outcomes
+    assert o.status == "loaded" and o.rejects == 0
+    warning = ("2 student(s) are at schools outside county 19 (school_cds county codes 30: 2); "
+               "they were loaded. Check these school codes with the districts.")
+    assert o.warnings == [warning]
+    assert query(dd, "SELECT dataset, message FROM {t}.load_warnings") == [(None, warning)]
+    assert read_manifest(dd).drops[0].warnings == [warning]
+    assert json.loads(dd.load_log.read_text().splitlines()[-1])["warnings"] == [warning]
