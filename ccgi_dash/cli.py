@@ -110,6 +110,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(f"No data is loaded in {dd.root}. Load drops first: "
                   f"python -m ccgi_dash ingest PATH", file=sys.stderr)
             return EXIT_FAILED
+        from ccgi_dash.metrics import outdated_drops
+
+        if outdated_drops(wh):
+            print(f"The drops in {dd.root} were loaded by an older version; rebuild them "
+                  f"from their raw files first: python -m ccgi_dash rebuild --data-dir "
+                  f"{dd.root}", file=sys.stderr)
+            return EXIT_FAILED
         if args.as_of and wh.resolve(args.as_of) is None:
             print(f"No drop is loaded on or before {args.as_of}; the first is {wh.drops[0]}.",
                   file=sys.stderr)

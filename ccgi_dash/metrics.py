@@ -166,6 +166,21 @@ def build_student_facts(con: duckdb.DuckDBPyConnection, drop_date: date) -> None
     con.execute(_cube_sql())
 
 
+def outdated_drops(wh: Warehouse) -> list[date]:
+    """Drops whose facts were built by an older version of this catalogue (a column a metric
+    needs is missing): the warehouse must be rebuilt from its raw files before use."""
+    if wh.empty:
+        return []
+    needed = {m.condition for m in METRICS.values() if m.condition.isidentifier()}
+    needed |= {"uc_eligible", "csu_eligible"}
+    with wh.query() as cur:
+        rows = cur.execute(
+            "SELECT database_name, list(column_name) FROM duckdb_columns() "
+            "WHERE table_name = 'student_facts' GROUP BY database_name").fetchall()
+    have = {db: set(cols) for db, cols in rows}
+    return [d for d in wh.drops if not needed <= have.get(wh.alias(d), set())]
+
+
 CUBE_DIMENSIONS = frozenset({"county", "district", "school", "grade_level", "drop_date"})
 """Breakdowns the cube answers (with district, school and grade filters, no student-group
 filter). Its grain also keeps the columns populations are defined on (grade, eligibility)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from ccgi_dash import metrics
 from ccgi_dash.scope import Scope
 from ccgi_dash.settings import Settings, load_settings
 from ccgi_dash.store import (
@@ -54,6 +55,16 @@ def warehouse(scope: Scope) -> Warehouse:
 @st.cache_data(ttl=300, show_spinner=False)
 def _settings(root: str, mtime: float) -> Settings:
     return load_settings(Path(root))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _outdated(root: str, version: int) -> list[str]:
+    return [d.isoformat() for d in metrics.outdated_drops(_open(root, version))]
+
+
+def outdated(scope: Scope) -> list[str]:
+    """Drops of the scope's warehouse built by an older catalogue (checked once a version)."""
+    return _outdated(*_key(scope))
 
 
 def settings(scope: Scope) -> Settings:

@@ -34,6 +34,6 @@ def begin(title: str, lede: str, *, student_level: bool = False,
         st.stop()
     render.header(ctx, title, lede)
     render.stale_banner(ctx)
-    if render.no_data(ctx):
+    if render.no_data(ctx) or render.outdated(ctx):
         st.stop()
     return ctx

@@ -76,6 +76,19 @@ def no_data(ctx: PageContext) -> bool:
     return True
 
 
+def outdated(ctx: PageContext) -> bool:
+    """Data loaded by an older version of the product: say how to rebuild; True to stop."""
+    stale = data.outdated(ctx.scope)
+    if not stale:
+        return False
+    flag = " --data-dir data/demo" if ctx.synthetic else ""
+    st.error(f"{len(stale)} loaded drop(s) were built by an older version of this dashboard "
+             "and must be rebuilt from their raw files before they can be shown. A data "
+             f"manager runs:\n\n```\npython -m ccgi_dash rebuild{flag}\n```",
+             icon=":material/build:")
+    return True
+
+
 def no_students(frame: pd.DataFrame, what: str = "students") -> bool:
     """The filter-left-nothing state; True when there is nothing to draw."""
     if frame is None or frame.empty or ("denominator" in frame and
