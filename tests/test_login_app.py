@@ -319,10 +319,13 @@ def test_in_a_real_browser_a_copied_cookie_dies_with_sign_out(env: dict,
     url = f"http://127.0.0.1:{port}/"
     try:
         with playwright.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            browser = pw.chromium.launch(
+                executable_path=chromium,
+                args=["--headless", "--no-sandbox", "--disable-gpu",
+                      "--disable-background-networking"])
             ctx = browser.new_context()
             page = ctx.new_page()
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while True:
                 try:
                     page.goto(url)
@@ -334,7 +337,7 @@ def test_in_a_real_browser_a_copied_cookie_dies_with_sign_out(env: dict,
             page.get_by_label("Username").fill("alice")
             page.get_by_role("textbox", name="Password").fill(PW)
             page.get_by_role("button", name="Sign in").click()
-            page.get_by_text("signed in: Alice Admin").wait_for(timeout=20000)
+            page.get_by_text("signed in: Alice Admin").wait_for(timeout=45000)
             for _ in range(50):
                 cookies = [c for c in ctx.cookies() if c["name"] == login.COOKIE_NAME]
                 if cookies:
@@ -342,16 +345,16 @@ def test_in_a_real_browser_a_copied_cookie_dies_with_sign_out(env: dict,
                 page.wait_for_timeout(100)
             assert cookies and cookies[0]["sameSite"] == "Strict"
             page.reload()
-            page.get_by_text("signed in: Alice Admin").wait_for(timeout=20000)
+            page.get_by_text("signed in: Alice Admin").wait_for(timeout=45000)
 
             thief = browser.new_context()
             thief.add_cookies(cookies)
             stolen = thief.new_page()
             stolen.goto(url)
-            stolen.get_by_text("signed in: Alice Admin").wait_for(timeout=20000)
+            stolen.get_by_text("signed in: Alice Admin").wait_for(timeout=45000)
 
             page.get_by_role("button", name="Sign out").click()
-            page.get_by_label("Username").wait_for(timeout=20000)
+            page.get_by_label("Username").wait_for(timeout=45000)
             for _ in range(50):
                 if not [c for c in ctx.cookies() if c["name"] == login.COOKIE_NAME]:
                     break
@@ -359,7 +362,7 @@ def test_in_a_real_browser_a_copied_cookie_dies_with_sign_out(env: dict,
             assert not [c for c in ctx.cookies() if c["name"] == login.COOKIE_NAME]
 
             stolen.reload()
-            stolen.get_by_label("Username").wait_for(timeout=20000)
+            stolen.get_by_label("Username").wait_for(timeout=45000)
             assert stolen.get_by_text("signed in:").count() == 0
             browser.close()
     finally:
