@@ -7,6 +7,7 @@ for fixed strings written here, never for data), and every download goes through
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -145,10 +146,12 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
 
 
 def download(table: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
-    """A CSV of exactly ``table`` (formula-safe); each download is written to the audit log."""
+    """A CSV of exactly ``table`` (formula-safe), made only when clicked (a long student list
+    costs nothing until then); each download is written to the audit log."""
     from ccgi_dash.ui import audit
 
-    st.download_button(label, to_csv_bytes(table), file_name=f"{slug(name)}.csv",
+    st.download_button(label, functools.partial(to_csv_bytes, table),
+                       file_name=f"{slug(name)}.csv",
                        mime="text/csv", key=f"dl-{slug(name)}", icon=":material/download:",
                        on_click=audit.record, args=("download", slug(name), len(table)))
 
