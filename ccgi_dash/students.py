@@ -128,7 +128,11 @@ def follow_up(wh: Warehouse, scope: Scope, list_id: str, filters: Filters = Filt
     """
     with wh.query() as cur:
         term = search.strip()
-        return cur.execute(sql, [*fp, *sp, term, term, term, term]).df()
+        frame = cur.execute(sql, [*fp, *sp, term, term, term, term]).df()
+    for col in frame.columns:  # DuckDB DATEs arrive as timestamps: show them as dates
+        if pd.api.types.is_datetime64_any_dtype(frame[col]):
+            frame[col] = frame[col].dt.date
+    return frame
 
 
 def follow_up_counts(wh: Warehouse, scope: Scope, filters: Filters = Filters(),

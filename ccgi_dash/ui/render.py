@@ -106,8 +106,12 @@ def headline_cards(cards: Sequence[Headline], per_row: int = 4) -> None:
         cols = st.columns(per_row)
         for col, card in zip(cols, cards[start:start + per_row], strict=False):
             with col, st.container(border=True):
+                flat = card.delta_previous == "no change"
                 st.metric(card.title, card.text, delta=card.delta_previous,
-                          help=_card_help(card), border=False)
+                          delta_color="off" if flat else "normal",
+                          delta_arrow="off" if flat else "auto",
+                          delta_description="since the last drop" if card.delta_previous
+                          else None, help=_card_help(card), border=False)
                 if card.last_year_drop is None:
                     st.caption("No drop from last year to compare with")
                 elif card.delta_last_year is None:
@@ -135,12 +139,12 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
     chart_tab, table_tab = st.tabs(["Chart", "Table"])
     with chart_tab:
         if fig is None:
-            st.caption("Nothing to chart for this selection.")
+            st.caption(note or "Nothing to chart for this selection; the table lists it.")
         else:
             st.plotly_chart(fig, config=PLOTLY_CONFIG, key=f"chart-{key}")
     with table_tab:
         st.dataframe(table, hide_index=True, key=f"table-{key}")
-    if note:
+    if note and fig is not None:
         st.caption(note)
     download(table, name)
 

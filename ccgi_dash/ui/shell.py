@@ -104,8 +104,10 @@ def _demo_door() -> None:
     district = None
     if persona == "District leader":
         names = dict(opts.districts)
-        district = st.selectbox("District", list(names), format_func=lambda c: names[c],
-                                key="gate_district")
+        codes = list(names)
+        schools = [sum(s[2] == c for s in opts.schools) for c in codes]
+        district = st.selectbox("District", codes, format_func=lambda c: names[c],
+                                index=schools.index(max(schools)), key="gate_district")
     if st.button("Enter the demo", type="primary", key="gate_enter"):
         session.enter_demo("coe" if district is None else f"district:{district}")
         st.rerun()
