@@ -41,13 +41,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from ccgi_dash import reader, validate
 from ccgi_dash.datasets import DATASET_NAMES
 from ccgi_dash.locking import load_lock
 from ccgi_dash.metrics import build_student_facts
-from ccgi_dash.reference import directory
+from ccgi_dash.reference import DIRECTORY_CSV, directory
 from ccgi_dash.settings import Settings
 from ccgi_dash.store import (
     DataDir,
@@ -706,24 +705,14 @@ def _swing_text(swings: list[tuple[str, int, int]], previous: DropEntry,
             "roster_growth_limit under [ingest] in settings.toml).")
 
 
-@functools.cache
-def _directory_frame() -> pd.DataFrame:
-    """The CDE directory as a frame, built once per process (it is 17,000 rows)."""
-    schools = directory()
-    return pd.DataFrame({"cds": [s.cds for s in schools], "school": [s.school for s in schools],
-                         "district": [s.district for s in schools],
-                         "status": [s.status for s in schools]}, dtype="object")
-
-
 def _directory_table(con: duckdb.DuckDBPyConnection) -> None:
-    """The CDE directory as TEMP table ``directory`` for the facts' names."""
-    con.register("directory_frame", _directory_frame())
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE directory AS SELECT CAST(cds AS VARCHAR) AS "
-                    "cds, CAST(school AS VARCHAR) AS school, CAST(district AS VARCHAR) AS "
-                    "district, CAST(status AS VARCHAR) AS status FROM directory_frame")
-    finally:
-        con.unregister("directory_frame")
+    """The CDE directory as TEMP table ``directory`` for the facts' names, read by DuckDB
+    straight from the shipped CSV (17,000 rows, a few milliseconds)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE directory AS SELECT trim(CDSCode) AS cds, "
+                "nullif(trim(School), '') AS school, nullif(trim(District), '') AS district, "
+                "trim(StatusType) AS status "
+                "FROM read_csv(?, header = true, all_varchar = true, quote = '\"', "
+                "escape = '\"')", [str(DIRECTORY_CSV)])
 
 
 def _size(n: int) -> str:
