@@ -3,15 +3,15 @@ and by grade, school, district or student group."""
 
 import streamlit as st
 
-from ccgi_dash.topics import accounts, aid, equity
+from ccgi_dash.topics import accounts, common, equity
 from ccgi_dash.ui import data, page, render
 
 ctx = page.begin("Accounts", "Do students have a CaliforniaColleges.edu account, and have "
                  "they used it in the last 30 days?")
 args = (ctx.filters, ctx.as_of, ctx.threshold)
-students = data.view(aid.population, ctx.scope, accounts.HEADLINES, ctx.filters, ctx.as_of)
+students = data.view(common.population, ctx.scope, accounts.HEADLINES, ctx.filters, ctx.as_of)
 if not render.no_students(students):
-    render.headline_cards(data.view(aid.headlines, ctx.scope, accounts.HEADLINES, *args),
+    render.headline_cards(data.view(common.headlines, ctx.scope, accounts.HEADLINES, *args),
                           per_row=3)
     st.subheader("This year against last year")
     cols = st.columns(2)
@@ -22,9 +22,9 @@ if not render.no_students(students):
     st.subheader("Where students stand")
     by = st.segmented_control("Break down by", equity.breakdown_choices(ctx.options),
                               key="accounts_by", required=True, default="Grade")
-    dim = equity.BREAKDOWNS[by] or st.selectbox("Student group", aid.GROUPS,
+    dim = equity.BREAKDOWNS[by] or st.selectbox("Student group", common.GROUPS,
                                                 key="accounts_group",
-                                                format_func=aid.dimension_title)
+                                                format_func=common.dimension_title)
     p = data.view(equity.compare, ctx.scope, accounts.HEADLINES, dim, accounts.COMPARE_TITLE,
                   *args)
     render.chart_and_table(p.fig, p.table, p.name, note=p.note)

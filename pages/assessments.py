@@ -3,16 +3,16 @@ grade, school, district or student group, and which assessments."""
 
 import streamlit as st
 
-from ccgi_dash.topics import aid, assessments, equity, favorites
+from ccgi_dash.topics import assessments, common, equity, favorites
 from ccgi_dash.ui import data, page, render
 
 ctx = page.begin("Career assessments", "Have students completed a career assessment on "
                  "CaliforniaColleges.edu, and which ones?")
 args = (ctx.filters, ctx.as_of, ctx.threshold)
 metric = (assessments.METRIC,)
-students = data.view(aid.population, ctx.scope, metric, ctx.filters, ctx.as_of)
+students = data.view(common.population, ctx.scope, metric, ctx.filters, ctx.as_of)
 if not render.no_students(students):
-    render.headline_cards(data.view(aid.headlines, ctx.scope, metric, *args), per_row=3)
+    render.headline_cards(data.view(common.headlines, ctx.scope, metric, *args), per_row=3)
     st.subheader("This year against last year")
     panels = data.view(equity.this_year_and_last, ctx.scope, metric, *args)
     for col, p in zip(st.columns(len(panels)), panels, strict=True):
@@ -21,10 +21,10 @@ if not render.no_students(students):
     st.subheader("Where students stand")
     by = st.segmented_control("Break down by", equity.breakdown_choices(ctx.options),
                               key="assessments_by", required=True, default="Grade")
-    dim = equity.BREAKDOWNS[by] or st.selectbox("Student group", aid.GROUPS,
+    dim = equity.BREAKDOWNS[by] or st.selectbox("Student group", common.GROUPS,
                                                 key="assessments_group",
-                                                format_func=aid.dimension_title)
-    p = data.view(aid.breakdown, ctx.scope, assessments.METRIC, dim, *args)
+                                                format_func=common.dimension_title)
+    p = data.view(common.breakdown, ctx.scope, assessments.METRIC, dim, *args)
     render.chart_and_table(p.fig, p.table, p.name, note=p.note)
     st.subheader("Which assessments")
     p = data.view(favorites.ranked, ctx.scope, assessments.RANKING, *args)

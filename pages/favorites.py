@@ -2,22 +2,22 @@
 
 import streamlit as st
 
-from ccgi_dash.topics import aid, equity, favorites
+from ccgi_dash.topics import common, equity, favorites
 from ccgi_dash.ui import data, page, render
 
 ctx = page.begin("Favorites", "Which colleges, careers and majors students favorite on "
                  "CaliforniaColleges.edu, and how many have favorited one.")
 args = (ctx.filters, ctx.as_of, ctx.threshold)
-students = data.view(aid.population, ctx.scope, favorites.HEADLINES, ctx.filters, ctx.as_of)
+students = data.view(common.population, ctx.scope, favorites.HEADLINES, ctx.filters, ctx.as_of)
 if not render.no_students(students):
-    render.headline_cards(data.view(aid.headlines, ctx.scope, favorites.HEADLINES, *args),
+    render.headline_cards(data.view(common.headlines, ctx.scope, favorites.HEADLINES, *args),
                           per_row=3)
     st.subheader("Who has favorites")
     by = st.segmented_control("Break down by", equity.breakdown_choices(ctx.options),
                               key="favorites_by", required=True, default="Grade")
-    dim = equity.BREAKDOWNS[by] or st.selectbox("Student group", aid.GROUPS,
+    dim = equity.BREAKDOWNS[by] or st.selectbox("Student group", common.GROUPS,
                                                 key="favorites_group",
-                                                format_func=aid.dimension_title)
+                                                format_func=common.dimension_title)
     p = data.view(equity.compare, ctx.scope, favorites.HEADLINES, dim, favorites.SHARE_TITLE,
                   *args)
     render.chart_and_table(p.fig, p.table, p.name, note=p.note)

@@ -3,29 +3,29 @@ year against last, by district, school and student group, and a Race to Submit l
 
 import streamlit as st
 
-from ccgi_dash.topics import aid
+from ccgi_dash.topics import aid, common
 from ccgi_dash.ui import data, page, render
 
 ctx = page.begin("Financial aid", "Which seniors have filed a FAFSA or CADAA, had it completed, "
                  "or opted out (AB 469), and how this year compares with last.")
 args = (ctx.filters, ctx.as_of, ctx.threshold)
-seniors = data.view(aid.population, ctx.scope, aid.MEASURES, ctx.filters, ctx.as_of)
+seniors = data.view(common.population, ctx.scope, aid.MEASURES, ctx.filters, ctx.as_of)
 if not render.no_students(seniors, "seniors"):
-    render.headline_cards(data.view(aid.headlines, ctx.scope, aid.MEASURES, *args), per_row=3)
+    render.headline_cards(data.view(common.headlines, ctx.scope, aid.MEASURES, *args), per_row=3)
     metric = st.selectbox("Measure", aid.MEASURES, index=aid.MEASURES.index(aid.KEY),
-                          format_func=aid.metric_title, key="aid_measure", width=420)
+                          format_func=common.metric_title, key="aid_measure", width=420)
     st.subheader("This year against last year")
     for p in data.view(aid.aid_trends, ctx.scope, metric, *args):
         render.chart_and_table(p.fig, p.table, p.name, note=p.note)
     st.subheader("Where seniors stand")
-    by = st.segmented_control("Break down by", list(aid.BREAKDOWNS), key="aid_by",
-                              required=True, default=aid.default_breakdown(ctx.options))
-    dim = aid.BREAKDOWNS[by] or st.selectbox("Student group", aid.GROUPS, key="aid_group",
-                                             format_func=aid.dimension_title, width=420)
-    p = data.view(aid.breakdown, ctx.scope, metric, dim, *args)
+    by = st.segmented_control("Break down by", list(common.BREAKDOWNS), key="aid_by",
+                              required=True, default=common.default_breakdown(ctx.options))
+    dim = common.BREAKDOWNS[by] or st.selectbox("Student group", common.GROUPS, key="aid_group",
+                                             format_func=common.dimension_title, width=420)
+    p = data.view(common.breakdown, ctx.scope, metric, dim, *args)
     render.chart_and_table(p.fig, p.table, p.name, note=p.note)
-    if ctx.scope.student_level and aid.students_page_ready():
-        st.page_link(aid.STUDENTS_PAGE, icon=":material/groups:", label="Open the named list "
+    if ctx.scope.student_level and common.students_page_ready():
+        st.page_link(common.STUDENTS_PAGE, icon=":material/groups:", label="Open the named list "
                      "of seniors with no FAFSA/CADAA and no opt-out (Students page)")
     st.subheader("Race to Submit leaderboard")
     st.caption("Schools ranked by FAFSA/CADAA completion within tiers of senior-class size, "

@@ -1,14 +1,14 @@
 """a-g eligibility: UC and CSU eligible seniors, and students in grades 9-11 on track.
 
 a-g status carries no date in a drop, so its trend is the weekly one (the metric at each
-drop) rather than a cumulative curve. The panels are the shared ones of ``topics.aid``; this
+drop) rather than a cumulative curve. The panels are the shared ones of ``topics.common``; this
 module names the page's measures and adds the grade breakdown, which matters here (on track
 in grade 9 is not on track in grade 11).
 """
 
 from __future__ import annotations
 
-from ccgi_dash.topics.aid import (
+from ccgi_dash.topics.common import (
     GROUPS,
     Panel,
     breakdown,

@@ -20,7 +20,7 @@ from ccgi_dash.metrics import RANKINGS, Filters
 from ccgi_dash.privacy import format_count, format_rate, suppress
 from ccgi_dash.scope import Scope
 from ccgi_dash.store import Warehouse
-from ccgi_dash.topics.aid import (
+from ccgi_dash.topics.common import (
     BREAKDOWNS,
     GROUPS,
     SCHOOL_CHART_ROWS,

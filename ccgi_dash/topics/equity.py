@@ -31,7 +31,13 @@ from ccgi_dash.metrics import METRICS, Filters, Metric
 from ccgi_dash.privacy import SUPPRESSED
 from ccgi_dash.scope import Scope
 from ccgi_dash.store import Warehouse
-from ccgi_dash.topics.aid import SCHOOL_CHART_ROWS, Panel, district_names, parallel, weekly
+from ccgi_dash.topics.common import (
+    SCHOOL_CHART_ROWS,
+    Panel,
+    district_names,
+    parallel,
+    weekly,
+)
 
 BREAKDOWNS: dict[str, str] = {"Grade": "grade_level", "School": "school",
                               "District": "district", "Student group": ""}

@@ -21,7 +21,10 @@ from ccgi_dash.metrics import POPULATIONS, RANKINGS, Filters
 from ccgi_dash.privacy import format_count, format_rate, suppress
 from ccgi_dash.scope import Scope
 from ccgi_dash.store import Warehouse
-from ccgi_dash.topics.aid import Panel, parallel
+from ccgi_dash.topics.common import (
+    Panel,
+    parallel,
+)
 from ccgi_dash.topics.equity import ALL_HIDDEN, trend_calls
 
 HEADLINES = ("favorite_college", "favorite_career", "favorite_major")
