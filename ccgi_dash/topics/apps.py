@@ -4,7 +4,7 @@ of a-g eligible seniors who have not applied.
 The follow-up is what a counselor acts on. Aggregate roles see it as counts and rates by
 school (``uc_eligible_applied`` / ``csu_eligible_applied`` and their complement, suppressed
 like every other school breakdown); the named list lives on the Students page, for the roles
-entitled to it. Shared panels (cards, breakdowns, trends) come from ``topics.aid``.
+entitled to it. Shared panels (cards, breakdowns, trends) come from ``topics.common``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A COE coordinator asks "which groups lag, where, and is the gap closing?". ``pan
 with the gap of each group to all students, a district x group heat map and the trend by group,
 for any metric of the catalogue and any subgroup dimension.
 
-The shared panels of ``topics.aid`` (breakdown, weekly, headlines, population) cover one
+The shared panels of ``topics.common`` (breakdown, weekly, headlines, population) cover one
 metric of seniors. The pages on all students (favorites, accounts, assessments) also need
 ``compare``: several metrics of one population side by side per group, and ``since_july``:
 the cumulative curve of a metric whose dates reach back years (an account opened in grade 7),
