@@ -7,6 +7,8 @@ anything that looks like one). Demo activity is logged in the demo's own data di
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from ccgi_dash import auth
@@ -26,14 +28,21 @@ def _what(ctx: session.PageContext, what: str) -> str:
     return " ".join(parts)
 
 
-def record(action: str, what: str, rows: int) -> None:
-    """Write one audit line for the signed-in identity; nothing without one."""
+def deferred(action: str, what: str, rows: int) -> Callable[[], None]:
+    """An audit write prepared now (who, scope, filters) and done later, off the script
+    thread: a download's file is made on click in a thread without session state."""
     ctx = session.context()
     if ctx is None:
-        return
-    auth.audit(DataDir(data.data_dir_for(ctx.scope)), user=ctx.scope.user or ctx.identity.name,
-               role=ctx.scope.role, scope=ctx.scope, action=action, what=_what(ctx, what),
-               rows=int(rows))
+        return lambda: None
+    dd = DataDir(data.data_dir_for(ctx.scope))
+    user = ctx.scope.user or ctx.identity.name
+    scope, text = ctx.scope, _what(ctx, what)
+
+    def write() -> None:
+        auth.audit(dd, user=user, role=scope.role, scope=scope, action=action, what=text,
+                   rows=int(rows))
+
+    return write
 
 
 def record_view_once(ctx: session.PageContext, what: str, rows: int) -> None:

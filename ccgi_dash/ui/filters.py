@@ -22,6 +22,8 @@ from ccgi_dash.views import Options
 
 GRADES = tuple(range(6, 13))
 _INIT = "_ccgi_filters_from_url"
+_REFUSED = "_ccgi_filters_refused"
+"""URL values this user may not use, kept for the session so every page can name them."""
 KEYS = {"as_of": "f_as_of", "district": "f_district", "school": "f_school",
         "grade_level": "f_grade", **{d: f"f_{d}" for d in SUBGROUP_DIMENSIONS}}
 """URL parameter -> widget key. The URL uses the dimension ids of metrics.md."""
@@ -100,10 +102,10 @@ def _to_url(state: FilterState, latest: date | None) -> None:
 
 def sidebar(opts: Options) -> FilterState:
     """Render the filter widgets in the sidebar and return the state they describe."""
-    refused: list[str] = []
     if not st.session_state.get(_INIT):
-        refused = _from_url(opts)
+        st.session_state[_REFUSED] = _from_url(opts)
         st.session_state[_INIT] = True
+    refused = st.session_state.get(_REFUSED, [])
     drops = list(reversed(opts.drops))
     latest = drops[0] if drops else None
     with st.sidebar:
@@ -140,7 +142,7 @@ def sidebar(opts: Options) -> FilterState:
     return state
 
 
-def current(opts: Options, refused: Sequence[str] = ()) -> FilterState:
+def current(opts: Options, refused: Sequence[str] | None = None) -> FilterState:
     """The filter state held by the sidebar widgets, checked against the scope's options.
 
     Pages call this (the shell renders the widgets before the page runs); a value outside the
@@ -165,7 +167,7 @@ def current(opts: Options, refused: Sequence[str] = ()) -> FilterState:
         as_of=as_of,
         filters=Filters(tuple(sorted(chosen_d)), tuple(sorted(chosen_s)), tuple(sorted(grades)),
                         tuple(sorted(groups))),
-        rejected=tuple(refused),
+        rejected=tuple(st.session_state.get(_REFUSED, []) if refused is None else refused),
     )
 
 
@@ -184,5 +186,5 @@ def _clear() -> None:
 
 def reset() -> None:
     """Forget filters (on sign-out or when the persona changes)."""
-    for k in [*KEYS.values(), _INIT]:
+    for k in [*KEYS.values(), _INIT, _REFUSED]:
         st.session_state.pop(k, None)

@@ -13,6 +13,21 @@ from ccgi_dash.ui import render, session
 from ccgi_dash.ui.session import PageContext
 
 
+def _through_the_shell() -> None:
+    """Run the app's shell first when Streamlit ran this page file on its own.
+
+    A fresh server treats the ``pages/`` folder as a legacy multipage app until the shell's
+    ``st.navigation`` has run once, so a shared link opened as its first request would reach
+    the page file directly: no gate, and a menu of every file. Leaving that mode and rerunning
+    sends the same URL (page and filters) through the shell and its gate.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def begin(title: str, lede: str, *, student_level: bool = False,
           admin_only: bool = False) -> PageContext:
     """Return the page context, or stop the script with a notice.
@@ -21,6 +36,7 @@ def begin(title: str, lede: str, *, student_level: bool = False,
     the admin role. Both are checked here as well as in the navigation, so a page reached
     around the menu still refuses.
     """
+    _through_the_shell()
     ctx = session.context()
     if ctx is None:
         st.warning("Please sign in to see this page.", icon=":material/lock:")

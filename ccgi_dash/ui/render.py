@@ -7,7 +7,6 @@ for fixed strings written here, never for data), and every download goes through
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 
@@ -151,13 +150,18 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
 
 def download(table: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
     """A CSV of exactly ``table`` (formula-safe), made only when clicked (a long student list
-    costs nothing until then); each download is written to the audit log."""
+    costs nothing until then). The click writes the audit line while it makes the file and
+    does not rerun the page, so the deferred file is never dropped by a rerun."""
     from ccgi_dash.ui import audit
 
-    st.download_button(label, functools.partial(to_csv_bytes, table),
-                       file_name=f"{slug(name)}.csv",
-                       mime="text/csv", key=f"dl-{slug(name)}", icon=":material/download:",
-                       on_click=audit.record, args=("download", slug(name), len(table)))
+    record = audit.deferred("download", slug(name), len(table))
+
+    def make() -> bytes:
+        record()
+        return to_csv_bytes(table)
+
+    st.download_button(label, make, file_name=f"{slug(name)}.csv", mime="text/csv",
+                       key=f"dl-{slug(name)}", icon=":material/download:", on_click="ignore")
 
 
 def suppression_note(threshold: int) -> str:
