@@ -58,9 +58,9 @@ SHOTS = ROOT / "tests" / "screenshots"
 PAGES = [s for s in shell.PAGES if (ROOT / s.path).exists()]
 COORDINATOR = Scope("demo", all_districts=True, dataset="demo")
 LEADER = Scope("demo", districts=(OTHER_DISTRICT,), student_level=True, dataset="demo")
-TIMEOUT = 30_000
+TIMEOUT = 60_000
 """Milliseconds any one wait may take (a page's first run on a busy machine)."""
-DOWNLOAD_TIMEOUT = 4_000
+DOWNLOAD_TIMEOUT = 20_000
 """Milliseconds a click on a download button may take to give its file."""
 
 
@@ -275,7 +275,7 @@ def choose(page: Any, label: str, option: str) -> None:
 
 def download_all(page: Any) -> tuple[list[tuple[str, bytes]], list[str]]:
     """Click every download button of the page: the files the browser saved, and the
-    buttons that gave no file (a download takes well under a second here)."""
+    buttons that gave no file (a download takes well under a second on a quiet machine)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     files, failed = [], []

@@ -19,11 +19,12 @@ def _through_the_shell() -> None:
     A fresh server treats the ``pages/`` folder as a legacy multipage app until the shell's
     ``st.navigation`` has run once, so a shared link opened as its first request would reach
     the page file directly: no gate, and a menu of every file. Leaving that mode and rerunning
-    sends the same URL (page and filters) through the shell and its gate.
+    sends the same URL (page and filters) through the shell and its gate. Only a visitor not
+    yet signed in can arrive so (the shell has run for anyone who has passed the gate).
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if getattr(PagesManager, "uses_pages_directory", False):
+    if getattr(PagesManager, "uses_pages_directory", False) and session.identity() is None:
         PagesManager.uses_pages_directory = False
         st.rerun()
 
