@@ -35,7 +35,7 @@ def main() -> None:
     from streamlit.testing.v1 import AppTest
 
     from ccgi_dash.ui.filters import KEYS
-    from ccgi_dash.ui.session import IDENTITY_KEY, Identity
+    from ccgi_dash.ui.session import IDENTITY_KEY, Identity, demo_scope
     from ccgi_dash.ui.shell import PAGES
 
     def session(persona: str) -> AppTest:
@@ -64,9 +64,10 @@ def main() -> None:
         else:
             choices = [[12], [9, 10]]
         key = KEYS["district"] if persona == "coe" else KEYS["grade_level"]
+        scope = demo_scope(persona)[1]
         for spec in PAGES:
-            if not (ROOT / spec.path).exists():
-                continue
+            if not (ROOT / spec.path).exists() or not spec.allowed(scope):
+                continue  # a page this persona may not open (it would only time a refusal)
             try:
                 at.switch_page(spec.path).run()
             except ValueError:
