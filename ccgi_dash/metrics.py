@@ -19,13 +19,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from ccgi_dash.datasets import DIMENSIONS, NOT_REPORTED, SUBGROUP_DIMENSIONS
 from ccgi_dash.scope import Scope
 from ccgi_dash.store import Warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ACTIVE_DAYS = 30
 """``active_30d``: a login 0 to 30 days before the drop date (both ends included)."""
@@ -450,6 +453,8 @@ def compute(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
     group). Groups are those present in the population; rates are not suppressed here
     (see ``privacy.suppress``). An unknown drop or an empty scope gives an empty frame.
     """
+    import pandas as pd  # here, not at the top: loading a drop never needs pandas
+
     metric = METRICS.get(metric_id)
     if metric is None:
         raise MetricError(f"unknown metric {metric_id!r}; choose from {', '.join(METRICS)}")
@@ -494,6 +499,8 @@ def ranking(wh: Warehouse, scope: Scope, ranking_id: str, filters: Filters = Fil
     students with the item), ``population`` (students in scope and filters who could have
     it). Ordered by students, then item.
     """
+    import pandas as pd  # here, not at the top: loading a drop never needs pandas
+
     r = RANKINGS.get(ranking_id)
     if r is None:
         raise MetricError(f"unknown ranked list {ranking_id!r}; choose from {', '.join(RANKINGS)}")
@@ -547,6 +554,8 @@ def cumulative(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = F
     Columns: ``date``, ``numerator`` (students whose first qualifying date is on or before
     it), ``denominator`` (the population), ``rate``. One row per date with an event.
     """
+    import pandas as pd  # here, not at the top: loading a drop never needs pandas
+
     metric = METRICS.get(metric_id)
     if metric is None or metric.date_column is None:
         raise MetricError(f"{metric_id!r} has no date to accumulate; choose from "
