@@ -22,7 +22,7 @@ SEQUENTIAL = "Cividis"
 FONT = "Source Sans Pro, Arial, sans-serif"
 
 
-def _layout(fig: go.Figure, title: str, *, height: int | None = None) -> go.Figure:
+def layout(fig: go.Figure, title: str, *, height: int | None = None) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 17}},
         font={"family": FONT, "size": 13},
@@ -39,17 +39,17 @@ def _layout(fig: go.Figure, title: str, *, height: int | None = None) -> go.Figu
     return fig
 
 
-def _escape(text: object) -> str:
+def escape(text: object) -> str:
     """Plotly renders a small HTML subset in labels; keep data values literal text."""
     return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
-def _hover(frame: pd.DataFrame, label_col: str, count_label: str, pop_label: str) -> list[str]:
+def hover_text(frame: pd.DataFrame, label_col: str, count_label: str, pop_label: str) -> list[str]:
     out = []
     for lab, cnt, den, rate in zip(frame[label_col], frame["count_text"], frame["denominator"],
                                    frame["rate_text"], strict=True):
-        out.append(f"<b>{_escape(lab)}</b><br>{_escape(count_label)}: {cnt}<br>"
-                   f"{_escape(pop_label)}: {int(den):,}<br>Rate: {rate}")
+        out.append(f"<b>{escape(lab)}</b><br>{escape(count_label)}: {cnt}<br>"
+                   f"{escape(pop_label)}: {int(den):,}<br>Rate: {rate}")
     return out
 
 
@@ -68,13 +68,13 @@ def rate_bars(frame: pd.DataFrame, dim: str, title: str, count_label: str, pop_l
         f = f.sort_values(["_rate", label_col], ascending=[True, False], na_position="first")
     if max_rows and len(f) > max_rows:
         f = f.tail(max_rows)
-    labels = [_escape(x) for x in f[label_col]]
+    labels = [escape(x) for x in f[label_col]]
     values = [0 if pd.isna(v) else v * 100 for v in f["_rate"]]
     text = list(f["rate_text"])
     fig = go.Figure(go.Bar(
         x=values, y=labels, orientation="h", marker_color=PRIMARY, text=text,
         textposition="outside", cliponaxis=False,
-        hovertext=_hover(f, label_col, count_label, pop_label), hoverinfo="text",
+        hovertext=hover_text(f, label_col, count_label, pop_label), hoverinfo="text",
     ))
     if highlight is not None:
         fig.add_vline(x=highlight * 100, line_dash="dash", line_color=OKABE_ITO[5],
@@ -82,26 +82,7 @@ def rate_bars(frame: pd.DataFrame, dim: str, title: str, count_label: str, pop_l
                       annotation_position="top")
     fig.update_xaxes(title="Percent", range=[0, 105], ticksuffix="%", gridcolor="#eee")
     fig.update_yaxes(type="category", automargin=True)
-    return _layout(fig, title, height=max(260, 28 * len(f) + 110))
-
-
-def grouped_rate_bars(frame: pd.DataFrame, dim: str, series_col: str, title: str,
-                      pop_label: str) -> go.Figure:
-    """Rates of several metrics (``series_col`` names them) side by side per group."""
-    label_col = f"{dim}_label"
-    fig = go.Figure()
-    for i, (series, part) in enumerate(frame.groupby(series_col, sort=False)):
-        fig.add_trace(go.Bar(
-            name=_escape(series), x=[_escape(x) for x in part[label_col]],
-            y=[0 if pd.isna(v) or v is None else v * 100 for v in part["rate"]],
-            text=list(part["rate_text"]), textposition="outside", cliponaxis=False,
-            marker_color=OKABE_ITO[i % len(OKABE_ITO)],
-            hovertext=_hover(part, label_col, _escape(series), pop_label), hoverinfo="text",
-        ))
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(title="Percent", ticksuffix="%", range=[0, 105], gridcolor="#eee")
-    fig.update_xaxes(type="category")
-    return _layout(fig, title, height=420)
+    return layout(fig, title, height=max(260, 28 * len(f) + 110))
 
 
 def funnel_chart(frame: pd.DataFrame, title: str) -> go.Figure:
@@ -111,17 +92,17 @@ def funnel_chart(frame: pd.DataFrame, title: str) -> go.Figure:
             for i, (c, r) in enumerate(zip(frame["students_text"], frame["rate_text"],
                                            strict=True))]
     fig = go.Figure(go.Bar(
-        x=values, y=[_escape(s) for s in frame["stage"]], orientation="h", text=text,
+        x=values, y=[escape(s) for s in frame["stage"]], orientation="h", text=text,
         textposition="outside", cliponaxis=False,
         marker_color=[MUTED if i in (0, 2) else PRIMARY for i in range(len(frame))],
-        hovertext=[f"<b>{_escape(s)}</b><br>Students: {c}<br>Of: {int(p):,}<br>Rate: {r}"
+        hovertext=[f"<b>{escape(s)}</b><br>Students: {c}<br>Of: {int(p):,}<br>Rate: {r}"
                    for s, c, p, r in zip(frame["stage"], frame["students_text"],
                                          frame["population"], frame["rate_text"], strict=True)],
         hoverinfo="text",
     ))
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(title="Students", gridcolor="#eee", separatethousands=True)
-    return _layout(fig, title, height=380)
+    return layout(fig, title, height=380)
 
 
 def trend_lines(frame: pd.DataFrame, title: str, *, series: str | None = None,
@@ -136,20 +117,20 @@ def trend_lines(frame: pd.DataFrame, title: str, *, series: str | None = None,
         fig.add_trace(go.Scatter(
             x=list(part["drop_date"]),
             y=[None if v is None or pd.isna(v) else v * 100 for v in part["rate"]],
-            mode="lines+markers", name=_escape(name) if name is not None else "Rate",
+            mode="lines+markers", name=escape(name) if name is not None else "Rate",
             line={"color": OKABE_ITO[i % len(OKABE_ITO)], "width": 2.5},
-            hovertext=[f"<b>{d}</b>{'<br>' + _escape(name) if name is not None else ''}"
+            hovertext=[f"<b>{d}</b>{'<br>' + escape(name) if name is not None else ''}"
                        f"<br>Count: {c}<br>Of: {int(p):,}<br>Rate: {r}"
                        for d, c, p, r in zip(part["drop_date"], part["count_text"],
                                              part["denominator"], part["rate_text"],
                                              strict=True)],
             hoverinfo="text", connectgaps=False,
         ))
-    _marks(fig, marks, frame["drop_date"] if len(frame) else [])
+    add_marks(fig, marks, frame["drop_date"] if len(frame) else [])
     fig.update_yaxes(title="Percent", ticksuffix="%", rangemode="tozero", gridcolor="#eee")
     fig.update_xaxes(title="Drop date", gridcolor="#eee")
     fig.update_layout(showlegend=series is not None)
-    return _layout(fig, title, height=400)
+    return layout(fig, title, height=400)
 
 
 def weekly_year_over_year_chart(frame: pd.DataFrame, title: str,
@@ -173,13 +154,13 @@ def weekly_year_over_year_chart(frame: pd.DataFrame, title: str,
             hoverinfo="text", connectgaps=False,
         ))
     if len(frame):
-        _marks(fig, marks, list(frame["plot_date"]))
+        add_marks(fig, marks, list(frame["plot_date"]))
     fig.update_yaxes(title="Percent", ticksuffix="%", rangemode="tozero", gridcolor="#eee")
     fig.update_xaxes(title="Week (last year shown on this year's calendar)", gridcolor="#eee")
-    return _layout(fig, title, height=400)
+    return layout(fig, title, height=400)
 
 
-def _marks(fig: go.Figure, marks: Sequence[tuple[date, str]], xs: Sequence[date]) -> None:
+def add_marks(fig: go.Figure, marks: Sequence[tuple[date, str]], xs: Sequence[date]) -> None:
     xs = list(xs)
     if not xs:
         return
@@ -187,7 +168,7 @@ def _marks(fig: go.Figure, marks: Sequence[tuple[date, str]], xs: Sequence[date]
     for d, text in marks:
         if lo <= d <= hi:
             fig.add_vline(x=pd.Timestamp(d).timestamp() * 1000, line_dash="dot",
-                          line_color=MUTED, annotation_text=_escape(text),
+                          line_color=MUTED, annotation_text=escape(text),
                           annotation_position="top left", annotation_font_size=11)
 
 
@@ -210,11 +191,11 @@ def year_over_year_chart(frame: pd.DataFrame, title: str,
             hoverinfo="text",
         ))
     if len(frame):
-        _marks(fig, marks, list(frame["date"]))
+        add_marks(fig, marks, list(frame["date"]))
     fig.update_yaxes(title="Percent (cumulative)", ticksuffix="%", rangemode="tozero",
                      gridcolor="#eee")
     fig.update_xaxes(title="Date (last year shown on this year's calendar)", gridcolor="#eee")
-    return _layout(fig, title, height=420)
+    return layout(fig, title, height=420)
 
 
 def ranked_bars(frame: pd.DataFrame, title: str, *, item_label: str = "item",
@@ -223,16 +204,16 @@ def ranked_bars(frame: pd.DataFrame, title: str, *, item_label: str = "item",
     f = frame.iloc[::-1]
     fig = go.Figure(go.Bar(
         x=[0 if v is None or pd.isna(v) else int(v) for v in f["students"]],
-        y=[_escape(x) for x in f[item_label]], orientation="h", marker_color=PRIMARY,
+        y=[escape(x) for x in f[item_label]], orientation="h", marker_color=PRIMARY,
         text=list(f["students_text"]), textposition="outside", cliponaxis=False,
-        hovertext=[f"<b>{_escape(i)}</b><br>{count_label}: {c}<br>Share: {s}"
+        hovertext=[f"<b>{escape(i)}</b><br>{count_label}: {c}<br>Share: {s}"
                    for i, c, s in zip(f[item_label], f["students_text"], f["share_text"],
                                       strict=True)],
         hoverinfo="text",
     ))
     fig.update_yaxes(type="category", automargin=True)
     fig.update_xaxes(title=count_label, gridcolor="#eee", separatethousands=True)
-    return _layout(fig, title, height=max(260, 26 * len(f) + 110))
+    return layout(fig, title, height=max(260, 26 * len(f) + 110))
 
 
 def heatmap(frame: pd.DataFrame, row_dim: str, col_dim: str, title: str) -> go.Figure:
@@ -250,21 +231,21 @@ def heatmap(frame: pd.DataFrame, row_dim: str, col_dim: str, title: str) -> go.F
             if rec is None:
                 zr.append(None)
                 tr.append("")
-                hr.append(f"{_escape(r)} / {_escape(c)}: no students")
+                hr.append(f"{escape(r)} / {escape(c)}: no students")
                 continue
             rate = rec["rate"]
             zr.append(None if rate is None or pd.isna(rate) else rate * 100)
             tr.append(rec["rate_text"])
-            hr.append(f"<b>{_escape(r)}</b><br>{_escape(c)}<br>Count: {rec['count_text']}<br>"
+            hr.append(f"<b>{escape(r)}</b><br>{escape(c)}<br>Count: {rec['count_text']}<br>"
                       f"Of: {int(rec['denominator']):,}<br>Rate: {rec['rate_text']}")
         z.append(zr)
         text.append(tr)
         hover.append(hr)
     fig = go.Figure(go.Heatmap(
-        z=z, x=[_escape(c) for c in cols], y=[_escape(r) for r in rows], text=text,
+        z=z, x=[escape(c) for c in cols], y=[escape(r) for r in rows], text=text,
         texttemplate="%{text}", hovertext=hover, hoverinfo="text", colorscale=SEQUENTIAL,
         zmin=0, zmax=100, colorbar={"title": "%", "ticksuffix": "%"}, xgap=2, ygap=2,
     ))
     fig.update_yaxes(autorange="reversed", type="category", automargin=True)
     fig.update_xaxes(type="category", side="top")
-    return _layout(fig, title, height=max(320, 30 * len(rows) + 160))
+    return layout(fig, title, height=max(320, 30 * len(rows) + 160))

@@ -264,30 +264,3 @@ def year_over_year(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters
     if not frames:
         return pd.DataFrame(columns=["year", "date", "numerator", "denominator", "rate"])
     return pd.concat(frames, ignore_index=True)
-
-
-def metric_grid(wh: Warehouse, scope: Scope, metric_ids: Sequence[str], by: str,
-                filters: Filters = Filters(), as_of: date | None = None,
-                threshold: int = 11) -> pd.DataFrame:
-    """Several metrics side by side for one breakdown (a district table, say): one row per
-    group, one rate column per metric, each suppressed on its own population."""
-    merged: pd.DataFrame | None = None
-    label_col = f"{by}_label"
-    for mid in metric_ids:
-        f = metric_view(wh, scope, mid, (by,), filters, as_of, threshold)
-        part = f[[by, label_col, "denominator", "rate_text"]].rename(
-            columns={"rate_text": METRICS[mid].title,
-                     "denominator": f"{METRICS[mid].population_title} ({mid})"})
-        merged = part if merged is None else merged.merge(part, on=[by, label_col], how="outer")
-    assert merged is not None
-    return merged
-
-
-def calendar_marks(drop: date) -> list[tuple[date, str]]:
-    """The dates of domain.md's calendar that shape this school year's curves."""
-    y = metrics.school_year_of(drop)
-    return [
-        (date(y, 10, 1), "Applications and FAFSA/CADAA open (Oct 1)"),
-        (date(y, 11, 30), "UC filing deadline (Nov 30)"),
-        (date(y + 1, 3, 2), "Cal Grant deadline (Mar 2)"),
-    ]

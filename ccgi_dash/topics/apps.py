@@ -184,7 +184,7 @@ def follow_up(wh: Warehouse, scope: Scope, filters: Filters = Filters(),
 def _follow_up_chart(frame: pd.DataFrame) -> go.Figure:
     """Grouped bars per school: eligible seniors not yet applied to UC, and to a CSU."""
     f = frame.iloc[::-1]
-    labels = [charts._escape(x) for x in f["school_name"]]
+    labels = [charts.escape(x) for x in f["school_name"]]
     fig = go.Figure()
     # CSU first: horizontal grouped bars stack the first trace at the bottom of each school
     for i, (p, what) in ((1, ("csu", "a CSU")), (0, ("uc", "UC"))):
@@ -204,5 +204,5 @@ def _follow_up_chart(frame: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(type="category", automargin=True)
     fig.update_xaxes(title="Eligible seniors who have not applied", gridcolor="#eee",
                      separatethousands=True)
-    return charts._layout(fig, "Where are the a-g eligible seniors who have not applied yet?",
+    return charts.layout(fig, "Where are the a-g eligible seniors who have not applied yet?",
                           height=max(300, 40 * len(f) + 120))

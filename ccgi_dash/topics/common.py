@@ -272,7 +272,7 @@ def cumulative(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = F
         first, last = min(d for d, _ in marks), max(d for d, _ in marks)
         lo = min(min(frame["date"]) - timedelta(days=3), first - timedelta(days=30))
         hi = max(max(frame["date"]), last) + timedelta(days=7)
-        charts._marks(fig, marks, [lo, hi])
+        charts.add_marks(fig, marks, [lo, hi])
         fig.update_xaxes(range=[lo.isoformat(), hi.isoformat()])
     note = None
     if frame["year"].nunique() < 2:

@@ -132,7 +132,7 @@ def _all_hidden(frame: pd.DataFrame) -> bool:
 
 
 def _bold_total(label: object) -> str:
-    return f"<b>{ALL_STUDENTS}</b>" if label == ALL_STUDENTS else charts._escape(label)
+    return f"<b>{ALL_STUDENTS}</b>" if label == ALL_STUDENTS else charts.escape(label)
 
 
 def compare(wh: Warehouse, scope: Scope, metric_ids: Sequence[str], dim: str, title: str,
@@ -187,17 +187,17 @@ def compare(wh: Warehouse, scope: Scope, metric_ids: Sequence[str], dim: str, ti
     for i, (m, part) in enumerate(zip(ms, parts, strict=True)):
         p = part.iloc[rows]
         fig.add_trace(go.Bar(
-            name=charts._escape(m.title), orientation="h",
+            name=charts.escape(m.title), orientation="h",
             y=[_bold_total(x) for x in p[label]],
             x=[0 if r is None or pd.isna(r) else r * 100 for r in p["rate"]],
             text=list(p["rate_text"]), textposition="outside", cliponaxis=False,
             marker_color=charts.OKABE_ITO[i % len(charts.OKABE_ITO)],
-            hovertext=charts._hover(p, label, m.title, group_size_label(m)), hoverinfo="text"))
+            hovertext=charts.hover_text(p, label, m.title, group_size_label(m)), hoverinfo="text"))
     fig.update_layout(barmode="group", bargap=0.25)
     fig.update_xaxes(title="Percent", range=[0, 110], ticksuffix="%", gridcolor="#eee")
     fig.update_yaxes(type="category", autorange="reversed", automargin=True)
     height = max(300, len(rows) * (12 * len(ms) + 14) + 130)
-    fig = charts._layout(fig, f"{title} By {_BY.get(dim, dim)}", height=height)
+    fig = charts.layout(fig, f"{title} By {_BY.get(dim, dim)}", height=height)
     return Panel(name, table, fig, note)
 
 
@@ -312,11 +312,11 @@ def gap(wh: Warehouse, scope: Scope, metric_id: str, dim: str, filters: Filters 
         return Panel(name, table, None, ALL_HIDDEN.format(n=threshold))
     label = f"{dim}_label"
     hover = [f"{h}<br>Gap to all students: {g}" for h, g in
-             zip(charts._hover(frame, label, metric.title, size), frame["gap_text"],
+             zip(charts.hover_text(frame, label, metric.title, size), frame["gap_text"],
                  strict=True)]
     fig = go.Figure(go.Bar(
         x=[0 if g is None or pd.isna(g) else g for g in frame["gap"]],
-        y=[charts._escape(x) for x in frame[label]], orientation="h",
+        y=[charts.escape(x) for x in frame[label]], orientation="h",
         text=list(frame["gap_text"]), textposition="outside", cliponaxis=False,
         hovertext=hover, hoverinfo="text",
         marker_color=[charts.OKABE_ITO[5] if g is not None and not pd.isna(g) and g < 0
@@ -332,7 +332,7 @@ def gap(wh: Warehouse, scope: Scope, metric_id: str, dim: str, filters: Filters 
     fig.update_yaxes(type="category", autorange="reversed", automargin=True)
     title = (f"Which groups are above or below all students? {metric.title}, by "
              f"{_BY.get(dim, dim)}")
-    return Panel(name, table, charts._layout(fig, title, height=max(280, 34 * len(frame) + 130)))
+    return Panel(name, table, charts.layout(fig, title, height=max(280, 34 * len(frame) + 130)))
 
 
 def _gap_text(value: float | None, suppressed: bool, denominator: int) -> str:
