@@ -66,9 +66,6 @@ ccc AS (
         min(submitted_date) FILTER (WHERE status = 'Submitted') AS submitted_date
     FROM ccc_apply GROUP BY ssid
 ),
-fav_college AS (SELECT DISTINCT ssid FROM favorite_colleges),
-fav_career AS (SELECT DISTINCT ssid FROM favorite_careers),
-fav_major AS (SELECT DISTINCT ssid FROM favorite_majors),
 assessed AS (SELECT ssid, min(completed_date) AS first_date FROM career_assessments GROUP BY ssid),
 school_names AS (
     SELECT school_cds, mode(school_name) AS school_name FROM students
@@ -135,9 +132,9 @@ SELECT
     coalesce(ag.csu_status = 'Eligible', FALSE) AS csu_eligible,
     coalesce(ag.uc_status IN ('Eligible', 'On Track'), FALSE) AS uc_on_track,
     coalesce(ag.csu_status IN ('Eligible', 'On Track'), FALSE) AS csu_on_track,
-    fc.ssid IS NOT NULL AS favorite_college,
-    fr.ssid IS NOT NULL AS favorite_career,
-    fm.ssid IS NOT NULL AS favorite_major,
+    b.ssid IN (SELECT ssid FROM favorite_colleges) AS favorite_college,
+    b.ssid IN (SELECT ssid FROM favorite_careers) AS favorite_career,
+    b.ssid IN (SELECT ssid FROM favorite_majors) AS favorite_major,
     asd.ssid IS NOT NULL AS career_assessment,
     asd.first_date AS career_assessment_date
 FROM base b
@@ -146,9 +143,6 @@ LEFT JOIN uc USING (ssid)
 LEFT JOIN csu USING (ssid)
 LEFT JOIN ccc USING (ssid)
 LEFT JOIN ag_eligibility ag USING (ssid)
-LEFT JOIN fav_college fc USING (ssid)
-LEFT JOIN fav_career fr USING (ssid)
-LEFT JOIN fav_major fm USING (ssid)
 LEFT JOIN assessed asd USING (ssid)
 LEFT JOIN school_names sn ON sn.school_cds = b.school_cds
 LEFT JOIN district_names dn ON dn.district_code = b.district_code
