@@ -155,6 +155,27 @@ def read_manifest(dd: DataDir) -> Manifest:
     return Manifest(raw.get("version", 0), raw.get("county_code", ""), drops)
 
 
+_VERSIONS: dict[tuple[str, int, int, int], int] = {}
+
+
+def manifest_version(dd: DataDir) -> int:
+    """The published manifest's version, parsed only when the file changed.
+
+    The manifest is only ever replaced by rename, so its inode, size and mtime identify its
+    content; the app asks for the version on every data call and pays a ``stat`` for it.
+    """
+    try:
+        st = dd.manifest.stat()
+    except FileNotFoundError:
+        return 0
+    key = (str(dd.manifest), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _VERSIONS:
+        if len(_VERSIONS) > 64:
+            _VERSIONS.clear()
+        _VERSIONS[key] = read_manifest(dd).version
+    return _VERSIONS[key]
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -51,3 +51,16 @@ def test_freshness_and_the_next_expected_drop(tmp_path):
     frame = status.drops_frame(dd)
     assert frame["students"].tolist() == [70]
     assert status.load_attempts(dd)["outcome"].tolist() == ["loaded"]
+
+
+def test_the_manifest_version_follows_each_publication(tmp_path):
+    from ccgi_dash.store import manifest_version, read_manifest
+
+    dd = DataDir(tmp_path / "data")
+    assert manifest_version(dd) == 0
+    for day in ("2026-11-13", "2026-11-20"):
+        folder = tmp_path / day
+        make_drop(day).write(folder)
+        ingest(dd, folder, config=settings())
+        assert manifest_version(dd) == read_manifest(dd).version
+    assert manifest_version(dd) == 2

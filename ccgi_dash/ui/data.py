@@ -25,7 +25,7 @@ from ccgi_dash.store import (
     Warehouse,
     default_data_dir,
     demo_data_dir,
-    read_manifest,
+    manifest_version,
 )
 
 
@@ -48,7 +48,7 @@ def _open(root: str, version: int) -> Warehouse:
 def warehouse(scope: Scope) -> Warehouse:
     """The newest complete warehouse of the scope's data directory."""
     root = data_dir_for(scope)
-    version = read_manifest(DataDir(root)).version
+    version = manifest_version(DataDir(root))
     return _open(str(root), version)
 
 
@@ -75,7 +75,7 @@ def settings(scope: Scope) -> Settings:
 
 def _key(scope: Scope) -> tuple[str, int]:
     root = data_dir_for(scope)
-    return str(root), read_manifest(DataDir(root)).version
+    return str(root), manifest_version(DataDir(root))
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
