@@ -111,22 +111,32 @@ def export_rows(dd: DataDir, *args: str) -> list[dict]:
 
 
 PASSWORD = "correct horse battery staple"
+GOOD_KEY = __import__("secrets").token_urlsafe(48)
+"""A cookie key the app accepts (48 random bytes, as docs/security.md says to make one)."""
+
+
+def sign_in_env(monkeypatch, data: Path, users: Path) -> None:
+    """Environment for real sign-ins: a data directory, a users file, a good cookie key, no
+    throttle delay, and fast bcrypt (cost 4) so tests do not wait on hashing."""
+    from ccgi_dash import auth
+
+    monkeypatch.setenv("CCGI_DATA_DIR", str(data))
+    monkeypatch.setenv("CCGI_USERS_FILE", str(users))
+    monkeypatch.setenv("CCGI_COOKIE_KEY", GOOD_KEY)
+    monkeypatch.setenv("CCGI_LOGIN_FAILURE_DELAY", "0")
+    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
 
 
 @pytest.fixture
 def live_env(demo_data, tmp_path, monkeypatch) -> DataDir:
     """Real-data setup: a copy of the demo warehouse as the *live* data directory, a users
     file and a strong cookie key, and an empty demo directory beside it."""
-    import secrets
     import shutil
 
     live = tmp_path / "live"
     shutil.copytree(demo_data.root, live)
-    monkeypatch.setenv("CCGI_DATA_DIR", str(live))
+    sign_in_env(monkeypatch, live, live / "users.yaml")
     monkeypatch.setenv("CCGI_DEMO_DIR", str(tmp_path / "demo-empty"))
-    monkeypatch.setenv("CCGI_USERS_FILE", str(live / "users.yaml"))
-    monkeypatch.setenv("CCGI_COOKIE_KEY", secrets.token_urlsafe(48))
-    monkeypatch.setenv("CCGI_LOGIN_FAILURE_DELAY", "0")
     return DataDir(live)
 
 

@@ -18,9 +18,10 @@ from ccgi_dash import auth
 from ccgi_dash.scope import Scope
 from ccgi_dash.store import DataDir
 
+from conftest import GOOD_KEY, PASSWORD, sign_in_env
+
 ROOT = Path(__file__).resolve().parents[1]
-GOOD_KEY = secrets.token_urlsafe(48)
-PW = "correct horse battery staple"
+PW = PASSWORD
 T0 = 1_800_000_000.0
 
 
@@ -29,11 +30,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     """A data directory of its own, a good cookie key, no throttle delay, fast bcrypt."""
     data = tmp_path / "data"
     users = data / "users.yaml"
-    monkeypatch.setenv("CCGI_DATA_DIR", str(data))
-    monkeypatch.setenv("CCGI_USERS_FILE", str(users))
-    monkeypatch.setenv("CCGI_COOKIE_KEY", GOOD_KEY)
-    monkeypatch.setenv("CCGI_LOGIN_FAILURE_DELAY", "0")
-    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
+    sign_in_env(monkeypatch, data, users)
     return {"data": DataDir(data), "users": users, "reg": auth.registry(DataDir(data))}
 
 

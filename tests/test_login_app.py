@@ -21,9 +21,10 @@ from streamlit.testing.v1 import AppTest
 from ccgi_dash import auth, users_cli
 from ccgi_dash.ui import login
 
+from conftest import GOOD_KEY, PASSWORD, sign_in_env
+
 ROOT = Path(__file__).resolve().parents[1]
-GOOD_KEY = secrets.token_urlsafe(48)
-PW = "correct horse battery staple"
+PW = PASSWORD
 
 
 def gate_app() -> None:
@@ -74,11 +75,7 @@ class Browser:
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     data = tmp_path / "data"
     users = data / "users.yaml"
-    monkeypatch.setenv("CCGI_DATA_DIR", str(data))
-    monkeypatch.setenv("CCGI_USERS_FILE", str(users))
-    monkeypatch.setenv("CCGI_COOKIE_KEY", GOOD_KEY)
-    monkeypatch.setenv("CCGI_LOGIN_FAILURE_DELAY", "0")
-    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
+    sign_in_env(monkeypatch, data, users)
     auth.add_user(users, "alice", name="Alice Admin", role="admin",
                   password_hash=auth.hash_password(PW))
     auth.add_user(users, "dana", name="Dana District", role="district",
