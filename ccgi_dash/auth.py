@@ -62,14 +62,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bcrypt
-import pandas as pd
 import yaml
 
 from ccgi_dash.scope import Scope
 from ccgi_dash.store import DataDir, append_jsonl, atomic_write_text, default_data_dir, now_iso
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: every CLI command imports
+    import pandas as pd  # this module, and pandas would add a fifth of a second to each.
 
 # --- settings ------------------------------------------------------------------------------
 
@@ -993,6 +995,8 @@ def operator() -> str:
 def audit_frame(data_dir: DataDir, limit: int = 2000) -> pd.DataFrame:
     """The newest audit records as a table for the admins' audit page, newest first."""
     cols = ["ts", "user", "role", "dataset", "districts", "action", "what", "rows"]
+    import pandas as pd
+
     records = read_audit(data_dir, limit)
     frame = pd.DataFrame(records)
     for c in cols:

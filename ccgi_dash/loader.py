@@ -63,7 +63,7 @@ from ccgi_dash.store import (
 Progress = Callable[[str], None]
 
 FAULT_ENV = "CCGI_FAULT_AT"
-FAULT_STAGES = ("students_loaded", "built", "published", "raw_copied", "committed")
+FAULT_STAGES = ("files_read", "built", "published", "raw_copied", "committed")
 """Where the ``CCGI_FAULT_AT`` test hook can kill a load, in the order a load reaches them."""
 TMP_PREFIX = ".tmp-"
 """Temporary folders in ``warehouse/drops/`` and ``raw/``; no drop file name starts so."""
@@ -526,11 +526,8 @@ def _build_database(drop: reader.DropSource, settings: Settings, manifest: Manif
                        for n in names}
             wait(futures.values())  # every reader stops before anything is raised
             staged = {n: futures[n].result() for n in names}
-        results = []
-        for name in names:  # students come first in DATASET_NAMES
-            results.append(validate.finish_file(con, staged[name][0]))
-            if name == "students":
-                _fault_point("students_loaded")
+        _fault_point("files_read")
+        results = validate.finish_files(con, [staged[n][0] for n in names])
         file_warnings = [(n, note) for n in names for note in staged[n][1]]
         over = [r for r in results if r.over_limit(ing.max_reject_rate)]
         if over:

@@ -15,13 +15,14 @@ pass over each file (:func:`load_file`):
    DuckDB may store a parallel ``CREATE TABLE AS`` out of order under memory pressure.)
    Lines DuckDB could not parse shift the later numbers, which are then corrected;
 3. orphans (a non-student row whose ssid is not among the drop's accepted students) are
-   marked by an anti-join after the read, and duplicate keys are found by grouping on a hash
-   of the key (cheap); only the few rows whose hash repeats are compared exactly;
+   marked by one anti-join over all the non-student files after the read, and duplicate
+   keys are found by grouping on a hash of the key (cheap); only the few rows whose hash
+   repeats are compared exactly;
 4. rejected rows are copied to ``rejects`` and deleted (they are few), and the two helper
    columns are dropped, which DuckDB does without rewriting the table.
 
 Steps 1-2 are :func:`read_file` (files are independent there, so the loader reads several
-at once); steps 3-4 are :func:`finish_file`, the roster first. Reading into the published
+at once); steps 3-4 are :func:`finish_files`, the roster first. Reading into the published
 table directly, rather than into a staging table, saves a second copy of every row.
 
 Identifiers in the SQL come only from :mod:`ccgi_dash.datasets` (through :func:`q`) or are
@@ -31,7 +32,7 @@ texts) is a bound parameter.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -356,21 +357,55 @@ def read_file(con: duckdb.DuckDBPyConnection, dataset: str, path: Path, shown: s
     return Staged(dataset, shown, tuple(tuple(e) for e in errors))
 
 
+def finish_files(con: duckdb.DuckDBPyConnection, staged: Sequence[Staged]) -> list[FileResult]:
+    """:func:`finish_file` for every file of a drop, the roster first (every other file is
+    checked against its accepted students), with the orphans of all the other files found
+    in one anti-join: one per file would build the roster's hash table nine times, which
+    was most of the time spent here."""
+    by_name = {s.dataset: s for s in staged}
+    results = []
+    if "students" in by_name:
+        results.append(finish_file(con, by_name["students"]))
+    others = [s for s in staged if s.dataset != "students"]
+    if others:
+        mark_orphans(con, [s.dataset for s in others])
+    results += [_finish(con, s) for s in others]
+    return results
+
+
+def mark_orphans(con: duckdb.DuckDBPyConnection, datasets: Sequence[str]) -> None:
+    """Mark as orphans (fault :data:`ORPHAN`) the otherwise valid rows of ``datasets``
+    whose ssid is not an accepted student's; ``main.students`` must be finished. Orphans are
+    few, so only the tables that have any are updated."""
+    p = _Params()
+    union = " UNION ALL ".join(
+        f"SELECT {p.add(name)} AS ds, line, ssid FROM main.{q(name)} WHERE _f = 0"
+        for name in datasets)
+    found = con.execute(
+        f"SELECT ds, list(line) FROM ({union}) x WHERE NOT EXISTS (SELECT 1 FROM "
+        f"main.{q('students')} st WHERE st.ssid = x.ssid) GROUP BY ds", p.values).fetchall()
+    for name, lines in found:
+        table = f"main.{q(name)}"
+        con.execute(f"UPDATE {table} SET _f = {ORPHAN}, _value = ssid "
+                    f"WHERE line IN (SELECT unnest($lines))", {"lines": lines})
+
+
 def finish_file(con: duckdb.DuckDBPyConnection, staged: Staged) -> FileResult:
     """Check a read file against the drop and publish it: orphans, duplicate keys, the
     ``rejects`` rows, and the table reduced to its accepted rows and canonical columns.
 
     Non-student files need ``main.students`` finished first (its accepted students)."""
+    if staged.dataset != "students":
+        mark_orphans(con, [staged.dataset])
+    return _finish(con, staged)
+
+
+def _finish(con: duckdb.DuckDBPyConnection, staged: Staged) -> FileResult:
+    """:func:`finish_file` once orphans are marked."""
     dataset, shown, errors = staged.dataset, staged.file, staged.errors
     ds = DATASETS[dataset]
     table = f"main.{q(dataset)}"
     result = FileResult(dataset, shown)
-
-    # Orphans: otherwise valid rows whose ssid is not an accepted student's (few, updated).
-    if dataset != "students":
-        con.execute(f"UPDATE {table} SET _f = {ORPHAN}, _value = ssid WHERE _f = 0 AND NOT "
-                    f"EXISTS (SELECT 1 FROM main.{q('students')} st WHERE st.ssid = "
-                    f"{table}.ssid)")
 
     # Duplicate keys among otherwise valid rows: the first occurrence stays. Grouping on a
     # hash of the key is cheap; only rows whose hash repeats (usually none) are compared.
