@@ -16,6 +16,7 @@ session under 2 s.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import time
 from pathlib import Path
@@ -33,6 +34,12 @@ def main() -> None:
     os.environ["CCGI_DEMO_DIR"] = str(data)
     os.environ["CCGI_DATA_DIR"] = str(OUT / "history" / "no-live-data")
     from streamlit.testing.v1 import AppTest
+
+    # Setting session state between runs (below) happens outside a script run, which
+    # Streamlit reports with a warning each time; it is expected here, so keep it quiet.
+    # (Streamlit resets its loggers' levels on each run, so a filter rather than a level.)
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        lambda record: "missing ScriptRunContext" not in record.getMessage())
 
     from ccgi_dash.ui.filters import KEYS
     from ccgi_dash.ui.session import IDENTITY_KEY, Identity, demo_scope

@@ -42,7 +42,6 @@ cron job does not depend on the directory it happens to start in.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import posixpath
 import stat
@@ -56,8 +55,9 @@ import paramiko
 
 from ccgi_dash.datasets import FILE_RE, ZIP_RE
 from ccgi_dash.locking import FetchLock, LockHeld
+from ccgi_dash.reader import hash_files
 from ccgi_dash.settings import SftpSettings
-from ccgi_dash.store import DataDir, append_jsonl, now_iso, read_jsonl
+from ccgi_dash.store import DataDir, append_jsonl, fsync_dir, now_iso, read_jsonl
 
 ENV_PASSWORD = "CCGI_SFTP_PASSWORD"  # noqa: S105 - the variable's name, not a password
 ENV_KEY_PASSPHRASE = "CCGI_SFTP_KEY_PASSPHRASE"  # noqa: S105 - likewise
@@ -452,22 +452,6 @@ class _Incomplete(Exception):
     """The transfer ended short without an error (a dropped connection looks like EOF)."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _part_path(data_dir: DataDir, r: _Remote) -> Path:
     return partial_dir(data_dir) / f"{r.name}.{r.size}-{r.mtime}.part"
 
@@ -567,10 +551,10 @@ def _fetch_one(conn: _Connection, data_dir: DataDir, r: _Remote,
     size = part.stat().st_size
     if size != r.size:  # _transfer checked; this guards the file we are about to publish.
         raise _Incomplete(f"partial file has {size:,} bytes, expected {r.size:,}")
-    digest = _sha256(part)
+    digest = hash_files([part])
     final = data_dir.inbox / r.name
     part.replace(final)  # atomic: the loader sees no file or the whole file
-    _fsync_dir(data_dir.inbox)
+    fsync_dir(data_dir.inbox)
     return FetchedFile(r.name, r.size, digest, resumed_from, attempt)
 
 

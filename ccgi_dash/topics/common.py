@@ -256,13 +256,7 @@ def cumulative(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = F
                      f"No curve to draw: no {m.population_title.lower()} in this drop have a "
                      f"date for \u201c{m.title}\u201d yet, or there are fewer than {threshold} "
                      f"{m.population_title.lower()}.")
-    table = pd.DataFrame({
-        "School year": frame["year"].to_numpy(),
-        "Date": [d.isoformat() for d in frame["date"]],
-        m.title: [f"{int(n):,}" for n in frame["numerator"]],
-        m.population_title: [f"{int(d):,}" for d in frame["denominator"]],
-        "Rate": [f"{r * 100:.1f}%" for r in frame["rate"]],
-    })
+    table = year_over_year_table(frame, m.title, m.population_title)
     fig = charts.year_over_year_chart(
         frame, _question(metric_id, " by each date, this year against last"))
     if marks:
@@ -274,11 +268,26 @@ def cumulative(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = F
         hi = max(max(frame["date"]), last) + timedelta(days=7)
         charts.add_marks(fig, marks, [lo, hi])
         fig.update_xaxes(range=[lo.isoformat(), hi.isoformat()])
-    note = None
+    return Panel(name, table, fig, last_year_note(frame))
+
+
+def year_over_year_table(frame: pd.DataFrame, count: str, population: str) -> pd.DataFrame:
+    """The table behind a this-year-against-last chart (:func:`views.year_over_year`)."""
+    return pd.DataFrame({
+        "School year": frame["year"].to_numpy(),
+        "Date": [d.isoformat() for d in frame["date"]],
+        count: [f"{int(n):,}" for n in frame["numerator"]],
+        population: [f"{int(d):,}" for d in frame["denominator"]],
+        "Rate": [f"{r * 100:.1f}%" for r in frame["rate"]],
+    })
+
+
+def last_year_note(frame: pd.DataFrame) -> str | None:
+    """Why a this-year-against-last chart has one curve, when it has."""
     if frame["year"].nunique() < 2:
-        note = ("No drop from the same week last year is loaded, so only this year's curve "
+        return ("No drop from the same week last year is loaded, so only this year's curve "
                 "is shown.")
-    return Panel(name, table, fig, note)
+    return None
 
 
 def trends(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = Filters(),

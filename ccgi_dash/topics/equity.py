@@ -35,8 +35,10 @@ from ccgi_dash.topics.common import (
     SCHOOL_CHART_ROWS,
     Panel,
     district_names,
+    last_year_note,
     parallel,
     weekly,
+    year_over_year_table,
 )
 
 BREAKDOWNS: dict[str, str] = {"Grade": "grade_level", "School": "school",
@@ -220,20 +222,10 @@ def since_july(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = F
                      f"No curve to draw: no {population_noun(metric_id)} have a date for "
                      f"\u201c{metric.title}\u201d this school year, or there are fewer than "
                      f"{threshold}.")
-    table = pd.DataFrame({
-        "School year": frame["year"].to_numpy(),
-        "Date": [d.isoformat() for d in frame["date"]],
-        metric.title: [f"{int(n):,}" for n in frame["numerator"]],
-        group_size_label(metric): [f"{int(d):,}" for d in frame["denominator"]],
-        "Rate": [f"{r * 100:.1f}%" for r in frame["rate"]],
-    })
+    table = year_over_year_table(frame, metric.title, group_size_label(metric))
     fig = _two_line_title(charts.year_over_year_chart(frame, f"{_phrase(metric)}?"),
                           "By each date since July 1, this year against last")
-    note = None
-    if frame["year"].nunique() < 2:
-        note = ("No drop from the same week last year is loaded, so only this year's curve "
-                "is shown.")
-    return Panel(name, table, fig, note)
+    return Panel(name, table, fig, last_year_note(frame))
 
 
 def trend_calls(wh: Warehouse, scope: Scope, metric_ids: Sequence[str],
