@@ -49,7 +49,8 @@ CSV_ERRORS = "csv_errors"
 CSV_SCANS = "csv_scans"
 DUPS = "dups"
 BAD_LINES = "bad_lines"
-_FIXED = {CSV_ERRORS, CSV_SCANS, DUPS, BAD_LINES, "rejects", "load_warnings",
+ORPHANS = "orphans"
+_FIXED = {CSV_ERRORS, CSV_SCANS, DUPS, BAD_LINES, ORPHANS, "rejects", "load_warnings",
           "drop_meta", "district_counts", "line"}
 REASONS_SHOWN = 3
 """How many example rejects a rejection message quotes per file."""
@@ -381,13 +382,15 @@ def mark_orphans(con: duckdb.DuckDBPyConnection, datasets: Sequence[str]) -> Non
     union = " UNION ALL ".join(
         f"SELECT {p.add(name)} AS ds, line, ssid FROM main.{q(name)} WHERE _f = 0"
         for name in datasets)
-    found = con.execute(
-        f"SELECT ds, list(line) FROM ({union}) x WHERE NOT EXISTS (SELECT 1 FROM "
-        f"main.{q('students')} st WHERE st.ssid = x.ssid) GROUP BY ds", p.values).fetchall()
-    for name, lines in found:
+    con.execute(
+        f"CREATE TEMP TABLE {q(ORPHANS)} AS SELECT ds, line FROM ({union}) x WHERE NOT EXISTS "
+        f"(SELECT 1 FROM main.{q('students')} st WHERE st.ssid = x.ssid)", p.values)
+    found = con.execute(f"SELECT DISTINCT ds FROM temp.{q(ORPHANS)}").fetchall()
+    for (name,) in found:
         table = f"main.{q(name)}"
-        con.execute(f"UPDATE {table} SET _f = {ORPHAN}, _value = ssid "
-                    f"WHERE line IN (SELECT unnest($lines))", {"lines": lines})
+        con.execute(f"UPDATE {table} SET _f = {ORPHAN}, _value = ssid FROM temp.{q(ORPHANS)} o "
+                    f"WHERE o.ds = $ds AND o.line = {table}.line", {"ds": name})
+    _drop_temp(con, ORPHANS)
 
 
 def finish_file(con: duckdb.DuckDBPyConnection, staged: Staged) -> FileResult:
@@ -471,7 +474,7 @@ def _finish(con: duckdb.DuckDBPyConnection, staged: Staged) -> FileResult:
 
 def discard_file(con: duckdb.DuckDBPyConnection, dataset: str, shown: str) -> None:
     """Undo a failed :func:`read_file`, so the file can be read again another way."""
-    _drop_temp(con, CSV_ERRORS, CSV_SCANS, DUPS, BAD_LINES)
+    _drop_temp(con, CSV_ERRORS, CSV_SCANS, DUPS, BAD_LINES, ORPHANS)
     con.execute(f"DROP TABLE IF EXISTS main.{q(dataset)}")
     con.execute("DELETE FROM main.rejects WHERE file = ?", [shown])
 
