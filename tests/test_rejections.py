@@ -318,6 +318,23 @@ def test_orphans_are_rows_whose_student_is_not_accepted(tmp_path):
     assert facts == [(0,)]
 
 
+def test_an_orphan_rejects_its_own_line_only_not_the_same_line_of_other_files(tmp_path):
+    """Orphans of all files are found together; each is marked in its own file only."""
+    d = make_drop("2026-11-20")
+    d.tables["favorite_majors"][2]["ssid"] = "9999999998"      # line 4 of favorite_majors
+    d.tables["career_assessments"][5]["ssid"] = "9999999997"   # line 7 of career_assessments
+    _, dd = load(tmp_path, d, LENIENT)
+    assert sorted((r["dataset"], r["line"]) for r in rejects(dd)) == [
+        ("career_assessments", 7), ("favorite_majors", 4)]
+    for dataset in DATASET_NAMES:
+        if dataset == "students":
+            continue
+        lines = {ln for (ln,) in query(dd, f"SELECT line FROM {{t}}.{dataset}")}
+        expected = set(range(2, len(d.tables[dataset]) + 2))
+        expected -= {"favorite_majors": {4}, "career_assessments": {7}}.get(dataset, set())
+        assert lines == expected, dataset
+
+
 def test_a_malformed_line_is_rejected_and_later_lines_keep_their_numbers(tmp_path):
     d = make_drop("2026-11-20")
     folder = tmp_path / "in"
