@@ -20,11 +20,8 @@ if not render.no_students(students):
         with cols[i % 2]:
             render.chart_and_table(p.fig, p.table, p.name, note=p.note)
     st.subheader("Where students stand")
-    by = st.segmented_control("Break down by", equity.breakdown_choices(ctx.options),
-                              key="accounts_by", required=True, default="Grade")
-    dim = equity.BREAKDOWNS[by] or st.selectbox("Student group", common.GROUPS,
-                                                key="accounts_group",
-                                                format_func=common.dimension_title)
+    dim = render.breakdown_picker(equity.breakdown_choices(ctx.options), equity.BREAKDOWNS,
+                                  "Grade", "accounts")
     p = data.view(equity.compare, ctx.scope, accounts.HEADLINES, dim, accounts.COMPARE_TITLE,
                   *args)
     render.chart_and_table(p.fig, p.table, p.name, note=p.note)

@@ -18,10 +18,9 @@ if not render.no_students(students, "students in grades 9-12"):
     for p in data.view(ag.trends, ctx.scope, metric, *args):
         render.chart_and_table(p.fig, p.table, p.name, note=p.note)
     st.subheader("Where students stand")
-    by = st.segmented_control("Break down by", list(ag.BREAKDOWNS), key="ag_by",
-                              required=True, default=ag.default_breakdown(ctx.options))
-    dim = ag.BREAKDOWNS[by] or st.selectbox("Student group", ag.GROUPS, key="ag_group",
-                                            format_func=ag.dimension_title, width=420)
+    dim = render.breakdown_picker(ag.BREAKDOWNS, ag.BREAKDOWNS,
+                                  ag.default_breakdown(ctx.options), "ag",
+                                  group_width=420)
     p = data.view(ag.breakdown, ctx.scope, metric, dim, *args)
     render.chart_and_table(p.fig, p.table, p.name, note=p.note)
     st.caption(render.suppression_note(ctx.threshold))

@@ -18,10 +18,9 @@ if not render.no_students(seniors, "seniors"):
     for p in data.view(apps.app_trends, ctx.scope, metric, *args):
         render.chart_and_table(p.fig, p.table, p.name, note=p.note)
     st.subheader("Where seniors stand")
-    by = st.segmented_control("Break down by", list(apps.BREAKDOWNS), key="apps_by",
-                              required=True, default=apps.default_breakdown(ctx.options))
-    dim = apps.BREAKDOWNS[by] or st.selectbox("Student group", apps.GROUPS, key="apps_group",
-                                              format_func=apps.dimension_title, width=420)
+    dim = render.breakdown_picker(apps.BREAKDOWNS, apps.BREAKDOWNS,
+                                  apps.default_breakdown(ctx.options), "apps",
+                                  group_width=420)
     p = data.view(apps.breakdown, ctx.scope, metric, dim, *args)
     render.chart_and_table(p.fig, p.table, p.name, note=p.note)
     st.subheader("Where seniors apply")

@@ -19,11 +19,8 @@ if not render.no_students(students):
         with col:
             render.chart_and_table(p.fig, p.table, p.name, note=p.note)
     st.subheader("Where students stand")
-    by = st.segmented_control("Break down by", equity.breakdown_choices(ctx.options),
-                              key="assessments_by", required=True, default="Grade")
-    dim = equity.BREAKDOWNS[by] or st.selectbox("Student group", common.GROUPS,
-                                                key="assessments_group",
-                                                format_func=common.dimension_title)
+    dim = render.breakdown_picker(equity.breakdown_choices(ctx.options), equity.BREAKDOWNS,
+                                  "Grade", "assessments")
     p = data.view(common.breakdown, ctx.scope, assessments.METRIC, dim, *args)
     render.chart_and_table(p.fig, p.table, p.name, note=p.note)
     st.subheader("Which assessments")

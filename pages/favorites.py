@@ -13,11 +13,8 @@ if not render.no_students(students):
     render.headline_cards(data.view(common.headlines, ctx.scope, favorites.HEADLINES, *args),
                           per_row=3)
     st.subheader("Who has favorites")
-    by = st.segmented_control("Break down by", equity.breakdown_choices(ctx.options),
-                              key="favorites_by", required=True, default="Grade")
-    dim = equity.BREAKDOWNS[by] or st.selectbox("Student group", common.GROUPS,
-                                                key="favorites_group",
-                                                format_func=common.dimension_title)
+    dim = render.breakdown_picker(equity.breakdown_choices(ctx.options), equity.BREAKDOWNS,
+                                  "Grade", "favorites")
     p = data.view(equity.compare, ctx.scope, favorites.HEADLINES, dim, favorites.SHARE_TITLE,
                   *args)
     render.chart_and_table(p.fig, p.table, p.name, note=p.note)

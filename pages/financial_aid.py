@@ -18,10 +18,9 @@ if not render.no_students(seniors, "seniors"):
     for p in data.view(aid.aid_trends, ctx.scope, metric, *args):
         render.chart_and_table(p.fig, p.table, p.name, note=p.note)
     st.subheader("Where seniors stand")
-    by = st.segmented_control("Break down by", list(common.BREAKDOWNS), key="aid_by",
-                              required=True, default=common.default_breakdown(ctx.options))
-    dim = common.BREAKDOWNS[by] or st.selectbox("Student group", common.GROUPS, key="aid_group",
-                                             format_func=common.dimension_title, width=420)
+    dim = render.breakdown_picker(common.BREAKDOWNS, common.BREAKDOWNS,
+                                  common.default_breakdown(ctx.options), "aid",
+                                  group_width=420)
     p = data.view(common.breakdown, ctx.scope, metric, dim, *args)
     render.chart_and_table(p.fig, p.table, p.name, note=p.note)
     if ctx.scope.student_level and common.students_page_ready():

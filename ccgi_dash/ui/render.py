@@ -8,7 +8,7 @@ for fixed strings written here, never for data), and every download goes through
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,6 +17,7 @@ import streamlit as st
 from ccgi_dash import status
 from ccgi_dash.privacy import to_csv_bytes
 from ccgi_dash.store import DataDir
+from ccgi_dash.topics.common import GROUPS, dimension_title
 from ccgi_dash.ui import data
 from ccgi_dash.ui.session import PageContext
 from ccgi_dash.views import Headline
@@ -168,3 +169,14 @@ def suppression_note(threshold: int) -> str:
     return (f"`*` hidden to protect privacy: the group has 1 to {threshold - 1} students, or "
             "hiding it keeps another hidden number from being worked out by subtraction. "
             "`--` no students in the group.")
+
+
+def breakdown_picker(choices: Sequence[str], dimensions: Mapping[str, str], default: str,
+                     key: str, group_width: int | str = "stretch") -> str:
+    """The "Break down by" control every topic page has, and for "Student group" (mapped to
+    "") the group to break down by; returns the dimension id. Widget keys are
+    ``<key>_by`` and ``<key>_group``, so a page's choice survives its reruns."""
+    by = st.segmented_control("Break down by", list(choices), key=f"{key}_by", required=True,
+                              default=default)
+    return dimensions[by] or st.selectbox("Student group", GROUPS, key=f"{key}_group",
+                                          format_func=dimension_title, width=group_width)
