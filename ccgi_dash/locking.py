@@ -1,14 +1,21 @@
-"""Keep two syncs (or two loads) of one data directory from running at the same time.
+"""The project's one file lock: two syncs, two loads or two ``users`` commands never overlap.
 
 A sync may be started by cron, by a systemd timer and by a person at the same moment; two of
-them fetching into the same inbox, or loading the same drop twice, would race. Each holds an
-exclusive ``fcntl.flock`` on a file in ``<data dir>/logs/`` while it runs:
+them fetching into the same inbox, or loading the same drop twice, would race; two operators
+editing the users file at once would lose a change. Each holds an exclusive ``fcntl.flock`` on
+a lock file while it runs:
 
 * ``logs/sync.lock`` — :class:`SyncLock`, held for a whole fetch + load;
 * ``logs/load.lock`` — :func:`load_lock`, held by the loader so two ingests never overlap,
   whoever started them;
 * ``logs/fetch.lock`` — :class:`FetchLock`, held by ``fetch()`` itself (inside a sync, or
-  alone), so two downloads never write the same partial file.
+  alone), so two downloads never write the same partial file;
+* ``<users file>.lock`` — :class:`UsersLock`, held by ``ccgi_dash.accounts.users`` while it
+  reads, changes and replaces the users file.
+
+The scheduled jobs never wait (a job that finds the previous one still running says so and
+stops); a ``users`` command is quick, so the next one waits its turn for a few seconds
+(``acquire(wait=...)``).
 
 Why ``flock`` and not a pid file: the kernel releases the lock when the holding process dies,
 however it dies (``kill -9``, OOM, power loss), so there is never a stale lock to clean up by
@@ -24,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -40,14 +48,18 @@ class LockHeld(RuntimeError):
 
 
 class FileLock:
-    """A non-blocking, exclusive, process-wide lock on one file, usable with ``with``.
+    """An exclusive, process-wide lock on one file, usable with ``with``.
 
-    Acquiring never waits: a scheduled job that finds the previous one still running should
-    say so and stop, not pile up behind it.
+    Acquiring does not wait unless asked to (``acquire(wait=seconds)``): a scheduled job that
+    finds the previous one still running should say so and stop, not pile up behind it.
     """
 
     purpose = "job"
     """What the lock protects, for messages ("another sync is running ...")."""
+    mode = 0o644
+    """Permissions of a newly created lock file (it holds only a pid and a time)."""
+    poll_seconds = 0.01
+    """How often a waiting :meth:`acquire` retries."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -65,15 +77,26 @@ class FileLock:
             return None
         return int(first) if first.isdigit() else None
 
-    def acquire(self) -> FileLock:
-        """Take the lock or raise :class:`LockHeld` at once."""
+    def acquire(self, wait: float = 0.0) -> FileLock:
+        """Take the lock, retrying for up to ``wait`` seconds, or raise :class:`LockHeld`.
+
+        ``wait=0`` (the default) tries once. Waiting polls rather than blocking in ``flock``,
+        so the wait has a deadline and no signal handling is needed."""
         if self._fd is not None:
             raise LockHeld(f"this {self.purpose} lock ({self.path}) is already held by this "
                            "process", os.getpid(), self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, self.mode)
+        deadline = time.monotonic() + max(wait, 0.0)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(self.poll_seconds)
         except BlockingIOError:
             os.close(fd)
             pid = self.holder()
@@ -159,3 +182,18 @@ def sync_lock(data_dir: DataDir | Path) -> SyncLock:
 def load_lock(data_dir: DataDir | Path) -> LoadLock:
     """The load lock of a data directory (not yet acquired: use it in ``with``)."""
     return LoadLock(data_dir)
+
+
+class UsersLock(FileLock):
+    """``<users file>.lock``: one change of the users file at a time.
+
+    A second ``users`` command waits for the first (:meth:`acquire` with ``wait``) instead
+    of failing, since each holds the lock for a fraction of a second. Created ``0600``: it
+    sits beside a file of password hashes and is nobody else's business."""
+
+    purpose = "`users` command"
+    mode = 0o600
+
+    def __init__(self, users_file: Path) -> None:
+        users_file = Path(users_file)
+        super().__init__(users_file.with_name(users_file.name + ".lock"))

@@ -1,8 +1,8 @@
 """Who is asking: the scope every data function takes as its first argument.
 
-A scope is built on the server from the user's record (see ``auth``), never from a widget, a
-URL parameter or a cookie. Data functions turn it into SQL with bound parameters, so scoping
-is enforced where the rows are read. A scope that names no districts reads no rows.
+A scope is built on the server from the user's record (see ``accounts.signin``), never from
+a widget, a URL parameter or a cookie. Data functions turn it into SQL with bound parameters,
+so scoping is enforced where the rows are read. A scope that names no districts reads no rows.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """``python -m ccgi_dash users ...``: manage the accounts that can sign in.
 
-The only writer of the users file (the web app only reads it). Each action calls one function
-of :mod:`ccgi_dash.auth`, which locks and atomically replaces the file, so two operators or a
-script running several commands at once cannot corrupt it or lose a change.
+The only writer of the users file (the web app only reads it). This module parses arguments,
+calls one function of :mod:`ccgi_dash.accounts.actions` per action (which changes the record
+under the file's lock, ends sessions where the action requires it and writes the audit line)
+and prints what was done.
 
 Actions::
 
@@ -10,6 +11,7 @@ Actions::
     users list [--json]
     users set-role USERNAME ROLE [--districts CODES]
     users set-districts USERNAME CODES
+    users set-email USERNAME EMAIL          # "" clears it; the Friday digest goes there
     users reset-password USERNAME          # ends the user's sessions
     users disable USERNAME | enable USERNAME   # disable ends the user's sessions
     users end-sessions USERNAME... | --all
@@ -36,8 +38,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ccgi_dash import auth
-from ccgi_dash.scope import Scope
+from ccgi_dash.accounts import actions, lockout
+from ccgi_dash.accounts.config import ENV_USERS_FILE
+from ccgi_dash.accounts.errors import UsersBusy, UsersError
+from ccgi_dash.accounts.passwords import password_problem
+from ccgi_dash.accounts.registry import registry, registry_path
+from ccgi_dash.accounts.users import ADMIN_ROLES, clean_districts, read_users_file
 from ccgi_dash.store import DataDir, default_data_dir
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -57,48 +63,45 @@ def _paths(args: argparse.Namespace) -> tuple[Path, DataDir]:
     dd = DataDir(Path(args.data_dir) if getattr(args, "data_dir", None) else default_data_dir())
     if getattr(args, "users_file", None):
         return Path(args.users_file), dd
-    env = os.environ.get(auth.ENV_USERS_FILE, "").strip()
+    env = os.environ.get(ENV_USERS_FILE, "").strip()
     return (Path(env) if env else dd.root / "users.yaml"), dd
+
+
+def _where(args: argparse.Namespace) -> dict[str, Path | DataDir]:
+    """The ``users_path``/``data_dir`` keywords every action takes."""
+    path, dd = _paths(args)
+    return {"users_path": path, "data_dir": dd}
 
 
 def _districts(values: list[str] | None) -> tuple[str, ...]:
     """``--districts 1062166,1062174`` and repeated ``--districts`` both work."""
     codes = [c for v in values or [] for c in v.replace(" ", ",").split(",")]
-    return auth.clean_districts(codes)
+    return clean_districts(codes)
 
 
 def _read_password(args: argparse.Namespace, username: str) -> str:
     if args.password_stdin:
         line = sys.stdin.readline()
         if not line:
-            raise auth.UsersError("--password-stdin: standard input is empty")
+            raise UsersError("--password-stdin: standard input is empty")
         password = line.rstrip("\r\n")
     else:
         password = getpass.getpass(f"New password for {username}: ")
         if getpass.getpass("Type it again: ") != password:
-            raise auth.UsersError("the two passwords differ; nothing was changed")
-    problem = auth.password_problem(password, username)
+            raise UsersError("the two passwords differ; nothing was changed")
+    problem = password_problem(password, username)
     if problem:
-        raise auth.UsersError(problem)
+        raise UsersError(problem)
     return password
 
 
-def _audit(dd: DataDir, action: str, what: str) -> None:
-    """User management is recorded in the audit log too: who changed which account."""
-    who = auth.operator()
-    auth.audit(dd, user=who, role="admin", scope=Scope.county(user=who), action=action,
-               what=what, rows=0)
+def _report(outcome: actions.Outcome) -> None:
+    if outcome.warning:
+        print(f"warning: {outcome.warning}", file=sys.stderr)
 
 
-def _end_sessions(dd: DataDir, username: str) -> int:
-    """End a user's sessions in the registry. The epoch bump already made them invalid, so a
-    registry that cannot be reached only loses bookkeeping, not security."""
-    try:
-        return auth.registry(dd).end_all_sessions(username)
-    except sqlite3.Error as exc:
-        print(f"warning: could not update {auth.registry_path(dd)} ({exc}); the sessions are "
-              "refused anyway because the user's session epoch changed", file=sys.stderr)
-        return 0
+def _scope_text(districts: tuple[str, ...]) -> str:
+    return f" ({', '.join(districts)})" if districts else ""
 
 
 def _handled(func: Handler) -> Handler:
@@ -111,7 +114,7 @@ def _handled(func: Handler) -> Handler:
     def wrapper(args: argparse.Namespace) -> int:
         try:
             return func(args)
-        except auth.UsersBusy as exc:
+        except UsersBusy as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_FAILED
         except sqlite3.Error as exc:
@@ -126,35 +129,30 @@ def _handled(func: Handler) -> Handler:
 
 @_handled
 def cmd_users_add(args: argparse.Namespace) -> int:
-    path, dd = _paths(args)
-    username = auth.normalize_username(args.username)
+    where = _where(args)
     districts = _districts(args.districts)
-    for problem in (auth.username_problem(username), auth.role_problem(args.role, districts),
-                    auth.name_problem(args.name or username)):
-        if problem:  # checked before asking for a password nobody will use
-            raise auth.UsersError(problem)
-    if username in auth.read_users_file(path):
-        raise auth.UsersError(f"user {username!r} already exists")
-    password_hash = auth.hash_password(_read_password(args, username))
-    user = auth.add_user(path, username, name=args.name or username, role=args.role,
-                         password_hash=password_hash, districts=districts,
-                         email=args.email or "")
-    where = f" ({', '.join(user.districts)})" if user.districts else ""
-    _audit(dd, "users_add", f"user:{user.username} role:{user.role}{where}")
-    _say(f"added {user.username}: {user.role}{where}, in {path}")
+    username = actions.check_new_user(args.username, role=args.role, districts=districts,
+                                      name=args.name or "", email=args.email or "",
+                                      users_path=where["users_path"])
+    password = _read_password(args, username)  # asked only once the rest is known good
+    user = actions.create_user(username, password, role=args.role, districts=districts,
+                               name=args.name or username, email=args.email or "",
+                               **where).user
+    _say(f"added {user.username}: {user.role}{_scope_text(user.districts)}, in "
+         f"{where['users_path']}")
     return EXIT_OK
 
 
 @_handled
 def cmd_users_list(args: argparse.Namespace) -> int:
     path, dd = _paths(args)
-    users = auth.read_users_file(path)
-    reg = auth.registry(dd) if auth.registry_path(dd).exists() else None
+    users = read_users_file(path)
+    reg = registry(dd) if registry_path(dd).exists() else None
     now = time.time()
     rows = []
     for user in sorted(users.values(), key=lambda u: u.username):
         rec = user.public()
-        locked = reg.locked_until(auth.name_hash(user.username), now) if reg else None
+        locked = lockout.locked_until(user.username, now, reg=reg) if reg else None
         rec["locked"] = locked is not None
         rows.append(rec)
     if args.json:
@@ -177,94 +175,82 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 @_handled
 def cmd_users_set_role(args: argparse.Namespace) -> int:
-    path, dd = _paths(args)
-    current = auth.read_users_file(path).get(auth.normalize_username(args.username))
-    if args.districts is not None:
-        districts = _districts(args.districts)
-    elif args.role == "district":
-        districts = current.districts if current else ()
-    else:
-        districts = ()  # admin and coe see the whole county
-    user = auth.update_user(path, args.username, role=args.role, districts=districts)
-    where = f" ({', '.join(user.districts)})" if user.districts else ""
-    _audit(dd, "users_set_role", f"user:{user.username} role:{user.role}{where}")
-    _say(f"{user.username} is now {user.role}{where}; this applies at their next click")
+    districts = _districts(args.districts) if args.districts is not None else None
+    user = actions.set_role(args.username, args.role, districts, **_where(args)).user
+    _say(f"{user.username} is now {user.role}{_scope_text(user.districts)}; this applies at "
+         "their next click")
     return EXIT_OK
 
 
 @_handled
 def cmd_users_set_districts(args: argparse.Namespace) -> int:
-    path, dd = _paths(args)
-    user = auth.update_user(path, args.username, districts=_districts(args.codes))
-    _audit(dd, "users_set_districts", f"user:{user.username} districts:{','.join(user.districts)}")
+    user = actions.set_districts(args.username, _districts(args.codes), **_where(args)).user
     _say(f"{user.username} now sees {', '.join(user.districts)}; this applies at their next "
          "click")
     return EXIT_OK
 
 
 @_handled
+def cmd_users_set_email(args: argparse.Namespace) -> int:
+    user = actions.set_email(args.username, args.email, **_where(args)).user
+    if user.email:
+        _say(f"{user.username}'s email is now {user.email}")
+    else:
+        _say(f"{user.username} has no email address now (no digest is sent to them)")
+    return EXIT_OK
+
+
+@_handled
 def cmd_users_reset_password(args: argparse.Namespace) -> int:
-    path, dd = _paths(args)
-    username = auth.normalize_username(args.username)
-    if username not in auth.read_users_file(path):
-        raise auth.UsersError(f"no user {username!r} (see `python -m ccgi_dash users list`)")
-    password_hash = auth.hash_password(_read_password(args, username))
-    user = auth.update_user(path, username, password_hash=password_hash, bump_epoch=True)
-    ended = _end_sessions(dd, user.username)
-    auth.registry(dd).clear_failures(auth.name_hash(user.username))
-    _audit(dd, "users_reset_password", f"user:{user.username}")
-    _say(f"new password set for {user.username}; {ended} session(s) ended, a lock (if any) "
-         "cleared")
+    where = _where(args)
+    user = actions.existing_user(args.username, where["users_path"])  # before the prompt
+    outcome = actions.reset_password(user.username, _read_password(args, user.username),
+                                     **where)
+    _report(outcome)
+    _say(f"new password set for {user.username}; {outcome.sessions_ended} session(s) ended, "
+         "a lock (if any) cleared")
     return EXIT_OK
 
 
 @_handled
 def cmd_users_disable(args: argparse.Namespace) -> int:
-    path, dd = _paths(args)
-    user = auth.update_user(path, args.username, disabled=True, bump_epoch=True)
-    ended = _end_sessions(dd, user.username)
-    _audit(dd, "users_disable", f"user:{user.username}")
-    _say(f"disabled {user.username}; {ended} session(s) ended")
+    outcome = actions.disable_user(args.username, **_where(args))
+    _report(outcome)
+    _say(f"disabled {outcome.user.username}; {outcome.sessions_ended} session(s) ended")
     return EXIT_OK
 
 
 @_handled
 def cmd_users_enable(args: argparse.Namespace) -> int:
-    path, dd = _paths(args)
-    user = auth.update_user(path, args.username, disabled=False)
-    _audit(dd, "users_enable", f"user:{user.username}")
+    user = actions.enable_user(args.username, **_where(args)).user
     _say(f"enabled {user.username}")
     return EXIT_OK
 
 
 @_handled
 def cmd_users_end_sessions(args: argparse.Namespace) -> int:
-    path, dd = _paths(args)
-    users = auth.read_users_file(path)
+    where = _where(args)
     if args.all == bool(args.usernames):
-        raise auth.UsersError("name the users whose sessions to end, or give --all")
-    names = sorted(users) if args.all else [auth.normalize_username(u) for u in args.usernames]
+        raise UsersError("name the users whose sessions to end, or give --all")
+    names = sorted(read_users_file(where["users_path"])) if args.all else args.usernames
     for name in names:
-        auth.update_user(path, name, bump_epoch=True)
-        ended = _end_sessions(dd, name)
-        _audit(dd, "users_end_sessions", f"user:{name}")
-        _say(f"{name}: {ended} session(s) ended")
+        outcome = actions.end_user_sessions(name, **where)
+        _report(outcome)
+        _say(f"{outcome.user.username}: {outcome.sessions_ended} session(s) ended")
     return EXIT_OK
 
 
 @_handled
 def cmd_users_unlock(args: argparse.Namespace) -> int:
     _path, dd = _paths(args)
-    username = auth.normalize_username(args.username)
-    auth.registry(dd).clear_failures(auth.name_hash(username))
-    _audit(dd, "users_unlock", f"user:{username}")
+    username = actions.unlock_user(args.username, data_dir=dd)
     _say(f"cleared failed sign-ins and any lock of {username}")
     return EXIT_OK
 
 
 def _role(text: str) -> str:
-    if text not in auth.ADMIN_ROLES:
-        raise argparse.ArgumentTypeError(f"role must be one of {', '.join(auth.ADMIN_ROLES)} "
+    if text not in ADMIN_ROLES:
+        raise argparse.ArgumentTypeError(f"role must be one of {', '.join(ADMIN_ROLES)} "
                                          "(demo is the passwordless demo, not a user)")
     return text
 
@@ -274,7 +260,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     """Add ``users`` and its actions to a CLI. ``common`` is the CLI's parent parser with
     ``--data-dir`` (it is attached to each action, so options go after the action)."""
     where = argparse.ArgumentParser(add_help=False)
-    where.add_argument("--users-file", help=f"users file (default: ${auth.ENV_USERS_FILE} or "
+    where.add_argument("--users-file", help=f"users file (default: ${ENV_USERS_FILE} or "
                        "<data dir>/users.yaml)")
     parents = [common, where]
     users = subparsers.add_parser(
@@ -298,7 +284,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--role", required=True, type=_role, help="admin, coe or district")
     p.add_argument("--districts", action="append", metavar="CODES", help=codes_help)
     p.add_argument("--name", help="display name (default: the username)")
-    p.add_argument("--email", help="email address, for the administrator's records")
+    p.add_argument("--email", help="email address (the weekly digest is sent there)")
     password_option(p)
 
     p = action("list", cmd_users_list, "list the accounts (never their password hashes)")
@@ -312,6 +298,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p = action("set-districts", cmd_users_set_districts, "change a district user's districts")
     p.add_argument("username")
     p.add_argument("codes", nargs="+", metavar="CODES", help=codes_help)
+
+    p = action("set-email", cmd_users_set_email,
+               "set the address the weekly digest is sent to (\"\" clears it)")
+    p.add_argument("username")
+    p.add_argument("email", help='an email address, or "" for none')
 
     p = action("reset-password", cmd_users_reset_password,
                "set a new password and end the account's sessions")

@@ -118,13 +118,13 @@ GOOD_KEY = __import__("secrets").token_urlsafe(48)
 def sign_in_env(monkeypatch, data: Path, users: Path) -> None:
     """Environment for real sign-ins: a data directory, a users file, a good cookie key, no
     throttle delay, and fast bcrypt (cost 4) so tests do not wait on hashing."""
-    from ccgi_dash import auth
+    from ccgi_dash.accounts import passwords
 
     monkeypatch.setenv("CCGI_DATA_DIR", str(data))
     monkeypatch.setenv("CCGI_USERS_FILE", str(users))
     monkeypatch.setenv("CCGI_COOKIE_KEY", GOOD_KEY)
     monkeypatch.setenv("CCGI_LOGIN_FAILURE_DELAY", "0")
-    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
+    monkeypatch.setattr(passwords, "BCRYPT_ROUNDS", 4)
 
 
 @pytest.fixture
@@ -145,14 +145,16 @@ def user_app(username: str, role: str, districts: tuple[str, ...] = (),
     """An AppTest of app.py signed in as a real user (created now) through a real session."""
     from streamlit.testing.v1 import AppTest
 
-    from ccgi_dash import auth
+    from ccgi_dash.accounts.passwords import hash_password
+    from ccgi_dash.accounts.signin import login
+    from ccgi_dash.accounts.users import add_user, load_users, users_file_path
     from ccgi_dash.ui.session import IDENTITY_KEY, Identity
 
-    path = auth.users_file_path()
-    if username not in auth.load_users(path):
-        auth.add_user(path, username, name=username.title(), role=role,
-                      password_hash=auth.hash_password(PASSWORD), districts=districts)
-    result = auth.login(username, PASSWORD, sleep=lambda _s: None)
+    path = users_file_path()
+    if username not in load_users(path):
+        add_user(path, username, name=username.title(), role=role,
+                 password_hash=hash_password(PASSWORD), districts=districts)
+    result = login(username, PASSWORD, sleep=lambda _s: None)
     assert result.ok, result
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state[IDENTITY_KEY] = Identity("user", username, result.session_id)

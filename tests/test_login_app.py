@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ccgi_dash import auth, users_cli
+from ccgi_dash import users_cli
+from ccgi_dash.accounts.config import FAILED_MESSAGE, AuthSettings
+from ccgi_dash.accounts.cookies import read_cookie
+from ccgi_dash.accounts.lockout import record_failure
+from ccgi_dash.accounts.passwords import hash_password
+from ccgi_dash.accounts.signin import validate_session
+from ccgi_dash.accounts.users import add_user, update_user
 from ccgi_dash.ui import login
 
 from conftest import GOOD_KEY, PASSWORD, sign_in_env
@@ -76,10 +82,10 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     data = tmp_path / "data"
     users = data / "users.yaml"
     sign_in_env(monkeypatch, data, users)
-    auth.add_user(users, "alice", name="Alice Admin", role="admin",
-                  password_hash=auth.hash_password(PW))
-    auth.add_user(users, "dana", name="Dana District", role="district",
-                  districts=("1062166",), password_hash=auth.hash_password(PW))
+    add_user(users, "alice", name="Alice Admin", role="admin",
+                  password_hash=hash_password(PW))
+    add_user(users, "dana", name="Dana District", role="district",
+                  districts=("1062166",), password_hash=hash_password(PW))
     return {"data": data, "users": users, "browser": Browser(monkeypatch)}
 
 
@@ -113,7 +119,7 @@ def has_form(at: AppTest) -> bool:
 def test_a_failed_sign_in_shows_the_generic_message(env: dict, username: str,
                                                     password: str) -> None:
     at = submit(app(), username, password)
-    assert [e.value for e in at.error] == [auth.FAILED_MESSAGE]
+    assert [e.value for e in at.error] == [FAILED_MESSAGE]
     assert signed_in(at) is None and has_form(at)
     assert "_ccgi_identity" not in at.session_state
 
@@ -125,12 +131,12 @@ def test_the_right_password_signs_in_with_a_server_side_session(env: dict) -> No
     assert signed_in(at) == "Dana District / district / 1062166"
     ident = at.session_state["_ccgi_identity"]
     assert (ident.kind, ident.name) == ("user", "dana")
-    assert auth.validate_session(ident.session_id).username == "dana"
+    assert validate_session(ident.session_id).username == "dana"
     assert not at.error
     # The web side never writes the credentials file, on failure or success.
     assert (env["users"].read_bytes(), env["users"].stat().st_mtime_ns) == before
     cookie = env["browser"].jar[login.COOKIE_NAME]
-    assert auth.read_cookie(cookie, GOOD_KEY) == ident.session_id
+    assert read_cookie(cookie, GOOD_KEY) == ident.session_id
     options = env["browser"].calls[0]["options"]
     assert options["sameSite"] == "strict" and options["path"] == "/"
 
@@ -178,7 +184,7 @@ def test_cli_actions_sign_the_user_out_everywhere(env: dict, monkeypatch: pytest
 def test_a_role_change_applies_at_the_next_run(env: dict) -> None:
     at = submit(app(), "dana", PW)
     assert signed_in(at) == "Dana District / district / 1062166"
-    auth.update_user(env["users"], "dana", role="coe", districts=())
+    update_user(env["users"], "dana", role="coe", districts=())
     at.run()
     assert signed_in(at) == "Dana District / coe / all"
 
@@ -188,15 +194,14 @@ def test_a_locked_account_reads_like_any_failure(env: dict) -> None:
     for _ in range(5):
         submit(at, "alice", "wrong password!")
     at = submit(at, "alice", PW)
-    assert [e.value for e in at.error] == [auth.FAILED_MESSAGE]
+    assert [e.value for e in at.error] == [FAILED_MESSAGE]
     assert signed_in(at) is None
 
 
 def test_an_empty_form_is_not_a_failure(env: dict) -> None:
     at = submit(app(), "alice", "")
     assert at.warning and not at.error
-    reg = auth.registry()
-    assert reg.record_failure(auth.name_hash("alice"), time.time(), auth.AuthSettings())[0] == 1
+    assert record_failure("alice", time.time(), AuthSettings())[0] == 1
 
 
 def test_no_password_hints(env: dict) -> None:
@@ -233,7 +238,7 @@ def test_the_key_can_come_from_st_secrets(env: dict, monkeypatch: pytest.MonkeyP
     at.run()
     at = submit(at, "alice", PW)
     assert signed_in(at)
-    assert auth.read_cookie(env["browser"].jar[login.COOKIE_NAME], other)
+    assert read_cookie(env["browser"].jar[login.COOKIE_NAME], other)
 
 
 def test_users_but_no_key_refuses(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:

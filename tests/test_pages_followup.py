@@ -3,7 +3,7 @@ they show."""
 
 from streamlit.testing.v1 import AppTest
 
-from ccgi_dash import auth
+from ccgi_dash.accounts.audit import read_audit
 
 from conftest import ROOT, demo_app, export_rows, user_app
 
@@ -42,7 +42,7 @@ def test_students_search_and_lists(app_env):
 def test_student_views_are_audited_without_pii(app_env, demo_data):
     at = demo_app(f"district:{FRESNO_UNIFIED}", "pages/students.py")
     shown = at.dataframe[0].value
-    log = auth.read_audit(demo_data, 50)
+    log = read_audit(demo_data, 50)
     views = [r for r in log if r["action"] == "student_list_view"]
     assert views and views[0]["rows"] == len(shown)
     assert FRESNO_UNIFIED in str(views[0]["districts"])

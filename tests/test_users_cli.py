@@ -16,7 +16,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ccgi_dash import auth, users_cli
+from ccgi_dash import users_cli
+from ccgi_dash.accounts import actions, passwords
+from ccgi_dash.accounts import users as users_module
+from ccgi_dash.accounts.passwords import verify_password
+from ccgi_dash.accounts.registry import registry
+from ccgi_dash.accounts.sessions import live_sessions
+from ccgi_dash.accounts.signin import LoginResult, validate_session
+from ccgi_dash.accounts.signin import login as sign_in
+from ccgi_dash.accounts.users import read_users_file
+from ccgi_dash.locking import UsersLock
 from ccgi_dash.store import DataDir, read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +39,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     monkeypatch.setenv("CCGI_DATA_DIR", str(data))
     monkeypatch.delenv("CCGI_USERS_FILE", raising=False)
     monkeypatch.setenv("CCGI_LOGIN_FAILURE_DELAY", "0")
-    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
+    monkeypatch.setattr(passwords, "BCRYPT_ROUNDS", 4)
     return {"data": DataDir(data), "users": data / "users.yaml"}
 
 
@@ -67,8 +76,8 @@ def test_add_and_list(env: dict, cli) -> None:
     rows = {r["username"]: r for r in json.loads(out)}
     assert rows["dana"]["districts"] == ["1062166", "1062174"]
     assert all("password_hash" not in r for r in rows.values())
-    users = auth.read_users_file(env["users"])
-    assert auth.verify_password(PW, users["alice"].password_hash)
+    users = read_users_file(env["users"])
+    assert verify_password(PW, users["alice"].password_hash)
     assert PW not in env["users"].read_text()
 
 
@@ -121,33 +130,33 @@ def test_add_asks_twice_on_a_terminal(env: dict, cli, monkeypatch: pytest.Monkey
     assert code == 2 and "differ" in err and not env["users"].exists()
     answers = iter([PW, PW])
     code, _out, _err = cli("add", "alice", "--role", "admin")
-    assert code == 0 and "alice" in auth.read_users_file(env["users"])
+    assert code == 0 and "alice" in read_users_file(env["users"])
 
 
 def test_set_role_and_districts(env: dict, cli) -> None:
     add(cli, "dana", "--role", "district", "--districts", "1062166")
     code, out, _ = cli("set-districts", "dana", "1062174,1062182")
     assert code == 0 and "1062174, 1062182" in out
-    assert auth.read_users_file(env["users"])["dana"].districts == ("1062174", "1062182")
+    assert read_users_file(env["users"])["dana"].districts == ("1062174", "1062182")
     code, _out, _ = cli("set-role", "dana", "coe")  # districts are dropped: coe sees all
-    user = auth.read_users_file(env["users"])["dana"]
+    user = read_users_file(env["users"])["dana"]
     assert code == 0 and (user.role, user.districts) == ("coe", ())
     code, _out, err = cli("set-role", "dana", "district")
     assert code == 2 and "district code" in err
     code, _out, _ = cli("set-role", "dana", "district", "--districts", "1062166")
-    assert code == 0 and auth.read_users_file(env["users"])["dana"].districts == ("1062166",)
+    assert code == 0 and read_users_file(env["users"])["dana"].districts == ("1062166",)
     code, _out, err = cli("set-districts", "dana", "12")
     assert code == 2 and "7 digits" in err
 
 
-def login(env: dict, username: str = "alice", password: str = PW) -> auth.LoginResult:
-    return auth.login(username, password, users_path=env["users"],
-                      reg=auth.registry(env["data"]), sleep=lambda s: None)
+def login(env: dict, username: str = "alice", password: str = PW) -> LoginResult:
+    return sign_in(username, password, users_path=env["users"],
+                   reg=registry(env["data"]), sleep=lambda s: None)
 
 
 def still_valid(env: dict, sid: str) -> bool:
-    return auth.validate_session(sid, users_path=env["users"],
-                                 reg=auth.registry(env["data"])) is not None
+    return validate_session(sid, users_path=env["users"],
+                            reg=registry(env["data"])) is not None
 
 
 def test_reset_password_ends_sessions_and_sets_the_new_password(env: dict, cli) -> None:
@@ -229,13 +238,13 @@ def test_user_management_is_audited_without_secrets(env: dict, cli) -> None:
 
 def test_writes_are_atomic_and_private(env: dict, cli, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Path] = []
-    real = auth.atomic_write_text
+    real = users_module.atomic_write_text
 
     def spy(path: Path, text: str) -> None:
         calls.append(path)
         real(path, text)
 
-    monkeypatch.setattr(auth, "atomic_write_text", spy)
+    monkeypatch.setattr(users_module, "atomic_write_text", spy)
     add(cli, "alice", "--role", "admin")
     cli("set-role", "alice", "coe")
     assert calls == [env["users"], env["users"]]
@@ -252,7 +261,7 @@ def test_a_failed_write_leaves_the_old_file_and_exits_1(env: dict, cli,
     def boom(path: Path, text: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(auth, "atomic_write_text", boom)
+    monkeypatch.setattr(users_module, "atomic_write_text", boom)
     code, _out, err = cli("set-role", "alice", "coe")
     assert code == 1 and "No space left" in err and "nothing was changed" in err
     assert env["users"].read_bytes() == before
@@ -260,11 +269,11 @@ def test_a_failed_write_leaves_the_old_file_and_exits_1(env: dict, cli,
 
 def test_a_busy_lock_exits_1(env: dict, cli, monkeypatch: pytest.MonkeyPatch) -> None:
     add(cli, "alice", "--role", "admin")
-    monkeypatch.setattr(auth, "LOCK_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(users_module, "LOCK_TIMEOUT_SECONDS", 0.2)
     child = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from ccgi_dash import auth\n"
-         "with auth.users_write_lock(Path(sys.argv[1])):\n"
+         "import sys, time; from pathlib import Path; from ccgi_dash.locking import UsersLock\n"
+         "with UsersLock(Path(sys.argv[1])):\n"
          "    print('held', flush=True); time.sleep(30)", str(env["users"])],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -275,14 +284,23 @@ def test_a_busy_lock_exits_1(env: dict, cli, monkeypatch: pytest.MonkeyPatch) ->
     finally:
         child.kill()
         child.wait()
-    assert auth.read_users_file(env["users"])["alice"].role == "admin"
+    assert read_users_file(env["users"])["alice"].role == "admin"
 
 
 WORKER = """
 import io, sys, time
 from pathlib import Path
-from ccgi_dash import auth, users_cli
-auth.BCRYPT_ROUNDS = 4  # fast hashing: the writes of all workers overlap
+from ccgi_dash import users_cli
+from ccgi_dash.accounts import actions, passwords
+from ccgi_dash.accounts import users as users_module
+from ccgi_dash.accounts.passwords import verify_password
+from ccgi_dash.accounts.registry import registry
+from ccgi_dash.accounts.sessions import live_sessions
+from ccgi_dash.accounts.signin import LoginResult, validate_session
+from ccgi_dash.accounts.signin import login as sign_in
+from ccgi_dash.accounts.users import read_users_file
+from ccgi_dash.locking import UsersLock
+BCRYPT_ROUNDS = 4  # fast hashing: the writes of all workers overlap
 go, me, data, pw = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 while not go.exists():
     time.sleep(0.002)
@@ -319,8 +337,8 @@ def test_concurrent_commands_do_not_corrupt_the_file(env: dict, tmp_path: Path) 
     raw = yaml.safe_load(env["users"].read_text())
     expected = sorted([f"{w}-{j}" for w in workers for j in range(5)] + ["main-entry"])
     assert sorted(raw["users"]) == expected
-    users = auth.read_users_file(env["users"])
-    assert auth.verify_password(PW, users["main-entry"].password_hash)
+    users = read_users_file(env["users"])
+    assert verify_password(PW, users["main-entry"].password_hash)
     assert len(read_jsonl(env["data"].audit_log)) == 31
 
 
@@ -336,3 +354,127 @@ def test_register_fits_the_main_cli_parser(env: dict) -> None:
     users_cli.register(sub, common)
     args = parser.parse_args(["users", "list", "--data-dir", "/x", "-q"])
     assert args.func is users_cli.cmd_users_list and args.data_dir == "/x"
+
+
+# --- set-email -----------------------------------------------------------------------------
+
+def test_set_email_sets_validates_and_clears(env: dict, cli) -> None:
+    add(cli, "dana", "--role", "district", "--districts", "1062166")
+    code, out, _ = cli("set-email", "dana", " dana@fresno-coe.org ")
+    assert code == 0 and "dana@fresno-coe.org" in out
+    assert read_users_file(env["users"])["dana"].email == "dana@fresno-coe.org"
+    code, out, _ = cli("list")
+    assert "dana@fresno-coe.org" in out
+    before = env["users"].read_bytes()
+    for bad in ("not-an-email", "a b@c.org", "dana@nowhere", "x@y." + "z" * 260):
+        code, _out, err = cli("set-email", "dana", bad)
+        assert code == 2 and "does not look like an email address" in err, bad
+    assert env["users"].read_bytes() == before  # a refused address changes nothing
+    code, _out, err = cli("set-email", "ghost", "g@coe.org")
+    assert code == 2 and "no user 'ghost'" in err
+    code, out, _ = cli("set-email", "dana", "")
+    assert code == 0 and "no email address" in out
+    assert read_users_file(env["users"])["dana"].email == ""
+    lines = [ln for ln in read_jsonl(env["data"].audit_log)
+             if ln["action"] == "users_set_email"]
+    assert [ln["what"] for ln in lines] == ["user:dana email:set", "user:dana email:cleared"]
+    assert "fresno-coe.org" not in env["data"].audit_log.read_text()
+    assert all("redacted" not in ln for ln in lines)
+
+
+def test_set_email_keeps_sessions_and_the_rest_of_the_record(env: dict, cli) -> None:
+    add(cli, "alice", "--role", "admin", "--name", "Alice Admin")
+    r = login(env)
+    before = read_users_file(env["users"])["alice"]
+    assert cli("set-email", "alice", "alice@coe.org")[0] == 0
+    after = read_users_file(env["users"])["alice"]
+    assert after.email == "alice@coe.org"
+    assert (after.name, after.role, after.session_epoch, after.password_hash) == (
+        before.name, before.role, before.session_epoch, before.password_hash)
+    assert still_valid(env, r.session_id)
+
+
+# --- the actions as library functions ------------------------------------------------------
+
+def test_each_action_is_one_library_call(env: dict) -> None:
+    """Without the CLI: the record changes, sessions end where the action says so, the lock
+    is cleared by reset and unlock, and every action writes its audit line under ``by``."""
+    where = {"users_path": env["users"], "data_dir": env["data"], "by": "admin-page:ada"}
+    reg = registry(env["data"])
+    user = actions.create_user("Dana", PW, role="district", districts=("1062166",),
+                               name="Dana D", **where).user
+    assert user.username == "dana" and verify_password(PW, user.password_hash)
+    first, second = login(env, "dana"), login(env, "dana")
+
+    assert actions.set_role("dana", "district", **where).user.districts == ("1062166",)
+    assert actions.set_districts("dana", ("1062174",), **where).user.districts == ("1062174",)
+    assert actions.set_email("dana", "d@coe.org", **where).user.email == "d@coe.org"
+    assert live_sessions("dana", reg=reg) == 2  # none of these end a session
+
+    out = actions.disable_user("dana", **where)
+    assert out.user.disabled and out.sessions_ended == 2 and out.warning == ""
+    assert not still_valid(env, first.session_id) and not still_valid(env, second.session_id)
+    assert not actions.enable_user("dana", **where).user.disabled
+
+    for _ in range(5):
+        login(env, "dana", "wrong password!")
+    assert not login(env, "dana").ok  # locked
+    assert actions.unlock_user("dana", data_dir=env["data"], by="admin-page:ada") == "dana"
+    third = login(env, "dana")
+    assert third.ok
+    assert actions.end_user_sessions("dana", **where).sessions_ended == 1
+    assert not still_valid(env, third.session_id)
+
+    new = PW + " 2"
+    for _ in range(5):
+        login(env, "dana", "wrong password!")
+    out = actions.reset_password("dana", new, **where)
+    assert out.sessions_ended == 0 and login(env, "dana", new).ok  # new password, lock gone
+
+    log = read_jsonl(env["data"].audit_log)
+    assert [ln["action"] for ln in log] == [
+        "users_add", "users_set_role", "users_set_districts", "users_set_email",
+        "users_disable", "users_enable", "users_unlock", "users_end_sessions",
+        "users_reset_password"]
+    assert {ln["user"] for ln in log} == {"admin-page:ada"}
+    assert all(ln["what"].startswith("user:dana") for ln in log)
+
+
+def test_an_action_refused_by_validation_changes_nothing(env: dict) -> None:
+    where = {"users_path": env["users"], "data_dir": env["data"]}
+    actions.create_user("alice", PW, role="admin", **where)
+    before = env["users"].read_bytes()
+    audit_before = env["data"].audit_log.read_bytes()
+    for call in (lambda: actions.reset_password("alice", "short", **where),
+                 lambda: actions.set_email("alice", "nope", **where),
+                 lambda: actions.set_role("alice", "district", **where),
+                 lambda: actions.disable_user("ghost", **where)):
+        with pytest.raises(users_module.UsersError):
+            call()
+    assert env["users"].read_bytes() == before
+    assert env["data"].audit_log.read_bytes() == audit_before
+
+
+def test_a_second_command_waits_for_the_lock_instead_of_failing(env: dict, cli) -> None:
+    """The users lock is ``ccgi_dash.locking``'s FileLock with a wait: a command that finds
+    the file locked for less than LOCK_TIMEOUT_SECONDS goes ahead once it is free."""
+    add(cli, "alice", "--role", "admin")
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from ccgi_dash.locking import UsersLock\n"
+         "with UsersLock(Path(sys.argv[1])):\n"
+         "    print('held', flush=True); time.sleep(1.0)", str(env["users"])],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert child.stdout.readline().strip() == "held"
+        lock = UsersLock(env["users"])
+        with pytest.raises(users_module.LockHeld, match="`users` command"):
+            lock.acquire()  # no wait: refused while the child holds it
+        code, _out, err = cli("set-role", "alice", "coe")  # waits up to 30 s
+        assert code == 0, err
+    finally:
+        child.kill()
+        child.wait()
+    assert read_users_file(env["users"])["alice"].role == "coe"
+    assert (env["users"].parent / "users.yaml.lock").stat().st_mode & 0o077 == 0

@@ -1,7 +1,7 @@
 """Audit records from the app: every download and every student-level view.
 
 The record names who (from the server-side scope), the scope, what (page, list or metric and
-the filters as codes) and how many rows, never a name or an SSID (``auth.audit`` scrubs
+the filters as codes) and how many rows, never a name or an SSID (``write_audit`` scrubs
 anything that looks like one). Demo activity is logged in the demo's own data directory.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from ccgi_dash import auth
+from ccgi_dash.accounts.audit import write_audit
 from ccgi_dash.store import DataDir
 from ccgi_dash.ui import data, session
 
@@ -39,7 +39,7 @@ def deferred(action: str, what: str, rows: int) -> Callable[[], None]:
     scope, text = ctx.scope, _what(ctx, what)
 
     def write() -> None:
-        auth.audit(dd, user=user, role=scope.role, scope=scope, action=action, what=text,
+        write_audit(dd, user=user, role=scope.role, scope=scope, action=action, what=text,
                    rows=int(rows))
 
     return write
@@ -52,6 +52,6 @@ def record_view_once(ctx: session.PageContext, what: str, rows: int) -> None:
     if key in seen:
         return
     seen.add(key)
-    auth.audit(DataDir(data.data_dir_for(ctx.scope)), user=ctx.scope.user or ctx.identity.name,
+    write_audit(DataDir(data.data_dir_for(ctx.scope)), user=ctx.scope.user or ctx.identity.name,
                role=ctx.scope.role, scope=ctx.scope, action="student_list_view", what=key,
                rows=int(rows))

@@ -1,5 +1,5 @@
 """The sign-in form, the session cookie and the per-run session check: Streamlit's side of
-``ccgi_dash.auth``.
+``ccgi_dash.accounts``.
 
 What the shell calls:
 
@@ -14,7 +14,7 @@ What the shell calls:
   ``session.sign_out``).
 
 Why our own form instead of ``streamlit_authenticator.Authenticate.login`` (0.4.2): see the
-``auth`` module docstring; in short its unknown-user path answers faster, its lockout says
+``ccgi_dash.accounts`` docstring; in short its unknown-user path answers faster, its lockout says
 which accounts exist and never expires, its cookie carries only the username so logout cannot
 revoke it, and it sleeps 0.7 s on every run of the gate. The cookie is written with the same
 component streamlit-authenticator uses (``extra_streamlit_components``' cookie manager,
@@ -39,7 +39,11 @@ from typing import Any
 import streamlit as st
 import streamlit.components.v1 as components
 
-from ccgi_dash import auth
+from ccgi_dash.accounts import cookies, sessions, signin
+from ccgi_dash.accounts.audit import write_audit
+from ccgi_dash.accounts.config import AuthSettings
+from ccgi_dash.accounts.errors import UsersFileError
+from ccgi_dash.accounts.users import User, load_users, logins_enabled
 from ccgi_dash.scope import Scope
 from ccgi_dash.store import DataDir, default_data_dir
 from ccgi_dash.ui import filters, session
@@ -65,7 +69,7 @@ def _secrets_key() -> str | None:
 
 
 def _cookie_key() -> str | None:
-    return auth.configured_cookie_key(_secrets_key())
+    return cookies.configured_cookie_key(_secrets_key())
 
 
 def check_cookie_key() -> str | None:
@@ -74,11 +78,11 @@ def check_cookie_key() -> str | None:
     A bad key (set but short or a default) always refuses; no key refuses only once a users
     file exists, so a demo-only server runs without one. Malformed lockout/session settings
     refuse too, rather than silently running with other limits."""
-    problem = auth.cookie_key_problem(_secrets_key())
+    problem = cookies.cookie_key_problem(_secrets_key())
     if problem:
         return problem
     try:
-        auth.AuthSettings.from_env()
+        AuthSettings.from_env()
     except ValueError as exc:
         return f"A sign-in setting is invalid: {exc}. See docs/security.md."
     return None
@@ -97,11 +101,11 @@ def _data_dir() -> DataDir:
     return DataDir(default_data_dir())
 
 
-def _audit_user(user: auth.User, action: str, what: str) -> None:
+def _audit_user(user: User, action: str, what: str) -> None:
     """Sign-ins and sign-outs go to the audit log too (never failed attempts: what people
     type into the username box is not ours to keep)."""
     try:
-        auth.audit(_data_dir(), user=user.username, role=user.role, scope=auth.scope_for(user),
+        write_audit(_data_dir(), user=user.username, role=user.role, scope=signin.scope_for(user),
                    action=action, what=what, rows=0)
     except OSError as exc:
         print(f"ccgi_dash.ui.login: could not write the audit log: {exc}", file=sys.stderr)
@@ -110,13 +114,13 @@ def _audit_user(user: auth.User, action: str, what: str) -> None:
 def restore_session() -> bool:
     """Sign this browser session in from its cookie, if the cookie names a live session.
     True when it did (the caller should ``st.rerun()`` or go on as signed in)."""
-    if session.identity() is not None or check_cookie_key() or not auth.logins_enabled():
+    if session.identity() is not None or check_cookie_key() or not logins_enabled():
         return False
     key, value = _cookie_key(), _request_cookie()
     if not key or not value or st.session_state.get(_REFUSED) == value:
         return False
-    sid = auth.read_cookie(value, key)
-    user = auth.validate_session(sid) if sid else None
+    sid = cookies.read_cookie(value, key)
+    user = signin.validate_session(sid) if sid else None
     if user is None:
         st.session_state[_REFUSED] = value
         st.session_state[_PENDING] = ("delete",)
@@ -127,21 +131,21 @@ def restore_session() -> bool:
 
 
 def sign_in(username: str, password: str) -> bool:
-    """Check the credentials (``auth.login``) and, if they hold, sign this browser session in
+    """Check the credentials (``signin.login``) and, if they hold, sign this browser session in
     under a new server-side session, and queue the cookie that names it."""
-    result = auth.login(username, password)
+    result = signin.login(username, password)
     if not result.ok:
         return False
     key = _cookie_key()
     if key:
-        st.session_state[_PENDING] = ("set", auth.make_cookie(result.session_id,
+        st.session_state[_PENDING] = ("set", cookies.make_cookie(result.session_id,
                                                               result.expires, key),
                                       result.expires)
     filters.reset()
     st.session_state.pop(_NOTICE, None)
     st.session_state[session.IDENTITY_KEY] = session.Identity("user", result.username,
                                                               result.session_id)
-    user = auth.load_users().get(result.username)
+    user = load_users().get(result.username)
     if user is not None:
         _audit_user(user, "sign_in", "password")
     return True
@@ -158,9 +162,9 @@ def render_login() -> None:
         st.error(problem)
         return
     try:
-        enabled = auth.logins_enabled()
-        auth.load_users()
-    except auth.UsersFileError:
+        enabled = logins_enabled()
+        load_users()
+    except UsersFileError:
         st.error("Sign-in is unavailable: the server's users file could not be read. "
                  "An administrator can see why with `python -m ccgi_dash users list`.")
         return
@@ -187,7 +191,7 @@ def render_login() -> None:
         return
     if sign_in(username, password):
         st.rerun()
-    st.error(auth.AuthSettings.from_env().failed_message)
+    st.error(AuthSettings.from_env().failed_message)
 
 
 def resolve_user(ident: session.Identity) -> tuple[str, Scope] | None:
@@ -196,11 +200,11 @@ def resolve_user(ident: session.Identity) -> tuple[str, Scope] | None:
     expired, idle, password reset, user disabled or removed, or a bad cookie key)."""
     if ident.kind != "user" or not ident.session_id or check_cookie_key():
         return None
-    user = auth.validate_session(ident.session_id)
+    user = signin.validate_session(ident.session_id)
     if user is None or user.username != ident.name:
         st.session_state[_NOTICE] = "Your session has ended. Please sign in again."
         return None
-    return user.name, auth.scope_for(user)
+    return user.name, signin.scope_for(user)
 
 
 def end_session(ident: session.Identity) -> None:
@@ -208,8 +212,8 @@ def end_session(ident: session.Identity) -> None:
     now on) and queue the deletion of the browser's cookie."""
     if ident.kind != "user" or not ident.session_id:
         return
-    user = auth.validate_session(ident.session_id)
-    auth.end_session(ident.session_id)
+    user = signin.validate_session(ident.session_id)
+    sessions.end_session(ident.session_id)
     st.session_state[_PENDING] = ("delete",)
     st.session_state.pop(_NOTICE, None)
     if user is not None:
