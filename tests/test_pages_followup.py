@@ -3,9 +3,10 @@ they show."""
 
 from streamlit.testing.v1 import AppTest
 
-from ccgi_dash.accounts.audit import read_audit
+from ccgi_dash.accounts.audit import read_audit, write_audit
+from ccgi_dash.scope import Scope
 
-from conftest import ROOT, demo_app, export_rows, user_app
+from conftest import ROOT, demo_app, export_rows, table_with, user_app
 
 FRESNO_UNIFIED = "1062166"
 
@@ -78,8 +79,33 @@ def test_admin_pages(live_env):
     assert not at.exception
     drops = at.dataframe[0].value
     assert len(drops) >= 20 and "students" in drops.columns
-    at.switch_page("pages/audit_log.py").run()
+
+
+def test_the_audit_log_page_shows_the_records_newest_first(live_env):
+    """Records written to the live data directory's log appear on the page, newest first,
+    with their scope, action, what and row count; a line that is not JSON is skipped."""
+    dora = Scope("district", districts=(FRESNO_UNIFIED, "1062174"), student_level=True,
+                 dataset="live", user="dora")
+    ada = Scope("admin", all_districts=True, student_level=True, dataset="live", user="ada")
+    live_env.audit_log.unlink(missing_ok=True)  # a copy: other tests' records are not ours
+    write_audit(live_env, user="dora", role="district", scope=dora,
+                action="student_list_view", what="list=fafsa_not_started grade=12", rows=37)
+    with open(live_env.audit_log, "a") as fh:
+        fh.write("not json\n")
+    write_audit(live_env, user="ada", role="admin", scope=ada, action="download",
+                what="download:aid-by-school school=10621661030659", rows=5)
+    at = user_app("ada", "admin", page="pages/audit_log.py")
     assert not at.exception
+    table = table_with(at, "When", "User", "Role", "Districts", "Action", "What", "Rows")
+    assert table is not None
+    shown = table[["User", "Role", "Data", "Districts", "Action", "What", "Rows"]]
+    assert shown.values.tolist() == [
+        ["ada", "admin", "live", "all", "download",
+         "download:aid-by-school school=10621661030659", 5],
+        ["dora", "district", "live", f"{FRESNO_UNIFIED}, 1062174", "student_list_view",
+         "list=fafsa_not_started grade=12", 37],
+    ]
+    assert table["When"].is_monotonic_decreasing and table["When"].str.match(r"\d{4}-").all()
 
 
 def test_district_user_cannot_open_admin_pages(live_env):
