@@ -618,11 +618,12 @@ def test_a_school_filter_is_logged_as_is_without_a_warning(
                       action="download", what=what, rows=3,
                       detail={"school": SCHOOL, "schools": [SCHOOL, "10621661234567"],
                               "filters": {"school_code": SCHOOL, "district": DISTRICT},
-                              "cds": int("1" + SCHOOL[1:])})
+                              "cds": int("1" + SCHOOL[1:]), "query": f"grade=12 school={SCHOOL}"})
     assert rec["what"] == what
     assert rec["detail"]["school"] == SCHOOL
     assert rec["detail"]["schools"] == [SCHOOL, "10621661234567"]
     assert rec["detail"]["filters"] == {"school_code": SCHOOL, "district": DISTRICT}
+    assert rec["detail"]["query"] == f"grade=12 school={SCHOOL}"
     assert "redacted" not in rec
     assert "PII-like" not in capsys.readouterr().err
     line = json.loads(env["data"].audit_log.read_text().splitlines()[-1])
@@ -637,6 +638,7 @@ def test_a_school_filter_is_logged_as_is_without_a_warning(
     (f"school={SCHOOL}", {"schools": [SCHOOL, SSID]}),
     (f"school={SCHOOL}", {"district": SCHOOL}),  # district codes are 7 digits
     (f"school={SCHOOL}", {"local": SCHOOL}),  # 14 digits under any other field
+    (f"school={SCHOOL}", {"query": f"student={SCHOOL}"}),
     (f"school={SCHOOL}", {"school": "kid@example.org"}),
     (f"school={SCHOOL}", {"school": int(SSID)}),
     (f"school={SCHOOL}9", {}),  # 15 digits
@@ -651,7 +653,7 @@ def test_ssids_and_other_pii_are_still_redacted_next_to_school_codes(
     assert "PII-like" in capsys.readouterr().err
     if what.endswith(f"school={SCHOOL}"):
         assert rec["what"].endswith(f"school={SCHOOL}")  # the code next to it survives
-    if detail.get("district") == SCHOOL or detail.get("local") == SCHOOL:
+    if detail.get("district") == SCHOOL or detail.get("local") == SCHOOL or "query" in detail:
         assert SCHOOL not in json.dumps(rec["detail"])
 
 

@@ -173,14 +173,12 @@ def set_role(username: str, role: str, districts: tuple[str, ...] | None = None,
     """Change the role. ``districts`` None keeps a district user's districts, and drops them
     for admin and coe (who see the whole county)."""
     path, dd = _where(users_path, data_dir)
+    changes: dict[str, object] = {"role": role}
     if districts is not None:
-        districts = clean_districts(districts)
-    elif role == "district":
-        current = read_users_file(path).get(normalize_username(username))
-        districts = current.districts if current else ()
-    else:
-        districts = ()
-    user = update_user(path, username, role=role, districts=districts)
+        changes["districts"] = clean_districts(districts)
+    elif role != "district":
+        changes["districts"] = ()  # the record's own districts are kept for a district user
+    user = update_user(path, username, **changes)
     _audit(dd, by, "users_set_role", f"user:{user.username} role:{user.role}{_scope_text(user)}")
     return Outcome(user)
 

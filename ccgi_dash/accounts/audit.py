@@ -54,8 +54,8 @@ def _scrub_text(text: str, key: str = "") -> tuple[str, int]:
     def number(m: re.Match[str]) -> str:
         nonlocal kept_as_code
         field = key
-        if not field:
-            before = _FIELD_BEFORE.search(text, max(0, m.start() - 300), m.start())
+        if not _CODE_FIELD.match(field):  # "school=..." inside the text names its own field
+            before = _FIELD_BEFORE.search(text, 0, m.start())
             field = before.group("field") if before else ""
         if _is_code(field, m.group(0)):
             kept_as_code += 1
