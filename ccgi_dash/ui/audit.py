@@ -40,7 +40,7 @@ def deferred(action: str, what: str, rows: int) -> Callable[[], None]:
 
     def write() -> None:
         write_audit(dd, user=user, role=scope.role, scope=scope, action=action, what=text,
-                   rows=int(rows))
+                    rows=int(rows))
 
     return write
 
@@ -53,5 +53,5 @@ def record_view_once(ctx: session.PageContext, what: str, rows: int) -> None:
         return
     seen.add(key)
     write_audit(DataDir(data.data_dir_for(ctx.scope)), user=ctx.scope.user or ctx.identity.name,
-               role=ctx.scope.role, scope=ctx.scope, action="student_list_view", what=key,
-               rows=int(rows))
+                role=ctx.scope.role, scope=ctx.scope, action="student_list_view", what=key,
+                rows=int(rows))

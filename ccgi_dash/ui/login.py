@@ -14,9 +14,9 @@ What the shell calls:
   ``session.sign_out``).
 
 Why our own form instead of ``streamlit_authenticator.Authenticate.login`` (0.4.2): see the
-``ccgi_dash.accounts`` docstring; in short its unknown-user path answers faster, its lockout says
-which accounts exist and never expires, its cookie carries only the username so logout cannot
-revoke it, and it sleeps 0.7 s on every run of the gate. The cookie is written with the same
+``ccgi_dash.accounts`` docstring; in short its unknown-user path answers faster, its lockout
+says which accounts exist and never expires, its cookie carries only the username so logout
+cannot revoke it, and it sleeps 0.7 s on every run of the gate. The cookie is written with the same
 component streamlit-authenticator uses (``extra_streamlit_components``' cookie manager,
 declared here without the raw-HTML CSS its wrapper injects) and read from
 ``st.context.cookies``, as streamlit-authenticator reads it.
@@ -105,8 +105,8 @@ def _audit_user(user: User, action: str, what: str) -> None:
     """Sign-ins and sign-outs go to the audit log too (never failed attempts: what people
     type into the username box is not ours to keep)."""
     try:
-        write_audit(_data_dir(), user=user.username, role=user.role, scope=signin.scope_for(user),
-                   action=action, what=what, rows=0)
+        write_audit(_data_dir(), user=user.username, role=user.role,
+                    scope=signin.scope_for(user), action=action, what=what, rows=0)
     except OSError as exc:
         print(f"ccgi_dash.ui.login: could not write the audit log: {exc}", file=sys.stderr)
 
@@ -139,7 +139,7 @@ def sign_in(username: str, password: str) -> bool:
     key = _cookie_key()
     if key:
         st.session_state[_PENDING] = ("set", cookies.make_cookie(result.session_id,
-                                                              result.expires, key),
+                                                                 result.expires, key),
                                       result.expires)
     filters.reset()
     st.session_state.pop(_NOTICE, None)
