@@ -31,7 +31,7 @@ from ccgi_dash import metrics
 from ccgi_dash.export import metric_export
 from ccgi_dash.goals import Goal, goal_for
 from ccgi_dash.metrics import METRICS, Filters
-from ccgi_dash.pace import Pace, pace, projection_line
+from ccgi_dash.pace import Pace, pace, projection_line, series
 from ccgi_dash.privacy import format_count, format_rate, suppress
 from ccgi_dash.scope import Scope
 from ccgi_dash.settings import Settings
@@ -167,11 +167,22 @@ def followup_counts(wh: Warehouse, scope: Scope, filters: Filters = Filters(),
                                strict=True)]
 
 
-def _export_row(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters,
-                drop: date | None, threshold: int) -> pd.Series | None:
+def view_row(wh: Warehouse, scope: Scope, metric_id: str, parent: Filters,
+             row_of: tuple[str, str] | None, drop: date | None,
+             threshold: int = 11) -> pd.Series | None:
+    """The view's export row: for a school, its row of ``export --by school --where
+    district=D``; for a district, its row of ``export --by district``; for the county,
+    ``export`` with no breakdown. Taking the row from the table it belongs to keeps a cell
+    that table hides (complementary suppression included) hidden in the brief too."""
     if drop is None:
         return None
-    return metric_export(wh, scope, metric_id, (), filters, drop, threshold=threshold).iloc[0]
+    by = () if row_of is None else (row_of[0],)
+    frame = metric_export(wh, scope, metric_id, by, parent, drop, threshold=threshold)
+    if row_of is not None:
+        frame = frame[frame[row_of[0]].astype(str) == row_of[1]]
+    if frame.empty:
+        return pd.Series({"numerator": 0, "denominator": 0, "rate": None, "suppressed": False})
+    return frame.iloc[0]
 
 
 def _rate(row: pd.Series | None) -> float | None:
@@ -221,10 +232,9 @@ def resolve_view(wh: Warehouse, scope: Scope, district: str | None, school: str 
     return "All districts", Filters()
 
 
-def _trend(wh: Warehouse, scope: Scope, filters: Filters, drop: date,
-           threshold: int) -> pd.DataFrame:
-    frame = metric_export(wh, scope, KEY_METRIC, ("drop_date",), filters, drop,
-                          threshold=threshold)
+def _trend(wh: Warehouse, scope: Scope, parent: Filters, row_of: tuple[str, str] | None,
+           drop: date, threshold: int) -> pd.DataFrame:
+    frame = series(wh, scope, KEY_METRIC, parent, drop, threshold, row_of)
     year = metrics.school_year_of(drop)
     rows = []
     for _, r in frame.iterrows():
@@ -276,15 +286,19 @@ def brief_data(wh: Warehouse, scope: Scope, settings: Settings, district: str | 
     threshold = settings.privacy.suppression_threshold
     name, filters = resolve_view(wh, scope, district, school, drop)
     district = filters.districts[0] if filters.districts else None
+    school = filters.schools[0] if filters.schools else None
+    row_of: tuple[str, str] | None = (("school", school) if school else
+                                      ("district", district) if district else None)
+    parent = Filters(districts=(district,)) if school and district else Filters()
     last = metrics.same_week_last_year(wh.drops, drop)
     ids = [*HEADLINE_METRICS, *(m for m in settings.goals if m not in HEADLINE_METRICS)]
     headlines = []
     for metric_id in ids:
-        row = _export_row(wh, scope, metric_id, filters, drop, threshold)
+        row = view_row(wh, scope, metric_id, parent, row_of, drop, threshold)
         assert row is not None
-        then = _rate(_export_row(wh, scope, metric_id, filters, last, threshold))
+        then = _rate(view_row(wh, scope, metric_id, parent, row_of, last, threshold))
         hidden = bool(row["suppressed"])
-        p = pace(wh, scope, metric_id, settings, filters, drop)
+        p = pace(wh, scope, metric_id, settings, parent, drop, row_of)
         headlines.append(Headline(
             metric_id, METRICS[metric_id].title, METRICS[metric_id].population_title,
             None if hidden or pd.isna(row["numerator"]) else int(row["numerator"]),
@@ -294,13 +308,16 @@ def brief_data(wh: Warehouse, scope: Scope, settings: Settings, district: str | 
     key_goal = goal_for(settings, KEY_METRIC, drop, district)
     through = key_goal.deadline if key_goal else next(
         h.pace.deadline for h in headlines if h.metric_id == KEY_METRIC and h.pace)
+    county = settings.county_name or _county_name(wh, drop)
+    if not filters.districts and county:
+        name = f"{county} County, all districts"
     return Brief(
-        scope_name=name, county_name=settings.county_name or _county_name(wh, drop),
+        scope_name=name, county_name=county,
         district=district, school=school, filters=filters, drop=drop, last_year_drop=last,
         synthetic=(scope.dataset == "demo") if synthetic is None else synthetic,
-        headlines=headlines, trend=_trend(wh, scope, filters, drop, threshold),
-        projection=projection_line(wh, scope, KEY_METRIC, through or drop, filters, drop,
-                                   threshold),
+        headlines=headlines, trend=_trend(wh, scope, parent, row_of, drop, threshold),
+        projection=projection_line(wh, scope, KEY_METRIC, through or drop, parent, drop,
+                                   threshold, row_of),
         parts=parts, parts_title=parts_title, parts_total=parts_total,
         followups=followup_counts(wh, scope, filters, drop, threshold),
     )

@@ -231,19 +231,33 @@ def _date_curve(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters, d
     return steps, end
 
 
+def series(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters, drop: date,
+            threshold: int, row_of: tuple[str, str] | None) -> pd.DataFrame:
+    """The metric by drop date as ``export`` gives it; with ``row_of`` = (dimension, value),
+    the rows of that one group of the breakdown by that dimension, so a cell is hidden
+    exactly where the breakdown's table hides it (complementary suppression included)."""
+    by = ("drop_date",) if row_of is None else ("drop_date", row_of[0])
+    frame = metric_export(wh, scope, metric_id, by, filters, drop, threshold=threshold)
+    if row_of is not None:
+        frame = frame[frame[row_of[0]].astype(str) == str(row_of[1])]
+    return frame
+
+
 def project(wh: Warehouse, scope: Scope, metric_id: str, target: date,
             filters: Filters = Filters(), as_of: date | None = None,
-            threshold: int = 11) -> Projection:
+            threshold: int = 11, row_of: tuple[str, str] | None = None) -> Projection:
     """Where the view will stand at ``target`` if this year follows last year's curve from
     the as-of drop (see the module's docstring for the method). Rates come from
-    ``export.metric_export``, suppressed: a hidden point gives no projection."""
+    ``export.metric_export``, suppressed: a hidden point gives no projection.
+
+    ``row_of`` = (dimension, value) projects one row of a breakdown (a school of the
+    district's table) from that table's cells, weekly drops only."""
     if metric_id not in METRICS:
         raise MetricError(f"unknown metric {metric_id!r}; choose from {', '.join(METRICS)}")
     drop = wh.resolve(as_of)
     if drop is None:
         return Projection(metric_id, None, target, None, None, NO_DATA)
-    frame = metric_export(wh, scope, metric_id, ("drop_date",), filters, drop,
-                          threshold=threshold)
+    frame = series(wh, scope, metric_id, filters, drop, threshold, row_of)
     now_by, curves = _weekly_curves(frame, drop, None)
     now = now_by.get(None)
     if metric_id not in CUMULATIVE:
@@ -252,7 +266,7 @@ def project(wh: Warehouse, scope: Scope, metric_id: str, target: date,
         return Projection(metric_id, drop, target, now, None, PASSED)
     curve = curves.get(None, [])
     ly_now, ly_target = value_at(curve, drop), value_at(curve, target)
-    if now is not None and (ly_now is None or ly_target is None):
+    if now is not None and row_of is None and (ly_now is None or ly_target is None):
         dated = _date_curve(wh, scope, metric_id, filters, drop, threshold)
         if dated is not None:
             points, end = dated
@@ -302,7 +316,8 @@ def project_by(wh: Warehouse, scope: Scope, metric_id: str, by: str, target: dat
 
 def projection_line(wh: Warehouse, scope: Scope, metric_id: str, through: date,
                     filters: Filters = Filters(), as_of: date | None = None,
-                    threshold: int = 11) -> pd.DataFrame:
+                    threshold: int = 11, row_of: tuple[str, str] | None = None
+                    ) -> pd.DataFrame:
     """The dotted continuation of a weekly trend chart: from the as-of drop to ``through``,
     one point per week of last year's weekly drops (on this year's calendar), each the
     projection at that date. Columns ``date``, ``rate``; empty where there is no
@@ -310,8 +325,7 @@ def projection_line(wh: Warehouse, scope: Scope, metric_id: str, through: date,
     drop = wh.resolve(as_of)
     if drop is None or metric_id not in CUMULATIVE:
         return pd.DataFrame(columns=["date", "rate"])
-    frame = metric_export(wh, scope, metric_id, ("drop_date",), filters, drop,
-                          threshold=threshold)
+    frame = series(wh, scope, metric_id, filters, drop, threshold, row_of)
     now_by, curves = _weekly_curves(frame, drop, None)
     now, curve = now_by.get(None), curves.get(None, [])
     ly_now = value_at(curve, drop)
@@ -333,18 +347,23 @@ def projection_line(wh: Warehouse, scope: Scope, metric_id: str, through: date,
 
 
 def pace(wh: Warehouse, scope: Scope, metric_id: str, settings: Settings,
-         filters: Filters = Filters(), as_of: date | None = None) -> Pace:
+         filters: Filters = Filters(), as_of: date | None = None,
+         row_of: tuple[str, str] | None = None) -> Pace:
     """The metric's goal for this view (a district's own goal when the view is one district),
     and the projections at the goal's deadline (the Cal Grant deadline when no goal is set)
-    and at the end of the school year."""
+    and at the end of the school year. ``row_of`` as in ``project``."""
     threshold = settings.privacy.suppression_threshold
     drop = wh.resolve(as_of)
     if drop is None:
         return Pace(metric_id, None, None, None, None, None, None)
-    goal = goal_for(settings, metric_id, drop, single_district(scope, filters))
+    district = single_district(scope, filters)
+    if row_of is not None and row_of[0] in ("district", "school"):
+        district = str(row_of[1])[:7]
+    goal = goal_for(settings, metric_id, drop, district)
     deadline = goal.deadline if goal else cal_grant_deadline(drop)[0]
-    at_deadline = project(wh, scope, metric_id, deadline, filters, drop, threshold)
-    at_end = project(wh, scope, metric_id, school_year_end(drop), filters, drop, threshold)
+    at_deadline = project(wh, scope, metric_id, deadline, filters, drop, threshold, row_of)
+    at_end = project(wh, scope, metric_id, school_year_end(drop), filters, drop, threshold,
+                     row_of)
     return Pace(metric_id, drop, at_deadline.rate_now, goal, deadline, at_deadline, at_end)
 
 
