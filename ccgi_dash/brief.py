@@ -308,7 +308,7 @@ def brief_data(wh: Warehouse, scope: Scope, settings: Settings, district: str | 
     key_goal = goal_for(settings, KEY_METRIC, drop, district)
     through = key_goal.deadline if key_goal else next(
         h.pace.deadline for h in headlines if h.metric_id == KEY_METRIC and h.pace)
-    county = settings.county_name or _county_name(wh, drop)
+    county = settings.county_name or county_name_of(wh, drop)
     if not filters.districts and county:
         name = f"{county} County, all districts"
     return Brief(
@@ -323,7 +323,7 @@ def brief_data(wh: Warehouse, scope: Scope, settings: Settings, district: str | 
     )
 
 
-def _county_name(wh: Warehouse, drop: date) -> str:
+def county_name_of(wh: Warehouse, drop: date) -> str:
     """The county's name from the CDE directory of the loaded drop (a code if unknown)."""
     from ccgi_dash.reference import county_name
 

@@ -253,6 +253,34 @@ def cmd_brief(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from ccgi_dash import auth, digest
+    from ccgi_dash.mail import MailConfigError, SmtpConfig
+    from ccgi_dash.store import demo_data_dir
+
+    dd, settings = _context(args)
+    users_path = Path(os.environ.get(auth.ENV_USERS_FILE, "").strip() or dd.root / "users.yaml")
+    users = auth.load_users(users_path)
+    smtp = None
+    if args.send:
+        try:
+            smtp = SmtpConfig.from_secrets()
+        except MailConfigError as exc:
+            raise UsageError(str(exc)) from exc
+    synthetic = args.synthetic or dd.root.resolve() == demo_data_dir().resolve()
+    try:
+        report = digest.run(dd, settings, users, preview=Path(args.preview) if args.preview
+                            else None, smtp=smtp, as_of=args.as_of, synthetic=synthetic,
+                            progress=None if args.quiet else _say)
+    except digest.DigestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for line in report.lines:
+        (_say if not line.startswith("FAILED") else
+         (lambda m: print(m, file=sys.stderr, flush=True)))(line)
+    return report.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="data directory (default: $CCGI_DATA_DIR or data/)")
@@ -350,6 +378,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--synthetic", action="store_true", help="mark the page as synthetic data "
                    "(automatic for the demo data directory)")
     p.set_defaults(func=cmd_brief)
+
+    p = sub.add_parser("digest", parents=[common], help="the Friday e-mail to district "
+                       "leaders and coordinators",
+                       description="Run after sync: one e-mail per district leader (their "
+                                   "districts) and per COE coordinator (the county) with the "
+                                   "week's changes, goals and pace, and follow-up counts. No "
+                                   "names or SSIDs. --send submits through the SMTP server in "
+                                   "secrets (CCGI_SMTP_*); a failed message stays in <data "
+                                   "dir>/outbox, is retried next run, and exits 1.")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--preview", metavar="DIR", help="write each message as .eml and .html "
+                     "into DIR for a person to check; send nothing")
+    how.add_argument("--send", action="store_true", help="send (and retry the outbox)")
+    p.add_argument("--as-of", type=_date, help="use the drop in force on this date")
+    p.add_argument("--synthetic", action="store_true", help="mark the messages as synthetic "
+                   "data (automatic for the demo data directory)")
+    p.set_defaults(func=cmd_digest)
 
     from ccgi_dash import users_cli
 
