@@ -466,7 +466,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { padding: 1.6pt 4pt; text-align: left; border-bottom: 0.5pt solid #D9E2EC;
          vertical-align: top; }
 th { font-weight: bold; background: #F3F6F9; }
-td.num, th.num { text-align: right; }
+td.num, th.num { text-align: right; white-space: nowrap; }
 .onpace { color: #0B6E4F; font-weight: bold; }
 .behind { color: #A33A00; font-weight: bold; }
 .row { display: flex; gap: 14pt; }
@@ -500,7 +500,7 @@ def _pace_cell(h: Headline) -> str:
     if p.on_pace is True:
         return f'{_e(text)} <span class="onpace">on pace</span>'
     if p.on_pace is False:
-        return f'{_e(text)} <span class="behind">behind</span>'
+        return f'{_e(text)} <span class="behind">not on pace</span>'
     return _e(text)
 
 
