@@ -245,3 +245,12 @@ def test_smtp_settings_come_from_secrets_and_refuse_plaintext_credentials(tmp_pa
         SmtpConfig.from_secrets({"CCGI_SMTP_STARTTLS": "false"}, [secrets])
     with pytest.raises(MailConfigError, match="no SMTP server"):
         SmtpConfig.from_secrets({}, [])
+
+
+def test_every_digest_and_smtp_setting_is_documented():
+    from ccgi_dash.mail import ENV
+    from ccgi_dash.settings import DigestSettings
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "acting.md").read_text()
+    for name in [*DigestSettings.__dataclass_fields__, *ENV, *ENV.values()]:
+        assert f"`{name}`" in text, name
