@@ -31,7 +31,7 @@ from ccgi_dash import metrics
 from ccgi_dash.export import metric_export
 from ccgi_dash.goals import Goal, goal_for
 from ccgi_dash.metrics import METRICS, Filters
-from ccgi_dash.pace import Pace, pace, projection_line, series
+from ccgi_dash.pace import Pace, pace, projection_line, series, view_export
 from ccgi_dash.privacy import format_count, format_rate, suppress
 from ccgi_dash.scope import Scope
 from ccgi_dash.settings import Settings
@@ -177,7 +177,7 @@ def view_row(wh: Warehouse, scope: Scope, metric_id: str, parent: Filters,
     if drop is None:
         return None
     by = () if row_of is None else (row_of[0],)
-    frame = metric_export(wh, scope, metric_id, by, parent, drop, threshold=threshold)
+    frame = view_export(wh, scope, metric_id, by, parent, drop, threshold)
     if row_of is not None:
         frame = frame[frame[row_of[0]].astype(str) == row_of[1]]
     if frame.empty:

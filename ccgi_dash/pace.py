@@ -231,13 +231,46 @@ def _date_curve(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters, d
     return steps, end
 
 
+POPULATION_COUNTS: dict[str, str] = {"uc_eligible_seniors": "uc_eligible",
+                                     "csu_eligible_seniors": "csu_eligible"}
+"""Populations that are another metric's count (issue 14): where that count is hidden, the
+population and every rate over it are hidden too."""
+
+
+def view_export(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
+                filters: Filters = Filters(), as_of: date | None = None,
+                threshold: int = 11) -> pd.DataFrame:
+    """``export.metric_export``, with a rate over another metric's count (UC-eligible seniors
+    who applied) hidden wherever that count is hidden in the same breakdown, so the brief,
+    the digest and the projections never show a number another view hides."""
+    frame = metric_export(wh, scope, metric_id, by, filters, as_of, threshold=threshold)
+    parent = POPULATION_COUNTS.get(METRICS[metric_id].population)
+    if parent is None or frame.empty:
+        return frame
+    hidden = metric_export(wh, scope, parent, by, filters, as_of, threshold=threshold)
+    keys = list(by)
+    if keys:
+        hidden_keys = {tuple(str(v) for v in k) for k in
+                       hidden.loc[hidden["suppressed"], keys].itertuples(index=False)}
+        mask = [tuple(str(v) for v in k) in hidden_keys
+                for k in frame[keys].itertuples(index=False)]
+    else:
+        mask = [bool(hidden["suppressed"].iloc[0])] * len(frame)
+    frame = frame.copy()
+    mask_s = pd.Series(mask, index=frame.index)
+    frame["suppressed"] = frame["suppressed"] | mask_s
+    frame["numerator"] = frame["numerator"].mask(mask_s)
+    frame["rate"] = frame["rate"].mask(mask_s)
+    return frame
+
+
 def series(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters, drop: date,
             threshold: int, row_of: tuple[str, str] | None) -> pd.DataFrame:
     """The metric by drop date as ``export`` gives it; with ``row_of`` = (dimension, value),
     the rows of that one group of the breakdown by that dimension, so a cell is hidden
     exactly where the breakdown's table hides it (complementary suppression included)."""
     by = ("drop_date",) if row_of is None else ("drop_date", row_of[0])
-    frame = metric_export(wh, scope, metric_id, by, filters, drop, threshold=threshold)
+    frame = view_export(wh, scope, metric_id, by, filters, drop, threshold)
     if row_of is not None:
         frame = frame[frame[row_of[0]].astype(str) == str(row_of[1])]
     return frame
@@ -294,8 +327,7 @@ def project_by(wh: Warehouse, scope: Scope, metric_id: str, by: str, target: dat
     cols = [*names.get(by, [by]), "rate_now", "projected", "method"]
     if drop is None:
         return pd.DataFrame(columns=cols)
-    frame = metric_export(wh, scope, metric_id, ("drop_date", by), filters, drop,
-                          threshold=threshold)
+    frame = view_export(wh, scope, metric_id, ("drop_date", by), filters, drop, threshold)
     now_by, curves = _weekly_curves(frame, drop, by)
     current = frame[frame["drop_date"] == drop.isoformat()]
     rows = []

@@ -152,3 +152,45 @@ def test_cli_brief_writes_the_pdf_audits_and_refuses_another_district(live_env, 
                  "--user", "lena", "--out", str(denied)]) == 1
     assert "may brief only its own districts (1062117)" in capsys.readouterr().err
     assert not denied.exists()
+
+
+def test_a_rate_over_a_hidden_count_is_hidden_in_the_brief(tmp_path):
+    """Issue 14's case: Monrovia has 7 seniors, so `export --by district` hides its count of
+    UC-eligible seniors and, as the complement, Los Angeles Unified's. The brief of Los
+    Angeles Unified must not show that count as the population of "UC-eligible seniors who
+    applied to UC", nor the rate over it."""
+    from tests.dropkit import load, make_drop
+
+    drop = make_drop("2026-11-20", students=560,
+                     schools=("19647251934678", "19647251935758", "19647331930387",
+                              "19647901935923"))
+    monrovia = [s for s in drop.tables["students"]
+                if s["school_cds"] == "19647901935923" and s["grade_level"] == "12"]
+    for s in monrovia[7:]:  # 20 seniors -> 7
+        s["grade_level"] = "11"
+    la = {s["ssid"] for s in drop.tables["students"]
+          if s["school_cds"] == "19647331930387" and s["grade_level"] == "12"}
+    for r in drop.tables["ag_eligibility"]:  # all 20 LA seniors UC-eligible: a group of 20
+        if r["ssid"] in la:
+            r["uc_status"] = "Eligible"
+    report, dd = load(tmp_path, drop)
+    assert report.exit_code == 0, report.summary_lines()
+    rows = {r["district"]: r for r in export_rows(dd, "--metric", "uc_eligible", "--by",
+                                                  "district")}
+    assert rows["1964790"]["suppressed"] and rows["1964733"]["suppressed"]
+    hidden_count = next(r for r in export_rows(dd, "--metric", "uc_eligible", "--by",
+                                               "district", "--raw")
+                        if r["district"] == "1964733")["numerator"]
+    applied = {r["district"]: r for r in export_rows(dd, "--metric", "uc_eligible_applied",
+                                                     "--by", "district")}
+    assert applied["1964733"]["denominator"] == hidden_count == 20
+    assert not applied["1964733"]["suppressed"]  # export alone would give the count away
+    settings = parse_settings({"goals": {"uc_eligible_applied": {"goal": "50%"}}})
+    with contextlib.closing(Warehouse(dd)) as wh:
+        data = brief.brief_data(wh, Scope.county(), settings, "1964733")
+        _, text = pdf_text(brief.brief_pdf(wh, Scope.county(), settings, "1964733"))
+    line = next(h for h in data.headlines if h.metric_id == "uc_eligible_applied")
+    assert line.suppressed and line.rate_text == "*" and line.count_text == "*"
+    assert line.pace is not None and line.pace.at_deadline is not None
+    assert line.pace.at_deadline.rate is None
+    assert f"of {hidden_count}" not in text
