@@ -639,6 +639,36 @@ def render_pdf(document: str) -> bytes:
     return weasyprint.HTML(string=document).write_pdf(pdf_variant="pdf/ua-1")
 
 
+def view_of(scope: Scope, filters: Filters) -> tuple[str | None, str | None]:
+    """The (district, school) a page's filters show, for the brief of that view: one school,
+    or one district, else the county (or the user's one district). Grade and student-group
+    filters are not part of a brief: it always covers the whole view's students."""
+    from ccgi_dash.goals import single_district
+
+    school = filters.schools[0] if len(filters.schools) == 1 else None
+    district = school[:7] if school else single_district(scope, filters)
+    return district, school
+
+
+def brief_for_view(wh: Warehouse, scope: Scope, settings: Settings, filters: Filters,
+                   as_of: date | None = None) -> tuple[bytes, str, str]:
+    """The Overview's "Download brief (PDF)": the brief of the page's view, its file name
+    and the audit text (codes only). One call for the UI."""
+    district, school = view_of(scope, filters)
+    data = brief_data(wh, scope, settings, district, school, as_of)
+    codes = [*data.filters.districts, *data.filters.schools]
+    name = "-".join(["brief", *codes, data.drop.isoformat()])
+    return render_pdf(brief_html(data)), f"{name}.pdf", audit_text(data)
+
+
+def audit_text(data: Brief) -> str:
+    """What the audit log records of a brief: its drop and codes (a school's CDS split at
+    the district, since the log redacts any 10-digit run as a possible SSID)."""
+    return " ".join(["brief", f"as_of={data.drop}",
+                     *(f"district={d}" for d in data.filters.districts),
+                     *(f"school={s[:7]}-{s[7:]}" for s in data.filters.schools)])
+
+
 def brief_pdf(wh: Warehouse, scope: Scope, settings: Settings, district: str | None = None,
               school: str | None = None, as_of: date | None = None, *,
               synthetic: bool | None = None) -> bytes:

@@ -244,11 +244,8 @@ def cmd_brief(args: argparse.Namespace) -> int:
         wh.close()
     pdf = brief.render_pdf(brief.brief_html(data))
     Path(args.out).write_bytes(pdf)
-    what = " ".join(["brief", f"as_of={data.drop}",
-                     *(f"district={d}" for d in data.filters.districts),
-                     *(f"school={s[:7]}-{s[7:]}" for s in data.filters.schools)])
-    auth.audit(dd, user=who, role=scope.role, scope=scope, action="brief_export", what=what,
-               rows=1)
+    auth.audit(dd, user=who, role=scope.role, scope=scope, action="brief_export",
+               what=brief.audit_text(data), rows=1)
     _say(f"wrote the brief of {data.scope_name} (data of {data.drop}) to {args.out}")
     return EXIT_OK
 

@@ -332,12 +332,15 @@ def text_body(d: Digest) -> str:
     return "\n".join(out)
 
 
-_TD = 'style="padding:3px 8px;border-bottom:1px solid #D9E2EC;text-align:{a}"'
+_TD = ('style="padding:3px 8px;border-bottom:1px solid #D9E2EC;text-align:{a};'
+       'vertical-align:top"')
 
 
 def html_body(d: Digest) -> str:
     """The HTML part: the same content as the text, in tables with headers."""
-    left, right = _TD.format(a="left"), _TD.format(a="right")
+    left = _TD.format(a="left")
+    right = _TD.format(a="right").replace('vertical-align:top"',
+                                          'vertical-align:top;white-space:nowrap"')
     parts = [f"<p>Hello {_e(d.recipient.name)},</p>",
              f"<p>CaliforniaColleges.edu data as of <strong>{d.drop:%B} {d.drop.day}, "
              f"{d.drop.year}</strong>"

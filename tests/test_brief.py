@@ -194,3 +194,18 @@ def test_a_rate_over_a_hidden_count_is_hidden_in_the_brief(tmp_path):
     assert line.pace is not None and line.pace.at_deadline is not None
     assert line.pace.at_deadline.rate is None
     assert f"of {hidden_count}" not in text
+
+
+def test_brief_for_a_page_view_picks_the_district_or_school_of_its_filters(demo_data):
+    from ccgi_dash.metrics import Filters
+
+    scope = Scope("district", districts=(FRESNO_UNIFIED,), student_level=True,
+                  dataset="demo", user="dora")
+    assert brief.view_of(scope, Filters()) == (FRESNO_UNIFIED, None)
+    assert brief.view_of(Scope.county(), Filters()) == (None, None)
+    assert brief.view_of(Scope.county(), Filters(schools=("10621661031897",))) == (
+        FRESNO_UNIFIED, "10621661031897")
+    with contextlib.closing(Warehouse(demo_data)) as wh:
+        pdf, name, what = brief.brief_for_view(wh, scope, SETTINGS, Filters())
+    assert pdf.startswith(b"%PDF") and name == f"brief-{FRESNO_UNIFIED}-2026-11-20.pdf"
+    assert what == f"brief as_of=2026-11-20 district={FRESNO_UNIFIED}"
