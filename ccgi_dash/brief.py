@@ -467,6 +467,7 @@ th, td { padding: 1.6pt 4pt; text-align: left; border-bottom: 0.5pt solid #D9E2E
          vertical-align: top; }
 th { font-weight: bold; background: #F3F6F9; }
 td.num, th.num { text-align: right; white-space: nowrap; }
+td.nowrap { white-space: nowrap; }
 .onpace { color: #0B6E4F; font-weight: bold; }
 .behind { color: #A33A00; font-weight: bold; }
 .row { display: flex; gap: 14pt; }
@@ -521,17 +522,18 @@ def brief_html(b: Brief) -> str:
             f"</span></th><td class=\"num\">{_e(h.rate_text)}</td>"
             f"<td class=\"num\">{_e(h.count_text)}</td>"
             f"<td class=\"num\">{_e(h.last_year_text)}</td>"
-            f"<td class=\"num\">{_e(h.change_text)}</td><td>{_e(goal)}</td>"
+            f"<td class=\"num\">{_e(h.change_text)}</td><td class=\"nowrap\">{_e(goal)}</td>"
             f"<td>{_pace_cell(h)}</td></tr>")
     p = key.pace
     trend_rows = [("Now", f"{b.drop:%b} {b.drop.day}", key.rate_text),
                   ("Same week last year", f"{b.last_year_drop:%b} {b.last_year_drop.day}"
                    if b.last_year_drop else "--", key.last_year_text)]
     if p and p.at_deadline:
-        trend_rows.append(("Projected", f"{p.deadline:%b} {p.deadline.day}" if p.deadline
-                           else "--", p.at_deadline.text))
+        trend_rows.append(("Projected, deadline", f"{p.deadline:%b} {p.deadline.day}"
+                           if p.deadline else "--", p.at_deadline.text))
     if p and p.at_year_end:
-        trend_rows.append(("Projected", f"{p.at_year_end.target:%b} {p.at_year_end.target.day}",
+        trend_rows.append(("Projected, end of year",
+                           f"{p.at_year_end.target:%b} {p.at_year_end.target.day}",
                            p.at_year_end.text))
     if key.goal:
         trend_rows.append(("Goal", f"{key.goal.deadline:%b} {key.goal.deadline.day}",
@@ -545,7 +547,7 @@ def brief_html(b: Brief) -> str:
         top = max([r for r in rates if r is not None] or [1.0])
         body = []
         for rate, (_, r) in zip(rates, b.parts.iterrows(), strict=True):
-            bar = ("" if rate is None else '<span class="bar" style="width:'
+            bar = ("" if not rate else '<span class="bar" style="width:'
                    f'{max(1.0, 70 * rate / max(top, 0.01)):.0f}pt"></span>')
             body.append(f"<tr><th scope=\"row\">{_e(r['name'])}</th>"
                         f"<td class=\"num\">{int(r['seniors']):,}</td>"
