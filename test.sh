@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command on a fresh machine: install what the tests need and run the whole suite.
-# System packages (Debian): chromium for the browser tests, openssh-server for the sFTP tests.
+# System packages (Debian): chromium for the browser tests, openssh-server for the sFTP tests,
+# Pango and DejaVu for the PDF brief (WeasyPrint).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -8,6 +9,10 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+# WeasyPrint (the PDF brief) lays text out with Pango; DejaVu is the brief's font.
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "Installing system packages: ${need[*]}"

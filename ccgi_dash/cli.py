@@ -8,14 +8,19 @@ own convention), so schedulers and scripts can act on them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ccgi_dash.locking import LockHeld
 from ccgi_dash.settings import Settings, SettingsError, load_settings
 from ccgi_dash.store import DataDir, default_data_dir
+
+if TYPE_CHECKING:
+    from ccgi_dash.scope import Scope
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -196,6 +201,89 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _brief_scope(args: argparse.Namespace, dd: DataDir) -> tuple[Scope, str]:
+    """The scope a brief or digest is made for: ``--user`` names an account whose record
+    decides it (a district leader briefs only their districts), else the operator's county.
+    The demo data directory gives a demo scope, so its pages say "synthetic data"."""
+    from ccgi_dash.accounts.actions import operator
+    from ccgi_dash.accounts.config import ENV_USERS_FILE
+    from ccgi_dash.accounts.signin import scope_for
+    from ccgi_dash.accounts.users import load_users, normalize_username
+    from ccgi_dash.scope import Scope
+    from ccgi_dash.store import demo_data_dir
+
+    demo = dd.root.resolve() == demo_data_dir().resolve()
+    if getattr(args, "user", None):
+        users_path = Path(os.environ.get(ENV_USERS_FILE, "").strip()
+                          or dd.root / "users.yaml")
+        user = load_users(users_path).get(normalize_username(args.user))
+        if user is None or user.disabled:
+            raise UsageError(f"no enabled user {args.user!r} in {users_path}")
+        return scope_for(user), user.username
+    who = operator()
+    return Scope.county("demo" if demo else "live", user=who), who
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    from ccgi_dash import brief
+    from ccgi_dash.accounts.audit import write_audit
+    from ccgi_dash.store import Warehouse
+
+    dd, settings = _context(args)
+    scope, who = _brief_scope(args, dd)
+    wh = Warehouse(dd)
+    try:
+        if wh.empty:
+            print(f"No data is loaded in {dd.root}.", file=sys.stderr)
+            return EXIT_FAILED
+        try:
+            data = brief.brief_data(wh, scope, settings, args.district, args.school,
+                                    args.as_of, synthetic=True if args.synthetic else None)
+        except brief.BriefScopeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        except brief.BriefError as exc:
+            raise UsageError(str(exc)) from exc
+    finally:
+        wh.close()
+    pdf = brief.render_pdf(brief.brief_html(data))
+    Path(args.out).write_bytes(pdf)
+    write_audit(dd, user=who, role=scope.role, scope=scope, action="brief_export",
+               what=brief.audit_text(data), rows=1)
+    _say(f"wrote the brief of {data.scope_name} (data of {data.drop}) to {args.out}")
+    return EXIT_OK
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from ccgi_dash import digest
+    from ccgi_dash.accounts.config import ENV_USERS_FILE
+    from ccgi_dash.accounts.users import load_users
+    from ccgi_dash.mail import MailConfigError, SmtpConfig
+    from ccgi_dash.store import demo_data_dir
+
+    dd, settings = _context(args)
+    users_path = Path(os.environ.get(ENV_USERS_FILE, "").strip() or dd.root / "users.yaml")
+    users = load_users(users_path)
+    smtp = None
+    if args.send:
+        try:
+            smtp = SmtpConfig.from_secrets()
+        except MailConfigError as exc:
+            raise UsageError(str(exc)) from exc
+    synthetic = args.synthetic or dd.root.resolve() == demo_data_dir().resolve()
+    try:
+        report = digest.run(dd, settings, users, preview=Path(args.preview) if args.preview
+                            else None, smtp=smtp, as_of=args.as_of, synthetic=synthetic,
+                            progress=None if args.quiet else _say)
+    except digest.DigestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for line in report.lines:
+        (_say if not line.startswith("FAILED") else
+         (lambda m: print(m, file=sys.stderr, flush=True)))(line)
+    return report.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="data directory (default: $CCGI_DATA_DIR or data/)")
@@ -278,6 +366,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, help="use the drop in force on this date")
     p.add_argument("--output", "-o", help="write every finding to this CSV file")
     p.set_defaults(func=cmd_cleanup)
+
+    p = sub.add_parser("brief", parents=[common], help="the one-page PDF brief of a district",
+                       description="One Letter page for a board meeting: the headline rates "
+                                   "with last year, goal and pace, charts, follow-up counts. "
+                                   "A tagged, accessible PDF; numbers as export gives them.")
+    p.add_argument("--district", metavar="CODE", help="7-digit district code (default: the "
+                   "county, or the one district of --user)")
+    p.add_argument("--school", metavar="CDS", help="14-digit school code, within the district")
+    p.add_argument("--as-of", type=_date, help="use the drop in force on this date")
+    p.add_argument("--out", required=True, metavar="FILE.pdf", help="where to write the PDF")
+    p.add_argument("--user", metavar="USERNAME", help="make it as this account (its districts "
+                   "only); default: the operator, county-wide")
+    p.add_argument("--synthetic", action="store_true", help="mark the page as synthetic data "
+                   "(automatic for the demo data directory)")
+    p.set_defaults(func=cmd_brief)
+
+    p = sub.add_parser("digest", parents=[common], help="the Friday e-mail to district "
+                       "leaders and coordinators",
+                       description="Run after sync: one e-mail per district leader (their "
+                                   "districts) and per COE coordinator (the county) with the "
+                                   "week's changes, goals and pace, and follow-up counts. No "
+                                   "names or SSIDs. --send submits through the SMTP server in "
+                                   "secrets (CCGI_SMTP_*); a failed message stays in <data "
+                                   "dir>/outbox, is retried next run, and exits 1.")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--preview", metavar="DIR", help="write each message as .eml and .html "
+                     "into DIR for a person to check; send nothing")
+    how.add_argument("--send", action="store_true", help="send (and retry the outbox)")
+    p.add_argument("--as-of", type=_date, help="use the drop in force on this date")
+    p.add_argument("--synthetic", action="store_true", help="mark the messages as synthetic "
+                   "data (automatic for the demo data directory)")
+    p.set_defaults(func=cmd_digest)
 
     from ccgi_dash import users_cli
 

@@ -9,8 +9,10 @@ Secrets (passwords, cookie keys) never live here: see ``docs/``/README for secre
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,38 @@ class SftpSettings:
 
 
 @dataclass(frozen=True)
+class GoalSetting:
+    """One ``[goals.<metric>]`` table: a county-wide goal, optional per-district goals.
+
+    ``deadline`` is a date or the name of a deadline of the school year (``"cal_grant"``,
+    resolved per school year by ``ccgi_dash.goals``), so one setting serves every year."""
+
+    metric: str
+    rate: float
+    """The goal as a share, 0 < rate <= 1 (0.65 for 65%)."""
+    deadline: date | str = "cal_grant"
+    districts: dict[str, float] = field(default_factory=dict)
+    """7-digit district code -> that district's own goal (same deadline)."""
+
+
+NAMED_DEADLINES = ("cal_grant",)
+"""Deadlines a goal may name instead of a date (``ccgi_dash.goals.deadline_date``)."""
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """``[digest]``: the Friday e-mail. SMTP host, port and credentials are secrets
+    (``ccgi_dash.mail.SmtpConfig``), never here."""
+
+    app_base_url: str = ""
+    """Where the dashboard is served (https://...), for the links in the e-mails."""
+    sender: str = ""
+    """The From address, e.g. "CCGI dashboard <ccgi-dashboard@fcoe.org>"."""
+    subject: str = "College and career: the week of {date}"
+    """The subject line; ``{date}`` becomes the data date."""
+
+
+@dataclass(frozen=True)
 class Settings:
     county_code: str = ""
     """Two-digit county code; empty means: taken from the first drop loaded."""
@@ -76,6 +110,9 @@ class Settings:
     """dataset -> canonical column -> the header the COE's file uses."""
     value_map: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     """dataset -> canonical column -> arriving value -> canonical value."""
+    goals: dict[str, GoalSetting] = field(default_factory=dict)
+    """metric id -> its goal (``[goals.<metric>]``)."""
+    digest: DigestSettings = field(default_factory=DigestSettings)
     source: str = ""
 
 
@@ -141,6 +178,85 @@ def _maps(raw: Any, where: str, depth: int) -> dict:
     return out
 
 
+def _goal_rate(value: Any, where: str) -> float:
+    """A goal as a share: 0.65 or "65%". A bare 65 is refused rather than guessed at."""
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", value)
+        if not m:
+            raise SettingsError(f"{where} must be a share like 0.65 or a percentage like "
+                                f"\"65%\", not {value!r}")
+        rate = float(m.group(1)) / 100
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        rate = float(value)
+    else:
+        raise SettingsError(f"{where} must be a share like 0.65 or a percentage like \"65%\"")
+    if not 0 < rate <= 1:
+        raise SettingsError(f"{where} = {value!r} is out of range: a goal is a share above 0 "
+                            f"and at most 1 (0.65), or a percentage up to \"100%\"")
+    return rate
+
+
+def _goals(raw: Any, county_code: str) -> dict[str, GoalSetting]:
+    """``[goals.<metric>]`` tables, checked against the metric catalogue."""
+    from ccgi_dash.metrics import METRICS  # the catalogue: one list of metric ids
+
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise SettingsError("[goals] must be a table of [goals.<metric id>] tables")
+    out: dict[str, GoalSetting] = {}
+    for metric, spec in raw.items():
+        where = f"[goals.{metric}]"
+        if metric not in METRICS:
+            raise SettingsError(f"{where}: unknown metric {metric!r}; known: "
+                                f"{', '.join(METRICS)}")
+        if not isinstance(spec, dict):
+            raise SettingsError(f"{where} must be a table with goal = 0.65")
+        unknown = set(spec) - {"goal", "deadline", "districts"}
+        if unknown:
+            raise SettingsError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}; "
+                                "known: deadline, districts, goal")
+        if "goal" not in spec:
+            raise SettingsError(f"{where}: goal is missing (goal = 0.65 or goal = \"65%\")")
+        deadline = spec.get("deadline", "cal_grant")
+        if isinstance(deadline, str) and deadline not in NAMED_DEADLINES:
+            try:
+                deadline = date.fromisoformat(deadline)
+            except ValueError:
+                raise SettingsError(
+                    f"{where} deadline must be a date (2027-03-02) or one of "
+                    f"{', '.join(repr(n) for n in NAMED_DEADLINES)}, not {deadline!r}") from None
+        elif not isinstance(deadline, str) and (not isinstance(deadline, date)
+                                                or hasattr(deadline, "hour")):
+            raise SettingsError(f"{where} deadline must be a date (2027-03-02) or "
+                                f"{', '.join(repr(n) for n in NAMED_DEADLINES)}")
+        districts_raw = spec.get("districts", {})
+        if not isinstance(districts_raw, dict):
+            raise SettingsError(f"{where} districts must be a table: districts = "
+                                "{ \"1062166\" = 0.70 }")
+        districts: dict[str, float] = {}
+        for code, value in districts_raw.items():
+            code = str(code)
+            if not (len(code) == 7 and code.isdigit()):
+                raise SettingsError(f"{where} districts: {code!r} is not a district code "
+                                    "(7 digits: county + district, like \"1062166\")")
+            if county_code and not code.startswith(county_code):
+                raise SettingsError(f"{where} districts: {code} is not in county "
+                                    f"{county_code} (its code starts with {code[:2]})")
+            districts[code] = _goal_rate(value, f"{where} districts.{code}")
+        out[metric] = GoalSetting(metric, _goal_rate(spec["goal"], f"{where} goal"), deadline,
+                                  districts)
+    return out
+
+
+def _sourced(parse: Any, source: str, *args: Any) -> Any:
+    """Run a section parser, naming the settings file in its error."""
+    try:
+        return parse(*args)
+    except SettingsError as exc:
+        raise SettingsError(f"{source}: {exc}" if source else str(exc)) from None
+
+
 def parse_settings(raw: dict[str, Any], source: str = "") -> Settings:
     """Build Settings from a parsed TOML document, refusing unknown keys by name."""
     top = {f.name for f in fields(Settings)} - {"source"}
@@ -168,6 +284,8 @@ def parse_settings(raw: dict[str, Any], source: str = "") -> Settings:
         sftp=_section(SftpSettings, raw.get("sftp"), "[sftp]"),
         column_map=_maps(raw.get("column_map"), "column_map", 1),
         value_map=_maps(raw.get("value_map"), "value_map", 2),
+        goals=_sourced(_goals, source, raw.get("goals"), county),
+        digest=_section(DigestSettings, raw.get("digest"), "[digest]"),
         source=source,
     )
 

@@ -1,0 +1,213 @@
+"""The one-page brief: read back from the PDF, checked against ``export`` and the scope."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+
+import pypdf
+import pytest
+
+from ccgi_dash import brief
+from ccgi_dash.accounts import audit as account_audit
+from ccgi_dash.accounts import passwords, users
+from ccgi_dash.cli import main
+from ccgi_dash.scope import Scope
+from ccgi_dash.settings import parse_settings
+from ccgi_dash.store import Warehouse
+from tests.conftest import FRESNO_UNIFIED, PASSWORD, export_rows
+
+SETTINGS = parse_settings({"goals": {"aid_completed": {"goal": "65%"}}})
+
+
+def pdf_text(data: bytes) -> tuple[pypdf.PdfReader, str]:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    return reader, re.sub(r"\s+", " ", text)
+
+
+def figures(node: object, out: list) -> list:
+    """Every /Figure structure element of a tagged PDF, with its /Alt text."""
+    node = node.get_object() if hasattr(node, "get_object") else node
+    if isinstance(node, pypdf.generic.ArrayObject):
+        for kid in node:
+            figures(kid, out)
+    elif isinstance(node, pypdf.generic.DictionaryObject):
+        if node.get("/S") == "/Figure":
+            out.append(str(node.get("/Alt", "")))
+        if "/K" in node:
+            figures(node["/K"], out)
+    return out
+
+
+def pct(row: dict) -> str:
+    return f"{row['numerator'] / row['denominator'] * 100:.1f}%"
+
+
+@pytest.fixture(scope="module")
+def district_pdf(demo_data) -> bytes:
+    with contextlib.closing(Warehouse(demo_data)) as wh:
+        return brief.brief_pdf(wh, Scope.county("demo"), SETTINGS, FRESNO_UNIFIED)
+
+
+def test_one_tagged_letter_page_with_title_language_and_alt_text(district_pdf):
+    reader, text = pdf_text(district_pdf)
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)  # Letter
+    root = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in root
+    assert bool(root["/MarkInfo"]["/Marked"]) is True
+    assert str(root["/Lang"]).startswith("en")
+    assert "Fresno Unified" in reader.metadata.title
+    alts = figures(root["/StructTreeRoot"], [])
+    assert len(alts) == 2 and all(len(a) > 40 for a in alts)
+    assert "Synthetic data" in text  # a demo brief says so
+
+
+def test_headline_numbers_equal_export(demo_data, district_pdf):
+    _, text = pdf_text(district_pdf)
+    assert "Fresno Unified" in text
+    for metric in brief.HEADLINE_METRICS:
+        rows = export_rows(demo_data, "--metric", metric, "--by", "district")
+        row = next(r for r in rows if r["district"] == FRESNO_UNIFIED)
+        assert not row["suppressed"]
+        expected = f"{pct(row)} {row['numerator']:,} of {row['denominator']:,}"
+        assert expected in text, (metric, expected)
+    assert "65% by Mar 2" in text  # the goal
+
+
+def test_follow_up_counts_are_counts_from_the_same_drop(demo_data, district_pdf):
+    _, text = pdf_text(district_pdf)
+    where = ["--where", f"district={FRESNO_UNIFIED}"]
+    sub = export_rows(demo_data, "--metric", "aid_submitted", *where)[0]
+    opted = export_rows(demo_data, "--metric", "aid_opted_out", *where)[0]
+    # seniors with neither a submitted FAFSA/CADAA nor an opt-out, worked out from export
+    no_aid = sub["denominator"] - sub["numerator"] - opted["numerator"]
+    assert f"Seniors with no FAFSA/CADAA and no opt-out {no_aid:,}" in text
+    accounts = export_rows(demo_data, "--metric", "account_registered", *where)[0]
+    no_account = accounts["denominator"] - accounts["numerator"]
+    assert re.search(rf"Students without a CaliforniaColleges.edu\s+account\s+{no_account:,}",
+                     text)
+
+
+def test_a_district_brief_shows_nothing_of_another_district(demo_data):
+    scope = Scope("district", districts=(FRESNO_UNIFIED,), student_level=True,
+                  dataset="demo", user="dora")
+    with contextlib.closing(Warehouse(demo_data)) as wh:
+        _, text = pdf_text(brief.brief_pdf(wh, scope, SETTINGS))
+    assert "Fresno Unified" in text
+    districts = export_rows(demo_data, "--metric", "aid_completed", "--by", "district")
+    others = {r["district_name"] for r in districts if r["district"] != FRESNO_UNIFIED}
+    schools = export_rows(demo_data, "--metric", "aid_completed", "--by", "school")
+    mine = {r["school_name"] for r in schools if r["school"].startswith(FRESNO_UNIFIED)}
+    other_schools = {r["school_name"] for r in schools
+                     if not r["school"].startswith(FRESNO_UNIFIED)} - mine
+    flat = re.sub(r"\s+", " ", text)
+    leaked = sorted(n for n in others | other_schools if n in flat)
+    assert leaked == []
+
+
+def test_a_district_leader_cannot_brief_another_district(demo_data):
+    scope = Scope("district", districts=(FRESNO_UNIFIED,), student_level=True,
+                  dataset="demo", user="dora")
+    other = next(r["district"] for r in export_rows(demo_data, "--metric", "aid_completed",
+                                                      "--by", "district")
+                 if r["district"] != FRESNO_UNIFIED)
+    with contextlib.closing(Warehouse(demo_data)) as wh:
+        with pytest.raises(brief.BriefScopeError, match=f"only its own districts.*not {other}"):
+            brief.brief_data(wh, scope, SETTINGS, other)
+        with pytest.raises(brief.BriefError, match="not in district"):
+            brief.brief_data(wh, Scope.county(), SETTINGS, FRESNO_UNIFIED,
+                             "19647251934678")
+
+
+def test_a_school_brief_takes_its_row_of_the_districts_school_table(demo_data):
+    rows = export_rows(demo_data, "--metric", "aid_completed", "--by", "school",
+                       "--where", f"district={FRESNO_UNIFIED}")
+    row = max((r for r in rows if not r["suppressed"]), key=lambda r: r["denominator"])
+    with contextlib.closing(Warehouse(demo_data)) as wh:
+        reader, text = pdf_text(brief.brief_pdf(wh, Scope.county("demo"), SETTINGS,
+                                                FRESNO_UNIFIED, row["school"]))
+    assert len(reader.pages) == 1
+    assert f"{row['school_name']}, Fresno Unified" in re.sub(r"\s+", " ", text)
+    assert f"{pct(row)} {row['numerator']:,} of {row['denominator']:,}" in text
+
+
+def test_cli_brief_writes_the_pdf_audits_and_refuses_another_district(live_env, tmp_path,
+                                                                       capsys):
+    out = tmp_path / "brief.pdf"
+    assert main(["brief", "--data-dir", str(live_env.root), "--district", FRESNO_UNIFIED,
+                 "--out", str(out)]) == 0
+    reader, text = pdf_text(out.read_bytes())
+    assert len(reader.pages) == 1 and "Fresno Unified" in text
+    assert "Synthetic" not in text  # the live data directory is not marked as a demo
+    record = account_audit.read_audit(live_env, 5)[0]
+    assert record["action"] == "brief_export"
+    assert f"district={FRESNO_UNIFIED}" in record["what"]
+    # as a district leader of another district: refused by name, exit 1, nothing written
+    users.add_user(users.users_file_path(), "lena", name="Lena", role="district",
+                  password_hash=passwords.hash_password(PASSWORD), districts=("1062117",))
+    denied = tmp_path / "denied.pdf"
+    assert main(["brief", "--data-dir", str(live_env.root), "--district", FRESNO_UNIFIED,
+                 "--user", "lena", "--out", str(denied)]) == 1
+    assert "may brief only its own districts (1062117)" in capsys.readouterr().err
+    assert not denied.exists()
+
+
+def test_a_rate_over_a_hidden_count_is_hidden_in_the_brief(tmp_path):
+    """Issue 14's case: Monrovia has 7 seniors, so `export --by district` hides its count of
+    UC-eligible seniors and, as the complement, Los Angeles Unified's. The brief of Los
+    Angeles Unified must not show that count as the population of "UC-eligible seniors who
+    applied to UC", nor the rate over it."""
+    from tests.dropkit import load, make_drop
+
+    drop = make_drop("2026-11-20", students=560,
+                     schools=("19647251934678", "19647251935758", "19647331930387",
+                              "19647901935923"))
+    monrovia = [s for s in drop.tables["students"]
+                if s["school_cds"] == "19647901935923" and s["grade_level"] == "12"]
+    for s in monrovia[7:]:  # 20 seniors -> 7
+        s["grade_level"] = "11"
+    la = {s["ssid"] for s in drop.tables["students"]
+          if s["school_cds"] == "19647331930387" and s["grade_level"] == "12"}
+    for r in drop.tables["ag_eligibility"]:  # all 20 LA seniors UC-eligible: a group of 20
+        if r["ssid"] in la:
+            r["uc_status"] = "Eligible"
+    report, dd = load(tmp_path, drop)
+    assert report.exit_code == 0, report.summary_lines()
+    rows = {r["district"]: r for r in export_rows(dd, "--metric", "uc_eligible", "--by",
+                                                  "district")}
+    assert rows["1964790"]["suppressed"] and rows["1964733"]["suppressed"]
+    hidden_count = next(r for r in export_rows(dd, "--metric", "uc_eligible", "--by",
+                                               "district", "--raw")
+                        if r["district"] == "1964733")["numerator"]
+    applied = {r["district"]: r for r in export_rows(dd, "--metric", "uc_eligible_applied",
+                                                     "--by", "district")}
+    assert applied["1964733"]["denominator"] == hidden_count == 20
+    assert not applied["1964733"]["suppressed"]  # export alone would give the count away
+    settings = parse_settings({"goals": {"uc_eligible_applied": {"goal": "50%"}}})
+    with contextlib.closing(Warehouse(dd)) as wh:
+        data = brief.brief_data(wh, Scope.county(), settings, "1964733")
+        _, text = pdf_text(brief.brief_pdf(wh, Scope.county(), settings, "1964733"))
+    line = next(h for h in data.headlines if h.metric_id == "uc_eligible_applied")
+    assert line.suppressed and line.rate_text == "*" and line.count_text == "*"
+    assert line.pace is not None and line.pace.at_deadline is not None
+    assert line.pace.at_deadline.rate is None
+    assert f"of {hidden_count}" not in text
+
+
+def test_brief_for_a_page_view_picks_the_district_or_school_of_its_filters(demo_data):
+    from ccgi_dash.metrics import Filters
+
+    scope = Scope("district", districts=(FRESNO_UNIFIED,), student_level=True,
+                  dataset="demo", user="dora")
+    assert brief.view_of(scope, Filters()) == (FRESNO_UNIFIED, None)
+    assert brief.view_of(Scope.county(), Filters()) == (None, None)
+    assert brief.view_of(Scope.county(), Filters(schools=("10621661031897",))) == (
+        FRESNO_UNIFIED, "10621661031897")
+    with contextlib.closing(Warehouse(demo_data)) as wh:
+        pdf, name, what = brief.brief_for_view(wh, scope, SETTINGS, Filters())
+    assert pdf.startswith(b"%PDF") and name == f"brief-{FRESNO_UNIFIED}-2026-11-20.pdf"
+    assert what == f"brief as_of=2026-11-20 district={FRESNO_UNIFIED}"
