@@ -16,6 +16,33 @@ last login, because it must never move backwards.
 
 Determinism: every random stream is derived from (seed, purpose), so the same arguments give
 byte-identical files and a changed draw in one place does not reshuffle the others.
+
+What the gaps follow: a demo that looks wrong costs a sale, so groups and schools differ about
+as much as California's published figures do. The sizes below are approximations recalled
+from those publications (recent years, statewide), not copies of any table; the demo's own
+levels sit somewhat lower because its a-g rate is of all seniors on the roster, not of
+graduates, and every district is drawn around its own rate.
+
+- Who is enrolled (CDE enrolment by gender and race): non-binary about 0.2-0.3% of students
+  (the demo draws 0.25%), race not reported (NR) about 0.5% (demo 0.6%); Hispanic or Latino
+  about 56%, White 20%, Asian 10%, African American 5%, two or more races 4-5%.
+- a-g completion (CDE DataQuest, College/Career, graduates meeting UC/CSU requirements, about
+  52% statewide): women about 58% and men 46% (a gap of about 12 points; the demo shows about
+  11); Asian about 77%, Filipino 66%, White 55%, two or more races 57%, Hispanic or Latino 45%,
+  African American 40%, Pacific Islander 37%, American Indian 33%; socioeconomically
+  disadvantaged about 45% against 64% for the others; English learners about 20%; students
+  with disabilities about 17%; foster youth about 20%; homeless students about 30%. The demo
+  keeps the order and roughly the distances of these groups (``_ACADEMIC_BY_RACE``,
+  ``_ACADEMIC_BY_GENDER`` and the group terms of the academic score).
+- FAFSA/CADAA completion (CSAC's Race to Submit, about 55-60% of seniors by June in a normal
+  year; national FAFSA completion studies by gender): women complete about 8-10 points more
+  often than men (demo: about 10); English learners, foster youth and homeless students file
+  less often.
+- School types (Race to Submit and DataQuest by school): continuation, alternative and
+  community day schools complete FAFSA/CADAA at roughly a third to a half of the rate of
+  comprehensive high schools (demo: about 25% against 62%), a-g at a fraction (demo: about 5%
+  against 40%), and almost none apply to UC. The CDE directory in ``data/reference`` carries no
+  school-type field, so the kind comes from the school's name (``classify_school``).
 """
 
 from __future__ import annotations
