@@ -16,8 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from ccgi_dash import demo, demo_lists, reference
-from ccgi_dash.datasets import DATASETS, DIMENSIONS, FILE_RE, SUBGROUP_DIMENSIONS
+from ccgi_dash import demo, demo_lists, metrics, reference
+from ccgi_dash.datasets import (
+    DATASETS,
+    DIMENSIONS,
+    FILE_RE,
+    NOT_REPORTED,
+    SUBGROUP_DIMENSIONS,
+)
+from ccgi_dash.scope import Scope
+from ccgi_dash.store import Warehouse
+
+from dropkit import load, make_drop
 
 COUNTY = "San Benito"
 THROUGH = date(2025, 11, 28)
@@ -497,3 +507,39 @@ def test_same_seed_same_world_in_memory():
     a, b, c = tables(4), tables(4), tables(5)
     assert all(a[name].equals(b[name]) for name in DATASETS)
     assert not a["students"].equals(c["students"])
+
+
+# --- One value, one meaning: race/ethnicity's "not reported" (issue 11, item 10) ------------
+
+
+def test_only_the_empty_group_reads_not_reported():
+    """Every dimension's labels are distinct, and the one label that says "not reported" is
+    the empty cell's: NR (sent by the district: the family declined to state) reads otherwise."""
+    for dim in DIMENSIONS.values():
+        labels = list(dim.labels.values())
+        assert len(labels) == len(set(labels)), dim.id
+        saying = [code for code, label in dim.labels.items() if "not reported" in label.lower()]
+        assert saying in ([], [NOT_REPORTED]), (dim.id, saying)
+    assert DIMENSIONS["race_ethnicity"].labels["NR"] == "Declined to state (NR)"
+
+
+def test_nr_and_empty_race_stay_two_groups_each_with_its_own_label(tmp_path):
+    """Through the real loader: NR cells form the NR group, empty cells "Not reported", and
+    the counts are those of the file."""
+    drop = make_drop(students=60)
+    rows = drop.tables["students"]
+    for i, r in enumerate(rows):
+        r["race_ethnicity"] = "NR" if i % 10 == 0 else "" if i % 10 == 1 else r["race_ethnicity"]
+    report, dd = load(tmp_path, drop)
+    assert report.exit_code == 0, report.summary_lines()
+    wh = Warehouse(dd)
+    try:
+        got = metrics.compute(wh, Scope.county(), "account_registered", by=["race_ethnicity"])
+    finally:
+        wh.close()
+    sizes = dict(zip(got["race_ethnicity"], got["denominator"], strict=True))
+    assert sizes["NR"] == sum(r["race_ethnicity"] == "NR" for r in rows) == 6
+    assert sizes[NOT_REPORTED] == sum(r["race_ethnicity"] == "" for r in rows) == 6
+    labels = [DIMENSIONS["race_ethnicity"].labels[c] for c in got["race_ethnicity"]]
+    assert len(set(labels)) == len(labels)
+    assert sum("not reported" in label.lower() for label in labels) == 1
