@@ -450,7 +450,7 @@ _GENDER_P = np.array([0.503, 0.4945, 0.0025])
 """M, F, X: CDE enrolment counts about 0.2-0.3% of students as non-binary."""
 _ACADEMIC_BY_GENDER = np.array([-0.22, 0.22, 0.0])
 """Young women complete a-g about 10-12 points more often than young men (DataQuest)."""
-_AID_BY_GENDER = np.array([-0.1, 0.1, 0.0])
+_AID_BY_GENDER = np.array([-0.14, 0.14, 0.0])
 """Women file FAFSA/CADAA more often, beyond what grades explain (about 8-10 points)."""
 _APPLY_BY_GENDER = np.array([-0.03, 0.03, 0.0])
 """Women are the larger share of UC and CSU applicants (about 55-57%)."""
