@@ -64,12 +64,14 @@ CHECKS: dict[str, Check] = {
 
 _HIGH = re.compile(r"\b(high|continuation|senior)\b", re.IGNORECASE)
 _MIDDLE = re.compile(r"\b(middle|junior high|intermediate)\b", re.IGNORECASE)
+_MIDDLE_COLLEGE = re.compile(r"\bmiddle college\b", re.IGNORECASE)
 
 
 def school_grades(name: str) -> tuple[int, int] | None:
     """Grades a school serves, read from its name the way CDE names schools; None when the
-    name does not say (K-8s, academies, charters)."""
-    if _MIDDLE.search(name or ""):
+    name does not say (K-8s, academies, charters). A "Middle College High" is a high school
+    on a college campus, not a middle school."""
+    if _MIDDLE.search(name or "") and not _MIDDLE_COLLEGE.search(name or ""):
         return (6, 8)
     if _HIGH.search(name or ""):
         return (9, 12)

@@ -203,3 +203,14 @@ def test_counts_keep_to_the_scope(no_gender):
     table = quality.counts_table(mine)
     assert list(table.columns) == ["District", "Student-group field never reported", "Total"]
     assert table.iloc[0].tolist() == ["Los Angeles Unified", 1, 1]
+
+
+@pytest.mark.parametrize(("name", "grades"), [
+    ("Reedley Middle College High", (9, 12)),
+    ("Baird Middle", (6, 8)),
+    ("Rafer Johnson Junior High", (6, 8)),
+    ("Dewolf Continuation High", (9, 12)),
+    ("Carver Academy", None),
+])
+def test_school_grades_from_the_name(name, grades):
+    assert quality.school_grades(name) == grades
