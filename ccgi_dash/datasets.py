@@ -232,7 +232,9 @@ DIMENSIONS: dict[str, Dimension] = {
                 "PI": "Pacific Islander",
                 "WH": "White",
                 "MR": "Two or More Races",
-                "NR": "Race not reported (NR)",
+                # NR is a value the district sent (the family declined to state race); the
+                # empty cell is the one "Not reported" of every group (drop-format.md).
+                "NR": "Declined to state (NR)",
                 NOT_REPORTED: NOT_REPORTED,
             },
             subgroup=True,

@@ -16,6 +16,33 @@ last login, because it must never move backwards.
 
 Determinism: every random stream is derived from (seed, purpose), so the same arguments give
 byte-identical files and a changed draw in one place does not reshuffle the others.
+
+What the gaps follow: a demo that looks wrong costs a sale, so groups and schools differ about
+as much as California's published figures do. The sizes below are approximations recalled
+from those publications (recent years, statewide), not copies of any table; the demo's own
+levels sit somewhat lower because its a-g rate is of all seniors on the roster, not of
+graduates, and every district is drawn around its own rate.
+
+- Who is enrolled (CDE enrolment by gender and race): non-binary about 0.2-0.3% of students
+  (the demo draws 0.25%), race not reported (NR) about 0.5% (demo 0.6%); Hispanic or Latino
+  about 56%, White 20%, Asian 10%, African American 5%, two or more races 4-5%.
+- a-g completion (CDE DataQuest, College/Career, graduates meeting UC/CSU requirements, about
+  52% statewide): women about 58% and men 46% (a gap of about 12 points; the demo shows about
+  11); Asian about 77%, Filipino 66%, White 55%, two or more races 57%, Hispanic or Latino 45%,
+  African American 40%, Pacific Islander 37%, American Indian 33%; socioeconomically
+  disadvantaged about 45% against 64% for the others; English learners about 20%; students
+  with disabilities about 17%; foster youth about 20%; homeless students about 30%. The demo
+  keeps the order and roughly the distances of these groups (``_ACADEMIC_BY_RACE``,
+  ``_ACADEMIC_BY_GENDER`` and the group terms of the academic score).
+- FAFSA/CADAA completion (CSAC's Race to Submit, about 55-60% of seniors by June in a normal
+  year; national FAFSA completion studies by gender): women complete about 8-10 points more
+  often than men (demo: about 10); English learners, foster youth and homeless students file
+  less often.
+- School types (Race to Submit and DataQuest by school): continuation, alternative and
+  community day schools complete FAFSA/CADAA at roughly a third to a half of the rate of
+  comprehensive high schools (demo: about 25% against 62%), a-g at a fraction (demo: about 5%
+  against 40%), and almost none apply to UC. The CDE directory in ``data/reference`` carries no
+  school-type field, so the kind comes from the school's name (``classify_school``).
 """
 
 from __future__ import annotations
@@ -195,6 +222,12 @@ def _rng(seed: int, *keys: object) -> np.random.Generator:
 
 def _expit(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
+
+
+def _shift(p: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """Probabilities moved by ``delta`` on the log-odds scale (0 leaves them as they are)."""
+    q = np.clip(p, 1e-9, 1 - 1e-9)
+    return np.where(delta == 0, p, _expit(np.log(q / (1 - q)) + delta))
 
 
 def _calibrate(lin: np.ndarray, group: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -405,11 +438,37 @@ def _fridays(first: date, last: date) -> list[date]:
     return out
 
 
-_RACE_BASE = np.array([0.05, 0.005, 0.10, 0.02, 0.55, 0.005, 0.20, 0.04, 0.02])
-"""California-like shares in RACES order (AA AI AS FI HI PI WH MR NR)."""
+_RACE_BASE = np.array([0.05, 0.005, 0.10, 0.025, 0.56, 0.005, 0.20, 0.045, 0.006])
+"""California-like shares in RACES order (AA AI AS FI HI PI WH MR NR); CDE enrolment counts
+about 0.5% of students as race not reported (NR)."""
 _EL_BY_RACE = np.array([0.2, 0.3, 1.3, 0.5, 1.6, 1.0, 0.2, 0.3, 0.6])
 _SED_BY_RACE = np.array([1.15, 1.1, 0.75, 0.75, 1.2, 1.1, 0.6, 0.8, 0.9])
-_ACADEMIC_BY_RACE = np.array([-0.2, -0.2, 0.3, 0.15, -0.05, -0.15, 0.1, 0.05, 0.0])
+_ACADEMIC_BY_RACE = np.array([-0.6, -0.75, 1.2, 0.7, -0.05, -0.6, 0.0, 0.3, 0.0])
+"""Shifts of the academic score by race, sized so a-g eligibility by race spreads about as
+far as CDE's DataQuest rates do (see the module docstring); SED and EL add to them."""
+_GENDER_P = np.array([0.503, 0.4945, 0.0025])
+"""M, F, X: CDE enrolment counts about 0.2-0.3% of students as non-binary."""
+_ACADEMIC_BY_GENDER = np.array([-0.22, 0.22, 0.0])
+"""Young women complete a-g about 10-12 points more often than young men (DataQuest)."""
+_AID_BY_GENDER = np.array([-0.14, 0.14, 0.0])
+"""Women file FAFSA/CADAA more often, beyond what grades explain (about 8-10 points)."""
+_APPLY_BY_GENDER = np.array([-0.03, 0.03, 0.0])
+"""Women are the larger share of UC and CSU applicants (about 55-57%)."""
+_ALT_STUDENT = {"academic": -1.0, "engagement": -0.7, "sed": 1.25, "homeless": 2.5,
+                "foster": 3.0}
+"""Who attends continuation, alternative and community day schools: students behind on
+credits, more of them poor, homeless or in foster care."""
+_SCHOOL_SHIFT: dict[str, dict[str, float]] = {
+    "aid": {"alt": -1.3, "small": 0.15},
+    "uc": {"alt": -2.8, "small": 0.3},
+    "csu": {"alt": -2.0, "small": 0.2},
+    "ccc": {"alt": -0.1},
+    "ag": {"alt": -1.8, "small": 0.3},
+}
+"""Log-odds shifts by school kind, applied after each district is calibrated to its own rate:
+a continuation school then sits well below the comprehensive high schools of any district
+(even a district whose only secondary school is one), while the district rates stay close
+to their targets because such schools hold few seniors."""
 _ACCOUNT_BY_GRADE = np.array([0, 0, 0, 0, 0, 0, -0.12, -0.07, -0.03, 0.0, 0.03, 0.05, 0.07,
                               0.07])
 """Spring account coverage relative to the district's, by grade: seniors have used it most."""
@@ -535,6 +594,7 @@ class DemoWorld:
         self.s_district = np.array([index[s.cds[:7]] for s in self.schools], dtype=np.int64)
         self.s_first = np.array([s.grades.start for s in self.schools], dtype=np.int64)
         self.s_last = np.array([s.grades.stop - 1 for s in self.schools], dtype=np.int64)
+        self.s_alt = np.array([s.kind == "alt" for s in self.schools], dtype=bool)
         self.district_codes = codes
         self.district_names = [next(s.district for s in self.schools if s.cds[:7] == c)
                                for c in codes]
@@ -618,15 +678,19 @@ class DemoWorld:
                                 p=w / w.sum())] = False
         self.d.reported = reported
 
-    def _add_people(self, rng: np.random.Generator, district: np.ndarray, g0: np.ndarray,
+    def _add_people(self, rng: np.random.Generator, school: np.ndarray, g0: np.ndarray,
                     ) -> np.ndarray:
-        """New students of the given districts; ``g0`` is the grade they are (or would be) in
-        during the first demo year, which fixes their grade in every other year."""
+        """New students of the given schools; ``g0`` is the grade they are (or would be) in
+        during the first demo year, which fixes their grade in every other year. Students who
+        start at an alternative school are drawn as such schools' students are (``_ALT_STUDENT``).
+        """
+        district = self.s_district[school]
+        alt = self.s_alt[school]
         n = len(district)
         d = self.d
         cum = np.cumsum(d.race_p, axis=1)[district]
         race = (rng.random(n)[:, None] > cum[:, :-1]).sum(axis=1)
-        gender = rng.choice(3, size=n, p=[0.49, 0.49, 0.02])
+        gender = rng.choice(3, size=n, p=_GENDER_P)
         grade_now = np.clip(g0, 6, 12)
         mult = _EL_BY_RACE[race] / 1.1
         p_el = np.clip(d.el[district] * mult * (1.2 - 0.06 * (grade_now - 6)), 0, 0.7)
@@ -640,16 +704,21 @@ class DemoWorld:
              EL_STATUSES.index("TBD")],
             EL_STATUSES.index("EO"),
         )
+        a = _ALT_STUDENT
         sed = rng.random(n) < np.clip(d.sed[district] * _SED_BY_RACE[race]
-                                      * np.where(el == _EL, 1.15, 1.0), 0.02, 0.98)
+                                      * np.where(el == _EL, 1.15, 1.0)
+                                      * np.where(alt, a["sed"], 1.0), 0.02, 0.98)
         swd = rng.random(n) < np.where(gender == 0, 0.17, np.where(gender == 1, 0.09, 0.13))
-        foster = rng.random(n) < np.where(sed, 0.0075, 0.002)
-        homeless = rng.random(n) < d.homeless[district] * np.where(sed, 1.5, 0.3)
+        foster = rng.random(n) < np.where(sed, 0.0075, 0.002) * np.where(alt, a["foster"], 1.0)
+        homeless = rng.random(n) < (d.homeless[district] * np.where(sed, 1.5, 0.3)
+                                    * np.where(alt, a["homeless"], 1.0))
         migrant = rng.random(n) < d.migrant[district] * np.where(race == _HI, 2.2, 0.2)
-        academic = (rng.normal(size=n) + 0.25 * d.z[district] - 0.35 * sed
-                    - 0.55 * (el == _EL) - 0.6 * swd - 0.5 * foster - 0.3 * homeless
-                    - 0.15 * migrant + _ACADEMIC_BY_RACE[race])
-        engagement = rng.normal(size=n) + d.engagement[district] + 0.1 * academic
+        academic = (rng.normal(size=n) + 0.25 * d.z[district] - 0.55 * sed
+                    - 1.3 * (el == _EL) - 1.2 * swd - 1.0 * foster - 0.6 * homeless
+                    - 0.3 * migrant + _ACADEMIC_BY_RACE[race] + _ACADEMIC_BY_GENDER[gender]
+                    + a["academic"] * alt)
+        engagement = (rng.normal(size=n) + d.engagement[district] + 0.1 * academic
+                      + a["engagement"] * alt)
         n_f, n_m = len(demo_lists.FIRST_NAMES_F), len(demo_lists.FIRST_NAMES_M)
         as_female = np.where(gender == 2, rng.random(n) < 0.5, gender == 1)
         first = np.where(as_female, rng.integers(0, n_f, n), n_f + rng.integers(0, n_m, n))
@@ -687,7 +756,7 @@ class DemoWorld:
         arrivals = rng.binomial(counts, 0.05)
         new_cell = np.repeat(cells, arrivals)
         new_school, new_grade = new_cell // 13, new_cell % 13
-        new_person = self._add_people(rng, self.s_district[new_school],
+        new_person = self._add_people(rng, new_school,
                                       new_grade - (cal.start_year - self.cals[0].start_year))
         return _Year(
             cal=cal,
@@ -704,7 +773,7 @@ class DemoWorld:
         rng = _rng(self.seed, "year", cal.start_year, self.code)
         school = np.repeat(self.cell_school, self.cell_n)
         grade = np.repeat(self.cell_grade, self.cell_n)
-        person = self._add_people(rng, self.s_district[school], grade)
+        person = self._add_people(rng, school, grade)
         return self._churn(rng, cal, person, school, grade)
 
     def _next_year(self, prev: _Year) -> _Year:
@@ -737,7 +806,7 @@ class DemoWorld:
         missing = np.maximum(0, target - have[self.cell_school * 13 + self.cell_grade])
         new_school = np.repeat(self.cell_school, missing)
         new_grade = np.repeat(self.cell_grade, missing)
-        new_person = self._add_people(rng, self.s_district[new_school], new_grade - 1)
+        new_person = self._add_people(rng, new_school, new_grade - 1)
         return self._churn(rng, cal, np.concatenate([person, new_person]),
                            np.concatenate([school, new_school]),
                            np.concatenate([grade, new_grade]))
@@ -818,18 +887,21 @@ class DemoWorld:
         uc = np.zeros(n)
         csu = np.zeros(n)
         under = (y.grade >= 9) & (y.grade <= 11)
+        shift = self._school_shift(y.school, "ag")
         if under.any():
             targets = np.array([0.75, 0.68, 0.62])
-            uc[under] = _calibrate(1.3 * academic[under], y.grade[under] - 9, targets)
+            uc[under] = _shift(_calibrate(1.3 * academic[under], y.grade[under] - 9, targets),
+                               shift[under])
             csu[under] = np.minimum(1, uc[under] + 0.06)
         seniors = y.grade == 12
         if seniors.any():
             lift = 0.02 if yi == 1 else -0.01
-            uc[seniors] = _calibrate(1.5 * academic[seniors], dist[seniors],
-                                     np.clip(self.d.uc_elig + lift, 0.05, 0.95))
-            csu[seniors] = np.maximum(uc[seniors], _calibrate(
+            uc[seniors] = _shift(_calibrate(1.5 * academic[seniors], dist[seniors],
+                                            np.clip(self.d.uc_elig + lift, 0.05, 0.95)),
+                                 shift[seniors])
+            csu[seniors] = np.maximum(uc[seniors], _shift(_calibrate(
                 1.5 * academic[seniors], dist[seniors],
-                np.clip(self.d.uc_elig + self.d.csu_gap + lift, 0.05, 0.97)))
+                np.clip(self.d.uc_elig + self.d.csu_gap + lift, 0.05, 0.97)), shift[seniors]))
         y.ag_uc, y.ag_csu = uc, csu
         school_rng = _rng(self.seed, "ag-dates", y.cal.start_year, self.code)
         n_s = len(self.schools)
@@ -845,19 +917,25 @@ class DemoWorld:
             seniors = np.flatnonzero(y.grade == 12)
             rng = _rng(self.seed, "seniors", y.cal.start_year, self.code)
             persons = y.person[seniors]
+            school = y.school[seniors]
             uc_elig = y.ag_v1[seniors] < y.ag_uc[seniors]
             csu_elig = y.ag_v1[seniors] < y.ag_csu[seniors]
             lift = 0.02 if yi == 1 else -0.01
-            aid.append(self._aid(rng, y.cal, persons, lift, self.anchors[yi][1]))
+            aid.append(self._aid(rng, y.cal, persons, school, lift, self.anchors[yi][1]))
             uc.append(self._applications(
-                rng, y.cal, persons, "uc", uc_elig, lift, self.anchors[yi][0]))
+                rng, y.cal, persons, school, "uc", uc_elig, lift, self.anchors[yi][0]))
             csu.append(self._applications(
-                rng, y.cal, persons, "csu", csu_elig, lift, self.anchors[yi][0]))
+                rng, y.cal, persons, school, "csu", csu_elig, lift, self.anchors[yi][0]))
             ccc.append(self._applications(
-                rng, y.cal, persons, "ccc", csu_elig, lift, self.anchors[yi][0]))
+                rng, y.cal, persons, school, "ccc", csu_elig, lift, self.anchors[yi][0]))
         return (self._events_aid(aid), self._events_apply(uc, demo_lists.UC_CAMPUSES),
                 self._events_apply(csu, demo_lists.CSU_CAMPUSES),
                 self._events_apply(ccc, demo_lists.CCC_COLLEGES))
+
+    def _school_shift(self, school: np.ndarray, outcome: str) -> np.ndarray:
+        """The log-odds shift of ``outcome`` for rows at these schools (``_SCHOOL_SHIFT``)."""
+        by_kind = _SCHOOL_SHIFT[outcome]
+        return np.array([by_kind.get(s.kind, 0.0) for s in self.schools])[school]
 
     def _covariates(self, persons: np.ndarray) -> dict[str, np.ndarray]:
         p = self.p
@@ -867,15 +945,17 @@ class DemoWorld:
             "hispanic": (p["race"][persons] == _HI).astype(float),
         }
 
-    def _aid(self, rng: np.random.Generator, cal: _Calendar, persons: np.ndarray, lift: float,
-             anchor: int) -> dict[str, np.ndarray]:
+    def _aid(self, rng: np.random.Generator, cal: _Calendar, persons: np.ndarray,
+             school: np.ndarray, lift: float, anchor: int) -> dict[str, np.ndarray]:
         """FAFSA/CADAA: who files, when, which form, and who opts out (AB 469)."""
         x = self._covariates(persons)
         n = len(persons)
         lin = (0.35 * x["academic"] + 0.25 * x["engagement"] - 0.25 * x["sed"] - 0.35 * x["el"]
-               - 0.9 * x["foster"] - 0.5 * x["homeless"] - 0.35 * x["swd"])
+               - 0.9 * x["foster"] - 0.5 * x["homeless"] - 0.35 * x["swd"]
+               + _AID_BY_GENDER[self.p["gender"][persons]])
         dist = self.p["district"][persons]
-        by_deadline = _calibrate(lin, dist, np.clip(self.d.aid + lift, 0.05, 0.95))
+        by_deadline = _shift(_calibrate(lin, dist, np.clip(self.d.aid + lift, 0.05, 0.95)),
+                             self._school_shift(school, "aid"))
         days, w = _aid_weights(cal)
         share_by_deadline = w[days <= _day(cal.cal_grant_deadline)].sum() / w.sum()
         files = rng.random(n) < np.clip(by_deadline / share_by_deadline, 0, 0.97)
@@ -903,13 +983,14 @@ class DemoWorld:
                 "type": np.where(opts, -1, cadaa.astype(np.int64))[keep]}
 
     def _applications(self, rng: np.random.Generator, cal: _Calendar, persons: np.ndarray,
-                      system: str, eligible: np.ndarray, lift: float, anchor: int,
-                      ) -> dict[str, np.ndarray]:
+                      school: np.ndarray, system: str, eligible: np.ndarray, lift: float,
+                      anchor: int) -> dict[str, np.ndarray]:
         """UC, Cal State Apply or CCCApply rows for one year's seniors (one row per campus)."""
         x = self._covariates(persons)
         n = len(persons)
         dist = self.p["district"][persons]
-        barriers = 0.8 * x["foster"] + 0.4 * x["homeless"] + 0.3 * x["swd"]
+        barriers = (0.8 * x["foster"] + 0.4 * x["homeless"] + 0.3 * x["swd"]
+                    - _APPLY_BY_GENDER[self.p["gender"][persons]])
         if system == "uc":
             lin = (2.2 * eligible + 0.8 * x["academic"] + 0.3 * x["engagement"]
                    - 0.2 * x["sed"] - 0.35 * x["el"] - barriers)
@@ -927,7 +1008,8 @@ class DemoWorld:
             target, colleges = self.d.ccc, demo_lists.CCC_COLLEGES
             k_choices, k_p = np.arange(1, 4), [0.78, 0.18, 0.04]
             days, w = _ccc_weights(cal)
-        applies = rng.random(n) < _calibrate(lin, dist, np.clip(target + lift, 0.02, 0.95))
+        p_apply = _calibrate(lin, dist, np.clip(target + lift, 0.02, 0.95))
+        applies = rng.random(n) < _shift(p_apply, self._school_shift(school, system))
         started = ~applies & (rng.random(n) < (0.05 if system == "ccc" else 0.07))
         submit = np.where(applies, _sample(rng, n, days, w), _NEVER)
         earliest = cal.d(7, 1) if system == "ccc" else cal.d(8, 1)

@@ -64,12 +64,14 @@ CHECKS: dict[str, Check] = {
 
 _HIGH = re.compile(r"\b(high|continuation|senior)\b", re.IGNORECASE)
 _MIDDLE = re.compile(r"\b(middle|junior high|intermediate)\b", re.IGNORECASE)
+_MIDDLE_COLLEGE = re.compile(r"\bmiddle college\b", re.IGNORECASE)
 
 
 def school_grades(name: str) -> tuple[int, int] | None:
     """Grades a school serves, read from its name the way CDE names schools; None when the
-    name does not say (K-8s, academies, charters)."""
-    if _MIDDLE.search(name or ""):
+    name does not say (K-8s, academies, charters). A "Middle College High" is a high school
+    on a college campus, not a middle school."""
+    if _MIDDLE.search(name or "") and not _MIDDLE_COLLEGE.search(name or ""):
         return (6, 8)
     if _HIGH.search(name or ""):
         return (9, 12)
@@ -234,6 +236,60 @@ def findings_for(findings: pd.DataFrame, check: str) -> pd.DataFrame:
     return rows[["district_name", "school_name", "ssid", "file", "line", "detail"]].rename(
         columns={"district_name": "District", "school_name": "School", "ssid": "SSID",
                  "file": "File", "line": "Line", "detail": "What"}).reset_index(drop=True)
+
+
+COUNT_COLUMNS = ["district_code", "district_name", *CHECKS, "total"]
+
+
+def cleanup_counts(wh: Warehouse, scope: Scope, as_of: date | None = None) -> pd.DataFrame:
+    """How many findings of each check every district in the scope has: counts, no students.
+
+    For the county coordinator, whose role sees no student rows and so not the report itself:
+    which districts to call about their data, and about what. One row per district in the
+    scope that is on the drop's roster or has a finding (districts with nothing to fix show
+    zeros, so a clean district is visibly clean), sorted by name; one integer column per check
+    id of ``CHECKS`` (a "Student-group field never reported" count is a number of fields, a
+    school check's a number of schools, the others a number of records), then ``total``.
+
+    The counts are not small-cell suppressed: a count of faulty records tells how well a
+    district's student information system is kept, not how many students of a group there
+    are or what any of them did, and nothing in it can be subtracted from a published group
+    rate. The SSIDs behind the counts never leave this function.
+    """
+    drop = wh.resolve(as_of)
+    if drop is None or scope.sees_nothing:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in CHECKS or c == "total"
+                                          else "object") for c in COUNT_COLUMNS})
+    findings = cleanup_findings(wh, scope, drop)
+    scope_sql, params = scope.sql()
+    with wh.query() as cur:
+        roster = cur.execute(
+            f"SELECT district_code, any_value(district_name) AS district_name "
+            f"FROM {wh.table(drop, 'student_facts')} WHERE {scope_sql} GROUP BY district_code",
+            params).df()
+    names = dict(zip(roster["district_code"], roster["district_name"], strict=True))
+    for code, name in zip(findings["district_code"], findings["district_name"], strict=True):
+        if isinstance(code, str) and scope.allows_district(code):
+            names.setdefault(code, name if isinstance(name, str) else code)
+    counts = (findings.groupby(["district_code", "check"]).size()
+              .unstack(fill_value=0) if not findings.empty else pd.DataFrame())
+    rows = []
+    for code, name in names.items():
+        n = [int(counts.at[code, c]) if c in counts.columns and code in counts.index else 0
+             for c in CHECKS]
+        rows.append([code, name, *n, sum(n)])
+    out = pd.DataFrame(rows, columns=COUNT_COLUMNS)
+    return out.sort_values(["district_name", "district_code"]).reset_index(drop=True)
+
+
+def counts_table(counts: pd.DataFrame) -> pd.DataFrame:
+    """``cleanup_counts`` with the headers a coordinator reads: District, each check's title
+    (only checks some district has a finding of), Total."""
+    shown = [c for c in CHECKS if c in counts and counts[c].sum() > 0]
+    out = counts[["district_name", *shown, "total"]].rename(
+        columns={"district_name": "District", "total": "Total",
+                 **{c: CHECKS[c].title for c in shown}})
+    return out.reset_index(drop=True)
 
 
 def cleanup_summary(findings: pd.DataFrame) -> pd.DataFrame:

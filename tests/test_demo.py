@@ -16,8 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from ccgi_dash import demo, demo_lists, reference
-from ccgi_dash.datasets import DATASETS, DIMENSIONS, FILE_RE, SUBGROUP_DIMENSIONS
+from ccgi_dash import demo, demo_lists, metrics, reference
+from ccgi_dash.datasets import (
+    DATASETS,
+    DIMENSIONS,
+    FILE_RE,
+    NOT_REPORTED,
+    SUBGROUP_DIMENSIONS,
+)
+from ccgi_dash.scope import Scope
+from ccgi_dash.store import Warehouse
+
+from dropkit import load, make_drop
 
 COUNTY = "San Benito"
 THROUGH = date(2025, 11, 28)
@@ -374,3 +384,162 @@ def test_drops_must_be_built_in_date_order():
     world.drop(date(2024, 9, 6))
     with pytest.raises(ValueError, match="date order"):
         world.drop(date(2024, 8, 2))
+
+
+# --- A demo that looks real: published gaps, not invented ones (issue 11, item 12) ---------
+
+
+@pytest.fixture(scope="module")
+def june_seniors() -> tuple[dict[str, dict], dict[str, dict], dict[str, set[str]], dict]:
+    """Fresno at half size on the last drop of 2024-25: every student, the seniors, who
+    completed FAFSA/CADAA, who is UC a-g eligible and who applied to UC, and each school's
+    kind. Rates are counted here from the rows, independently of the generator's draws."""
+    world = demo.DemoWorld.create("Fresno", seed=7, scale=0.5, through=date(2025, 7, 4))
+    t = world.drop(date(2025, 6, 27))
+    students = {r["ssid"]: r for r in t["students"].to_pylist()}
+    seniors = {s: r for s, r in students.items() if r["grade_level"] == 12}
+    done = {
+        "aid": {r["ssid"] for r in t["fafsa_cadaa"].to_pylist() if r["status"] == "Completed"},
+        "ag": {r["ssid"] for r in t["ag_eligibility"].to_pylist()
+               if r["uc_status"] == "Eligible"},
+        "uc": {r["ssid"] for r in t["uc_apply"].to_pylist() if r["status"] == "Submitted"},
+    }
+    kinds = {s.cds: s.kind for s in world.schools}
+    return students, seniors, done, kinds
+
+
+def _rate(done: set[str], who: list[str]) -> float:
+    assert len(who) >= 30, f"too few students ({len(who)}) for a stable rate"
+    return sum(s in done for s in who) / len(who)
+
+
+def _group(seniors: dict[str, dict], column: str, value: str) -> list[str]:
+    return [s for s, r in seniors.items() if r[column] == value]
+
+
+def test_non_binary_students_are_well_under_one_percent(june_seniors):
+    students, seniors, _, _ = june_seniors
+    reported = [r for r in students.values() if r["gender"] is not None]
+    share = sum(r["gender"] == "X" for r in reported) / len(reported)
+    assert 0 < share < 0.01
+    senior_share = sum(r["gender"] == "X" for r in seniors.values()) / len(seniors)
+    assert senior_share < 0.01
+    women = sum(r["gender"] == "F" for r in reported) / len(reported)
+    assert 0.45 < women < 0.52
+
+
+def test_alternative_schools_sit_well_below_comprehensive_high_schools(june_seniors):
+    _, seniors, done, kinds = june_seniors
+    by_kind = defaultdict(list)
+    for s, r in seniors.items():
+        by_kind[kinds[r["school_cds"]]].append(s)
+    alt, high = by_kind["alt"], by_kind["high"]
+    assert _rate(done["aid"], alt) < 0.6 * _rate(done["aid"], high)
+    assert _rate(done["ag"], alt) < 0.4 * _rate(done["ag"], high)
+    assert _rate(done["uc"], alt) < 0.25 * _rate(done["uc"], high)
+    # School by school too: no continuation or alternative school reaches the median
+    # comprehensive high school on FAFSA/CADAA (the leaderboard complaint of issue 11).
+    by_school = defaultdict(list)
+    for s, r in seniors.items():
+        by_school[r["school_cds"]].append(s)
+    rates = {c: sum(s in done["aid"] for s in ss) / len(ss)
+             for c, ss in by_school.items() if len(ss) >= 11}
+    high_rates = sorted(v for c, v in rates.items() if kinds[c] == "high")
+    alt_rates = [v for c, v in rates.items() if kinds[c] == "alt"]
+    assert alt_rates and high_rates
+    assert max(alt_rates) < high_rates[len(high_rates) // 2]
+
+
+def test_women_complete_fafsa_and_a_g_clearly_more_often_than_men(june_seniors):
+    _, seniors, done, _ = june_seniors
+    women, men = _group(seniors, "gender", "F"), _group(seniors, "gender", "M")
+    assert _rate(done["aid"], women) > _rate(done["aid"], men) + 0.05
+    assert _rate(done["aid"], women) - _rate(done["aid"], men) < 0.15
+    assert _rate(done["ag"], women) > _rate(done["ag"], men) + 0.06
+
+
+@pytest.mark.parametrize(("column", "group", "others", "margin"), [
+    ("sed", "Y", "N", 0.10),
+    ("el_status", "EL", "EO", 0.15),
+    ("swd", "Y", "N", 0.12),
+    ("homeless", "Y", "N", 0.08),
+])
+def test_disadvantaged_groups_complete_a_g_less_often(june_seniors, column, group, others,
+                                                      margin):
+    _, seniors, done, _ = june_seniors
+    assert (_rate(done["ag"], _group(seniors, column, group))
+            < _rate(done["ag"], _group(seniors, column, others)) - margin)
+
+
+def test_foster_youth_complete_a_g_least_often(june_seniors):
+    _, seniors, done, _ = june_seniors
+    foster = _group(seniors, "foster_youth", "Y")
+    everyone = [s for s, r in seniors.items() if r["foster_youth"] is not None]
+    assert _rate(done["ag"], foster) < 0.6 * _rate(done["ag"], everyone)
+
+
+def test_race_gaps_in_a_g_follow_dataquest_order(june_seniors):
+    _, seniors, done, _ = june_seniors
+    rate = {code: _rate(done["ag"], _group(seniors, "race_ethnicity", code))
+            for code in ("AS", "WH", "HI", "AA")}
+    assert rate["AS"] > rate["WH"] + 0.05
+    assert rate["WH"] > rate["HI"] + 0.05
+    assert rate["HI"] > rate["AA"] - 0.05  # close: DataQuest has them about 5 points apart
+    assert rate["AS"] > rate["AA"] + 0.15
+
+
+def test_race_not_reported_is_rare_and_only_where_the_district_reports_race(june_seniors):
+    students, _, _, _ = june_seniors
+    nr = [r for r in students.values() if r["race_ethnicity"] == "NR"]
+    assert 0 < len(nr) < 0.015 * len(students)
+    # Where a district sends no race at all the cell is empty: never the NR code.
+    by_district = defaultdict(set)
+    for r in students.values():
+        by_district[r["school_cds"][:7]].add(r["race_ethnicity"])
+    silent = [codes for codes in by_district.values() if codes == {None}]
+    assert silent, "the demo keeps a district that sends no subgroup data"
+
+
+def test_same_seed_same_world_in_memory():
+    def tables(seed):
+        world = demo.DemoWorld.create("Fresno", seed=seed, scale=0.1, through=date(2025, 7, 4))
+        return world.drop(date(2025, 3, 7))
+    a, b, c = tables(4), tables(4), tables(5)
+    assert all(a[name].equals(b[name]) for name in DATASETS)
+    assert not a["students"].equals(c["students"])
+
+
+# --- One value, one meaning: race/ethnicity's "not reported" (issue 11, item 10) ------------
+
+
+def test_only_the_empty_group_reads_not_reported():
+    """Every dimension's labels are distinct, and the one label that says "not reported" is
+    the empty cell's: NR (sent by the district: the family declined to state) reads otherwise."""
+    for dim in DIMENSIONS.values():
+        labels = list(dim.labels.values())
+        assert len(labels) == len(set(labels)), dim.id
+        saying = [code for code, label in dim.labels.items() if "not reported" in label.lower()]
+        assert saying in ([], [NOT_REPORTED]), (dim.id, saying)
+    assert DIMENSIONS["race_ethnicity"].labels["NR"] == "Declined to state (NR)"
+
+
+def test_nr_and_empty_race_stay_two_groups_each_with_its_own_label(tmp_path):
+    """Through the real loader: NR cells form the NR group, empty cells "Not reported", and
+    the counts are those of the file."""
+    drop = make_drop(students=60)
+    rows = drop.tables["students"]
+    for i, r in enumerate(rows):
+        r["race_ethnicity"] = "NR" if i % 10 == 0 else "" if i % 10 == 1 else r["race_ethnicity"]
+    report, dd = load(tmp_path, drop)
+    assert report.exit_code == 0, report.summary_lines()
+    wh = Warehouse(dd)
+    try:
+        got = metrics.compute(wh, Scope.county(), "account_registered", by=["race_ethnicity"])
+    finally:
+        wh.close()
+    sizes = dict(zip(got["race_ethnicity"], got["denominator"], strict=True))
+    assert sizes["NR"] == sum(r["race_ethnicity"] == "NR" for r in rows) == 6
+    assert sizes[NOT_REPORTED] == sum(r["race_ethnicity"] == "" for r in rows) == 6
+    labels = [DIMENSIONS["race_ethnicity"].labels[c] for c in got["race_ethnicity"]]
+    assert len(set(labels)) == len(labels)
+    assert sum("not reported" in label.lower() for label in labels) == 1

@@ -10,7 +10,7 @@ from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_wit
 PAGE = "pages/equity.py"
 RACES = {"AA": "African American", "AI": "American Indian or Alaska Native", "AS": "Asian",
          "FI": "Filipino", "HI": "Hispanic or Latino", "PI": "Pacific Islander", "WH": "White",
-         "MR": "Two or More Races", "NR": "Race not reported (NR)",
+         "MR": "Two or More Races", "NR": "Declined to state (NR)",
          "Not reported": "Not reported"}
 
 

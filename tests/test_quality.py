@@ -114,3 +114,103 @@ def test_a_district_sees_only_its_own_findings(faulty):
     assert set(f["district_code"]) == {"1964733"}
     summary = quality.cleanup_summary(f)
     assert set(summary["District"]) == {"Los Angeles Unified"}
+
+
+# --- Findings per district as counts, for the coordinator (issue 11, item 11) ---------------
+
+LONG_BEACH, LOS_ANGELES = "1964725", "1964733"
+COORDINATOR = Scope("coe", all_districts=True, student_level=False)
+
+
+def _hand_counts(drop) -> dict[str, dict[str, int]]:
+    """The counts computed from the drop's rows in plain Python, check by check."""
+    students = drop.tables["students"]
+    district_of = {r["ssid"]: r["school_cds"][:7] for r in students}
+    out: dict[str, dict[str, int]] = {d: dict.fromkeys(quality.CHECKS, 0)
+                                      for d in set(district_of.values())}
+    columns = ("gender", "race_ethnicity", "el_status", "sed", "swd", "foster_youth",
+               "homeless", "migrant")
+    for d, counts in out.items():
+        rows = [r for r in students if r["school_cds"][:7] == d]
+        counts["subgroup_never_reported"] = sum(all(r[c] == "" for r in rows) for c in columns)
+        # Every school of the drop is a high school (grades 9-12).
+        counts["grade_outside_school"] = sum(int(r["grade_level"]) < 9 for r in rows)
+    for ds in ("fafsa_cadaa", "uc_apply", "csu_apply", "ccc_apply"):
+        for r in drop.tables[ds]:
+            if r["status"] == "Submitted" and r["submitted_date"] == "":
+                out[district_of[r["ssid"]]]["submitted_without_date"] += 1
+    return out
+
+
+@pytest.fixture
+def no_gender(tmp_path):
+    """A clean drop, except that Los Angeles Unified sends no gender for anyone and two of
+    Long Beach's UC applications say Submitted without a date."""
+    drop = clean_drop()
+    for r in drop.tables["students"]:
+        if r["school_cds"][:7] == LOS_ANGELES:
+            r["gender"] = ""
+    lb = {r["ssid"] for r in drop.tables["students"] if r["school_cds"][:7] == LONG_BEACH}
+    submitted = [r for r in drop.tables["uc_apply"]
+                 if r["status"] == "Submitted" and r["ssid"] in lb]
+    for r in submitted[:2]:
+        r["submitted_date"] = ""
+    return load(tmp_path, drop), drop
+
+
+def test_counts_per_district_match_a_hand_count(no_gender):
+    wh, drop = no_gender
+    counts = quality.cleanup_counts(wh, COORDINATOR)
+    assert list(counts.columns) == quality.COUNT_COLUMNS
+    assert "ssid" not in counts.columns
+    assert counts["district_code"].tolist() == [LONG_BEACH, LOS_ANGELES]  # sorted by name
+    assert counts["district_name"].tolist() == ["Long Beach Unified", "Los Angeles Unified"]
+    expected = _hand_counts(drop)
+    for row in counts.to_dict("records"):
+        want = expected[row["district_code"]]
+        assert {c: row[c] for c in quality.CHECKS} == want, row["district_code"]
+        assert row["total"] == sum(want.values())
+    la = counts.set_index("district_code").loc[LOS_ANGELES]
+    assert la["subgroup_never_reported"] == 1  # gender, and nothing else
+    lb = counts.set_index("district_code").loc[LONG_BEACH]
+    assert lb["submitted_without_date"] == 2 and lb["subgroup_never_reported"] == 0
+
+
+def test_counts_agree_with_the_findings_report(no_gender):
+    wh, _ = no_gender
+    counts = quality.cleanup_counts(wh, COORDINATOR).set_index("district_code")
+    findings = quality.cleanup_findings(wh, Scope.county())
+    per = findings.groupby(["district_code", "check"]).size()
+    for (district, check), n in per.items():
+        assert counts.at[district, check] == n
+    assert counts["total"].sum() == len(findings)
+
+
+def test_a_clean_drop_counts_zero_for_every_district(tmp_path):
+    wh = load(tmp_path, clean_drop())
+    counts = quality.cleanup_counts(wh, COORDINATOR)
+    assert counts["district_code"].tolist() == [LONG_BEACH, LOS_ANGELES]
+    assert (counts[[*quality.CHECKS, "total"]] == 0).all().all()
+    assert list(quality.counts_table(counts).columns) == ["District", "Total"]
+
+
+def test_counts_keep_to_the_scope(no_gender):
+    wh, _ = no_gender
+    mine = quality.cleanup_counts(wh, Scope("district", districts=(LOS_ANGELES,)))
+    assert mine["district_code"].tolist() == [LOS_ANGELES]
+    assert mine["subgroup_never_reported"].tolist() == [1]
+    assert quality.cleanup_counts(wh, Scope("district")).empty
+    table = quality.counts_table(mine)
+    assert list(table.columns) == ["District", "Student-group field never reported", "Total"]
+    assert table.iloc[0].tolist() == ["Los Angeles Unified", 1, 1]
+
+
+@pytest.mark.parametrize(("name", "grades"), [
+    ("Reedley Middle College High", (9, 12)),
+    ("Baird Middle", (6, 8)),
+    ("Rafer Johnson Junior High", (6, 8)),
+    ("Dewolf Continuation High", (9, 12)),
+    ("Carver Academy", None),
+])
+def test_school_grades_from_the_name(name, grades):
+    assert quality.school_grades(name) == grades
