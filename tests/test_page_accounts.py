@@ -7,7 +7,7 @@ from ccgi_dash.ui.filters import KEYS
 
 from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_with
 
-PAGE = "pages/accounts.py"
+PAGE = "app_pages/accounts.py"
 METRICS = {"account_registered": "Accounts registered", "active_30d": "Active in the last 30 days"}
 
 

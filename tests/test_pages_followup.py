@@ -16,7 +16,7 @@ def _table(at, key):
 
 
 def test_students_list_counts_match_the_metrics(app_env, demo_data):
-    at = demo_app(f"district:{FRESNO_UNIFIED}", "pages/students.py")
+    at = demo_app(f"district:{FRESNO_UNIFIED}", "app_pages/students.py")
     assert not at.exception
     rows = at.dataframe[0].value
     # seniors with neither a submitted FAFSA/CADAA nor an opt-out, from the catalogue
@@ -29,7 +29,7 @@ def test_students_list_counts_match_the_metrics(app_env, demo_data):
 
 
 def test_students_search_and_lists(app_env):
-    at = demo_app(f"district:{FRESNO_UNIFIED}", "pages/students.py")
+    at = demo_app(f"district:{FRESNO_UNIFIED}", "app_pages/students.py")
     first = at.dataframe[0].value.iloc[0]
     at.text_input(key="students_search").set_value(first["SSID"]).run()
     assert at.dataframe[0].value["SSID"].tolist() == [first["SSID"]]
@@ -40,7 +40,7 @@ def test_students_search_and_lists(app_env):
 
 
 def test_student_views_are_audited_without_pii(app_env, demo_data):
-    at = demo_app(f"district:{FRESNO_UNIFIED}", "pages/students.py")
+    at = demo_app(f"district:{FRESNO_UNIFIED}", "app_pages/students.py")
     shown = at.dataframe[0].value
     log = auth.read_audit(demo_data, 50)
     views = [r for r in log if r["action"] == "student_list_view"]
@@ -53,7 +53,7 @@ def test_student_views_are_audited_without_pii(app_env, demo_data):
 
 def test_coordinator_cannot_reach_student_pages(app_env):
     at = demo_app("coe")
-    for path in ("pages/students.py", "pages/cleanup.py", "pages/data_status.py"):
+    for path in ("app_pages/students.py", "app_pages/cleanup.py", "app_pages/data_status.py"):
         try:
             at.switch_page(path).run()
         except ValueError:
@@ -63,22 +63,22 @@ def test_coordinator_cannot_reach_student_pages(app_env):
 
 def test_pages_refuse_without_a_signed_in_user(app_env):
     for name in ("overview", "students", "cleanup", "data_status", "audit_log"):
-        page = AppTest.from_file(str(ROOT / f"pages/{name}.py"), default_timeout=30).run()
+        page = AppTest.from_file(str(ROOT / f"app_pages/{name}.py"), default_timeout=30).run()
         assert any("sign in" in w.value for w in page.warning), name
         assert not page.dataframe and not page.metric
 
 
 def test_cleanup_page_for_a_district(app_env):
-    at = demo_app(f"district:{FRESNO_UNIFIED}", "pages/cleanup.py")
+    at = demo_app(f"district:{FRESNO_UNIFIED}", "app_pages/cleanup.py")
     assert not at.exception
 
 
 def test_admin_pages(live_env):
-    at = user_app("ada", "admin", page="pages/data_status.py")
+    at = user_app("ada", "admin", page="app_pages/data_status.py")
     assert not at.exception
     drops = at.dataframe[0].value
     assert len(drops) >= 20 and "students" in drops.columns
-    at.switch_page("pages/audit_log.py").run()
+    at.switch_page("app_pages/audit_log.py").run()
     assert not at.exception
 
 
@@ -86,7 +86,7 @@ def test_district_user_cannot_open_admin_pages(live_env):
     at = user_app("dora", "district", (FRESNO_UNIFIED,))
     assert not at.exception
     try:
-        at.switch_page("pages/data_status.py").run()
+        at.switch_page("app_pages/data_status.py").run()
     except ValueError:
         return  # not even registered in the navigation
     assert any("administrators" in e.value for e in at.error)
