@@ -20,6 +20,7 @@ read them here. A ``Request`` (scope, filters, as-of drop, threshold) is what pa
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 import weakref
@@ -159,20 +160,34 @@ LEFT JOIN dir_district dd ON dd.district_code = b.district_code
 
 
 def build_student_facts(con: duckdb.DuckDBPyConnection, drop_date: date) -> None:
-    """Create ``student_facts``, ``facts_cube`` and ``catalogue_meta`` from the typed tables
-    of one drop in ``con``.
+    """Create ``student_facts`` and ``facts_cube`` from the typed tables of one drop in
+    ``con``, and record on ``student_facts`` the catalogue they were built with.
 
     ``con`` must hold the ten typed tables (empty ones for datasets not received) and a
     ``directory`` table (cds, school, district) for names the drop leaves out. The facts are
     not sorted (sorting cost a quarter of a load); scoped aggregates read the sorted cube.
-    ``catalogue_meta`` records the catalogue version and the metrics the cube counts, so a
-    later catalogue knows what this drop was built with.
+    The record (a table comment: the catalogue version and the metrics the cube counts, see
+    ``built_with``) adds no table to the drop's contract.
     """
     con.execute(FACTS_SQL, {"drop_date": drop_date})
     con.execute(_cube_sql())
-    con.execute("CREATE OR REPLACE TABLE catalogue_meta AS SELECT $version AS version, "
-                "$metrics::VARCHAR[] AS metrics",
-                {"version": catalogue_version(), "metrics": list(METRICS)})
+    record = json.dumps({"catalogue": catalogue_version(), "metrics": list(METRICS)})
+    if not all(m.isidentifier() for m in METRICS):
+        raise ValueError("metric ids are identifiers")
+    con.execute(f"COMMENT ON TABLE student_facts IS '{record}'")
+
+
+def built_with(wh: Warehouse, drop: date) -> tuple[str | None, tuple[str, ...]]:
+    """The catalogue version a loaded drop was built with and the metrics its cube counts
+    ((None, ()) for a drop loaded before drops recorded it)."""
+    with wh.query() as cur:
+        row = cur.execute("SELECT comment FROM duckdb_tables() WHERE database_name = $db AND "
+                          "table_name = 'student_facts'", {"db": wh.alias(drop)}).fetchone()
+    try:
+        record = json.loads(row[0]) if row and row[0] else {}
+    except ValueError:
+        record = {}
+    return record.get("catalogue"), tuple(record.get("metrics", ()))
 
 
 _SQL_WORDS = frozenset({"and", "or", "not", "true", "false", "in", "is", "null", "between",

@@ -12,7 +12,7 @@ from datetime import date
 
 import pandas as pd
 
-from ccgi_dash.metrics import Filters
+from ccgi_dash.metrics import METRICS, Filters
 from ccgi_dash.scope import Scope
 from ccgi_dash.store import Warehouse
 
@@ -64,7 +64,8 @@ FOLLOW_UPS: dict[str, FollowUp] = {
             "f.grade_level = 12 AND (f.uc_eligible OR f.csu_eligible) "
             "AND NOT f.uc_submitted AND NOT f.csu_submitted",
             (("f.uc_status", "UC a-g"), ("f.csu_status", "CSU a-g"),
-             ("CASE WHEN f.ccc_submitted THEN 'Yes' ELSE 'No' END", "Applied to a CCC"),
+             ("CASE WHEN f.ccc_submitted THEN 'Yes' ELSE 'No' END",
+              METRICS["ccc_submitted"].card_title),
              ("f.last_login_date", "Last login")),
         ),
         FollowUp(

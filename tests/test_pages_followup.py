@@ -1,11 +1,16 @@
 """Students, Data clean-up, Data status and Audit log pages: who may open them, and what
 they show."""
 
+import contextlib
+
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from ccgi_dash import auth
+from ccgi_dash import auth, quality
+from ccgi_dash.scope import Scope
+from ccgi_dash.store import Warehouse
 
-from conftest import ROOT, demo_app, export_rows, user_app
+from conftest import ROOT, demo_app, export_rows, table_with, user_app
 
 FRESNO_UNIFIED = "1062166"
 
@@ -68,9 +73,31 @@ def test_pages_refuse_without_a_signed_in_user(app_env):
         assert not page.dataframe and not page.metric
 
 
-def test_cleanup_page_for_a_district(app_env):
-    at = demo_app(f"district:{FRESNO_UNIFIED}", "app_pages/cleanup.py")
+def test_cleanup_page_for_a_district(app_env, demo_data):
+    """A district leader's clean-up page lists their district's findings, counted as the
+    clean-up report counts them, and nothing of another district."""
+    with contextlib.closing(Warehouse(demo_data)) as wh:
+        county = quality.cleanup_findings(wh, Scope.county("demo"))
+        assert not county.empty, "the demo plants records to clean up"
+        code = county["district_code"].value_counts().index[0]
+        findings = quality.cleanup_findings(
+            wh, Scope("demo", districts=(code,), student_level=True, dataset="demo"))
+    at = demo_app(f"district:{code}", "app_pages/cleanup.py")
     assert not at.exception
+    expected = quality.cleanup_summary(findings)
+    assert not expected.empty
+    summary = table_with(at, *expected.columns)
+    pd.testing.assert_frame_equal(summary.reset_index(drop=True),
+                                  expected.reset_index(drop=True), check_dtype=False)
+    others = set(county["district_name"]) - set(findings["district_name"])
+    assert not others & set(summary.astype(str).to_numpy().ravel())
+    for check in sorted(set(findings["check"])):
+        at.selectbox(key="cleanup_check").set_value(check).run()
+        listed = quality.findings_for(findings, check)
+        rows = next(d.value for d in at.dataframe
+                    if list(d.value.columns) == list(listed.columns))
+        assert len(rows) == len(listed), check
+        assert quality.CHECKS[check].advice in [c.value for c in at.caption]
 
 
 def test_admin_pages(live_env):
