@@ -43,6 +43,12 @@ ACTIVE_DAYS = 30
 
 SUBMITTED_AID = "('Submitted', 'Completed')"
 
+_SUBGROUP_COLUMNS = "\n    ".join(
+    f"coalesce(b.{DIMENSIONS[d].column}, '{NOT_REPORTED}') AS {DIMENSIONS[d].column},"
+    for d in SUBGROUP_DIMENSIONS)
+"""Every student-group column of ``datasets.DIMENSIONS``, empty values as "Not reported": a
+new group column declared there is carried into the facts with no edit here."""
+
 FACTS_SQL = f"""
 CREATE OR REPLACE TABLE student_facts AS
 WITH
@@ -103,14 +109,7 @@ SELECT
     coalesce(sn.school_name, ds.school, 'School ' || b.school_cds) AS school_name,
     b.grade_level,
     b.school_year,
-    coalesce(b.gender, '{NOT_REPORTED}') AS gender,
-    coalesce(b.race_ethnicity, '{NOT_REPORTED}') AS race_ethnicity,
-    coalesce(b.el_status, '{NOT_REPORTED}') AS el_status,
-    coalesce(b.sed, '{NOT_REPORTED}') AS sed,
-    coalesce(b.swd, '{NOT_REPORTED}') AS swd,
-    coalesce(b.foster_youth, '{NOT_REPORTED}') AS foster_youth,
-    coalesce(b.homeless, '{NOT_REPORTED}') AS homeless,
-    coalesce(b.migrant, '{NOT_REPORTED}') AS migrant,
+    {_SUBGROUP_COLUMNS}
     b.account_created_date,
     b.last_login_date,
     b.account_created_date IS NOT NULL AS account_registered,
@@ -262,12 +261,14 @@ def needed_columns(metric: Metric) -> frozenset[str]:
 
 def outdated_drops(wh: Warehouse) -> list[date]:
     """Drops whose facts lack a column some metric of this catalogue needs (compound
-    conditions such as "aid_completed OR aid_opted_out" included): the warehouse must be
+    conditions such as "aid_completed OR aid_opted_out" included) or a breakdown column (a
+    student-group column added since they were loaded): the warehouse must be
     rebuilt from its raw files. A metric whose columns are all there but that the drop's cube
     does not count yet is not outdated: ``compute`` counts it from the facts."""
     if wh.empty:
         return []
-    needed = frozenset().union(*(needed_columns(m) for m in METRICS.values()))
+    needed = frozenset().union(*(needed_columns(m) for m in METRICS.values()),
+                               (d.column for d in DIMENSIONS.values()))
     have = _columns(wh)
     return [d for d in wh.drops
             if not needed <= have.get(wh.alias(d), {}).get("student_facts", frozenset())]

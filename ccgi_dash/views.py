@@ -44,7 +44,7 @@ def options(wh: Warehouse, scope: Scope, as_of: date | None = None) -> Options:
     drop = wh.resolve(as_of)
     if drop is None or scope.sees_nothing:
         return Options(tuple(wh.drops), (), ())
-    scope_sql, params = scope.sql()
+    scope_sql, params = scope.named_sql()
     sql = (f"SELECT district_code, any_value(district_name), school_cds, any_value(school_name) "
            f"FROM {wh.table(drop, 'student_facts')} WHERE {scope_sql} "
            f"GROUP BY district_code, school_cds")
