@@ -14,6 +14,8 @@ from datetime import date
 import pandas as pd
 import plotly.graph_objects as go
 
+from ccgi_dash.privacy import format_size
+
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
              "#000000")
 PRIMARY = OKABE_ITO[0]
@@ -49,7 +51,7 @@ def hover_text(frame: pd.DataFrame, label_col: str, count_label: str, pop_label:
     for lab, cnt, den, rate in zip(frame[label_col], frame["count_text"], frame["denominator"],
                                    frame["rate_text"], strict=True):
         out.append(f"<b>{escape(lab)}</b><br>{escape(count_label)}: {cnt}<br>"
-                   f"{escape(pop_label)}: {int(den):,}<br>Rate: {rate}")
+                   f"{escape(pop_label)}: {format_size(den)}<br>Rate: {rate}")
     return out
 
 
@@ -95,7 +97,8 @@ def funnel_chart(frame: pd.DataFrame, title: str) -> go.Figure:
         x=values, y=[escape(s) for s in frame["stage"]], orientation="h", text=text,
         textposition="outside", cliponaxis=False,
         marker_color=[MUTED if i in (0, 2) else PRIMARY for i in range(len(frame))],
-        hovertext=[f"<b>{escape(s)}</b><br>Students: {c}<br>Of: {int(p):,}<br>Rate: {r}"
+        hovertext=[f"<b>{escape(s)}</b><br>Students: {c}<br>Of: {format_size(p)}"
+                   f"<br>Rate: {r}"
                    for s, c, p, r in zip(frame["stage"], frame["students_text"],
                                          frame["population"], frame["rate_text"], strict=True)],
         hoverinfo="text",
@@ -120,7 +123,7 @@ def trend_lines(frame: pd.DataFrame, title: str, *, series: str | None = None,
             mode="lines+markers", name=escape(name) if name is not None else "Rate",
             line={"color": OKABE_ITO[i % len(OKABE_ITO)], "width": 2.5},
             hovertext=[f"<b>{d}</b>{'<br>' + escape(name) if name is not None else ''}"
-                       f"<br>Count: {c}<br>Of: {int(p):,}<br>Rate: {r}"
+                       f"<br>Count: {c}<br>Of: {format_size(p)}<br>Rate: {r}"
                        for d, c, p, r in zip(part["drop_date"], part["count_text"],
                                              part["denominator"], part["rate_text"],
                                              strict=True)],
@@ -146,7 +149,7 @@ def weekly_year_over_year_chart(frame: pd.DataFrame, title: str,
             mode="lines+markers", name=str(year),
             line={"color": OKABE_ITO[0] if i == 0 else OKABE_ITO[1],
                   "width": 3 if i == 0 else 2, "dash": "solid" if i == 0 else "dash"},
-            hovertext=[f"<b>Drop of {d:%b %d, %Y}</b><br>Count: {c}<br>Of: {int(p):,}"
+            hovertext=[f"<b>Drop of {d:%b %d, %Y}</b><br>Count: {c}<br>Of: {format_size(p)}"
                        f"<br>Rate: {r}"
                        for d, c, p, r in zip(part["drop_date"], part["count_text"],
                                              part["denominator"], part["rate_text"],
@@ -185,7 +188,7 @@ def year_over_year_chart(frame: pd.DataFrame, title: str,
             line={"color": OKABE_ITO[0] if i == 0 else OKABE_ITO[1],
                   "width": 3 if i == 0 else 2, "dash": "solid" if i == 0 else "dash"},
             hovertext=[f"<b>{year}</b> as of {d:%b %d}<br>Count: {int(n):,}<br>"
-                       f"Of: {int(p):,}<br>Rate: {r * 100:.1f}%"
+                       f"Of: {format_size(p)}<br>Rate: {r * 100:.1f}%"
                        for d, n, p, r in zip(part["date"], part["numerator"],
                                              part["denominator"], part["rate"], strict=True)],
             hoverinfo="text",
@@ -237,7 +240,7 @@ def heatmap(frame: pd.DataFrame, row_dim: str, col_dim: str, title: str) -> go.F
             zr.append(None if rate is None or pd.isna(rate) else rate * 100)
             tr.append(rec["rate_text"])
             hr.append(f"<b>{escape(r)}</b><br>{escape(c)}<br>Count: {rec['count_text']}<br>"
-                      f"Of: {int(rec['denominator']):,}<br>Rate: {rec['rate_text']}")
+                      f"Of: {format_size(rec['denominator'])}<br>Rate: {rec['rate_text']}")
         z.append(zr)
         text.append(tr)
         hover.append(hr)

@@ -98,8 +98,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import duckdb
+
     from ccgi_dash import export
-    from ccgi_dash.metrics import Filters, MetricError
+    from ccgi_dash.metrics import Filters, MetricError, RebuildNeeded, Request
     from ccgi_dash.scope import Scope
     from ccgi_dash.store import Warehouse
 
@@ -126,12 +128,23 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(f"No drop is loaded on or before {args.as_of}; the first is {wh.drops[0]}.",
                   file=sys.stderr)
             return EXIT_FAILED
+        request = Request(Scope.county(), filters, args.as_of,
+                          settings.privacy.suppression_threshold)
         try:
-            frame = export.metric_export(wh, Scope.county(), args.metric, by, filters,
-                                         args.as_of, raw=args.raw,
-                                         threshold=settings.privacy.suppression_threshold)
+            frame = export.metric_export(wh, request, args.metric, by, raw=args.raw)
+        except RebuildNeeded as exc:
+            print(str(exc).replace("python -m ccgi_dash rebuild",
+                                   f"python -m ccgi_dash rebuild --data-dir {dd.root}"),
+                  file=sys.stderr)
+            return EXIT_FAILED
         except MetricError as exc:
             raise UsageError(str(exc)) from exc
+        except duckdb.Error as exc:
+            print(f"The loaded data could not be read ({type(exc).__name__}). If the drops "
+                  "were loaded by another version of this dashboard, rebuild them from their "
+                  f"raw files: python -m ccgi_dash rebuild --data-dir {dd.root}",
+                  file=sys.stderr)
+            return EXIT_FAILED
     finally:
         wh.close()
     data = export.render(frame, args.format)

@@ -205,6 +205,17 @@ class Dimension:
     column: str
     labels: dict[str, str] = field(default_factory=dict)
     subgroup: bool = False
+    by: str = ""
+    """How the dimension reads after "by" in a chart title ("race/ethnicity"); the title in
+    lower case when empty."""
+
+    def __post_init__(self) -> None:
+        if not self.by:
+            object.__setattr__(self, "by", self.title.lower())
+
+    def label(self, value: object) -> str:
+        """The name a person reads for a stored value."""
+        return self.labels.get(str(value), str(value))
 
 
 _FLAG_LABELS = {"Y": "Yes", "N": "No", NOT_REPORTED: NOT_REPORTED}
@@ -215,7 +226,7 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("county", "County", "county_code"),
         Dimension("district", "District", "district_code"),
         Dimension("school", "School", "school_cds"),
-        Dimension("grade_level", "Grade", "grade_level"),
+        Dimension("grade_level", "Grade", "grade_level", by="grade"),
         Dimension("gender", "Gender", "gender",
                   {"M": "Male", "F": "Female", "X": "Non-binary", NOT_REPORTED: NOT_REPORTED},
                   subgroup=True),
@@ -252,12 +263,17 @@ DIMENSIONS: dict[str, Dimension] = {
                 NOT_REPORTED: NOT_REPORTED,
             },
             subgroup=True,
+            by="English learner status",
         ),
-        Dimension("sed", "Socioeconomically disadvantaged", "sed", _FLAG_LABELS, subgroup=True),
-        Dimension("swd", "Students with disabilities", "swd", _FLAG_LABELS, subgroup=True),
+        Dimension("sed", "Socioeconomically disadvantaged", "sed", _FLAG_LABELS, subgroup=True,
+                  by="socioeconomic disadvantage"),
+        Dimension("swd", "Students with disabilities", "swd", _FLAG_LABELS, subgroup=True,
+                  by="disability"),
         Dimension("foster_youth", "Foster youth", "foster_youth", _FLAG_LABELS, subgroup=True),
-        Dimension("homeless", "Homeless", "homeless", _FLAG_LABELS, subgroup=True),
-        Dimension("migrant", "Migrant", "migrant", _FLAG_LABELS, subgroup=True),
+        Dimension("homeless", "Homeless", "homeless", _FLAG_LABELS, subgroup=True,
+                  by="homelessness"),
+        Dimension("migrant", "Migrant", "migrant", _FLAG_LABELS, subgroup=True,
+                  by="migrant status"),
         Dimension("drop_date", "Drop date", "drop_date"),
     )
 }

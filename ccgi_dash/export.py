@@ -8,33 +8,37 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
 
 import pandas as pd
 
 from ccgi_dash import metrics
-from ccgi_dash.metrics import Filters
-from ccgi_dash.privacy import suppress, to_csv_bytes
-from ccgi_dash.scope import Scope
+from ccgi_dash.metrics import Request
+from ccgi_dash.privacy import suppress_metric, to_csv_bytes
 from ccgi_dash.store import Warehouse
 
 EXPORT_COLUMNS = ("metric", "numerator", "denominator", "rate", "suppressed")
 
 
-def metric_export(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
-                  filters: Filters = Filters(), as_of: date | None = None, *,
-                  raw: bool = False, threshold: int = 11) -> pd.DataFrame:
+def metric_export(wh: Warehouse, request: Request, metric_id: str, by: Sequence[str] = (), *,
+                  raw: bool = False) -> pd.DataFrame:
     """The export frame: breakdown columns, then metric, numerator, denominator, rate (0..1,
     4 decimals), suppressed. ``raw`` skips suppression and is only for operators entitled to
-    unsuppressed counts (the CLI's holder of the files, an admin)."""
-    frame = metrics.compute(wh, scope, metric_id, by, filters, as_of)
-    frame = frame.assign(suppressed=False) if raw else suppress(frame, by, threshold)
-    frame = frame.drop(columns=["school_district"], errors="ignore")
+    unsuppressed counts (the CLI's holder of the files, an admin).
+
+    Suppression is ``privacy.suppress_metric``, as on every page: a population that is
+    another metric's hidden count has an empty ``denominator`` too. This is exactly what
+    ``python -m ccgi_dash export`` writes (before ``render``)."""
+    frame = metrics.compute(wh, request.scope, metric_id, by, request.filters, request.as_of)
+    frame = (frame.assign(suppressed=False) if raw
+             else suppress_metric(wh, request, metric_id, by, frame))
+    frame = frame.drop(columns=["school_district", "population_hidden"], errors="ignore")
     frame.insert(len(frame.columns) - 4, "metric", metric_id)
     frame["rate"] = pd.array([None if r is None or pd.isna(r) else round(float(r), 4)
                               for r in frame["rate"]], dtype="Float64")
     frame["numerator"] = pd.array([None if n is None or pd.isna(n) else int(n)
                                    for n in frame["numerator"]], dtype="Int64")
+    frame["denominator"] = pd.array([None if n is None or pd.isna(n) else int(n)
+                                     for n in frame["denominator"]], dtype="Int64")
     frame["suppressed"] = frame["suppressed"].astype(bool)
     if "drop_date" in frame:
         frame["drop_date"] = [d.isoformat() for d in frame["drop_date"]]

@@ -7,17 +7,25 @@ Two halves, both here so that a definition cannot drift:
    metrics.md ("any fafsa_cadaa row submitted" ...), the first dates behind each (for
    cumulative curves), and the breakdown columns. A student counts once per metric by
    construction, however many rows the student has in a file.
-2. ``METRICS`` names, for each metric, its population and its condition over those columns;
-   ``compute`` counts them in DuckDB for any breakdown, filters, scope and as-of drop, with
-   bound parameters and identifiers taken from fixed mappings only.
+2. ``METRICS`` holds everything said about each metric: its titles, the phrase and help
+   text a page uses, its population (and whose count that population is), its condition
+   over those columns, its topic pages, its date. ``compute`` counts them in DuckDB for any
+   breakdown, filters, scope and as-of drop, with named bound parameters and identifiers
+   taken from fixed mappings only.
 
-Pages, exports, the CLI and tests all call these functions.
+No other module holds a copy of a metric's words: pages, topics, exports, the CLI and tests
+read them here. A ``Request`` (scope, filters, as-of drop, threshold) is what pages pass down.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+import threading
+import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -34,6 +42,12 @@ ACTIVE_DAYS = 30
 """``active_30d``: a login 0 to 30 days before the drop date (both ends included)."""
 
 SUBMITTED_AID = "('Submitted', 'Completed')"
+
+_SUBGROUP_COLUMNS = "\n    ".join(
+    f"coalesce(b.{DIMENSIONS[d].column}, '{NOT_REPORTED}') AS {DIMENSIONS[d].column},"
+    for d in SUBGROUP_DIMENSIONS)
+"""Every student-group column of ``datasets.DIMENSIONS``, empty values as "Not reported": a
+new group column declared there is carried into the facts with no edit here."""
 
 FACTS_SQL = f"""
 CREATE OR REPLACE TABLE student_facts AS
@@ -95,14 +109,7 @@ SELECT
     coalesce(sn.school_name, ds.school, 'School ' || b.school_cds) AS school_name,
     b.grade_level,
     b.school_year,
-    coalesce(b.gender, '{NOT_REPORTED}') AS gender,
-    coalesce(b.race_ethnicity, '{NOT_REPORTED}') AS race_ethnicity,
-    coalesce(b.el_status, '{NOT_REPORTED}') AS el_status,
-    coalesce(b.sed, '{NOT_REPORTED}') AS sed,
-    coalesce(b.swd, '{NOT_REPORTED}') AS swd,
-    coalesce(b.foster_youth, '{NOT_REPORTED}') AS foster_youth,
-    coalesce(b.homeless, '{NOT_REPORTED}') AS homeless,
-    coalesce(b.migrant, '{NOT_REPORTED}') AS migrant,
+    {_SUBGROUP_COLUMNS}
     b.account_created_date,
     b.last_login_date,
     b.account_created_date IS NOT NULL AS account_registered,
@@ -152,29 +159,137 @@ LEFT JOIN dir_district dd ON dd.district_code = b.district_code
 
 
 def build_student_facts(con: duckdb.DuckDBPyConnection, drop_date: date) -> None:
-    """Create ``student_facts`` and ``facts_cube`` from the typed tables of one drop in ``con``.
+    """Create ``student_facts`` and ``facts_cube`` from the typed tables of one drop in
+    ``con``, and record on ``student_facts`` the catalogue they were built with.
 
     ``con`` must hold the ten typed tables (empty ones for datasets not received) and a
     ``directory`` table (cds, school, district) for names the drop leaves out. The facts are
     not sorted (sorting cost a quarter of a load); scoped aggregates read the sorted cube.
+    The record (a table comment: the catalogue version and the metrics the cube counts, see
+    ``built_with``) adds no table to the drop's contract.
     """
     con.execute(FACTS_SQL, {"drop_date": drop_date})
     con.execute(_cube_sql())
+    record = json.dumps({"catalogue": catalogue_version(), "metrics": list(METRICS)})
+    if not all(m.isidentifier() for m in METRICS):
+        raise ValueError("metric ids are identifiers")
+    con.execute(f"COMMENT ON TABLE student_facts IS '{record}'")
+
+
+def built_with(wh: Warehouse, drop: date) -> tuple[str | None, tuple[str, ...]]:
+    """The catalogue version a loaded drop was built with and the metrics its cube counts
+    ((None, ()) for a drop loaded before drops recorded it)."""
+    with wh.query() as cur:
+        row = cur.execute("SELECT comment FROM duckdb_tables() WHERE database_name = $db AND "
+                          "table_name = 'student_facts'", {"db": wh.alias(drop)}).fetchone()
+    try:
+        record = json.loads(row[0]) if row and row[0] else {}
+    except ValueError:
+        record = {}
+    return record.get("catalogue"), tuple(record.get("metrics", ()))
+
+
+_SQL_WORDS = frozenset({"and", "or", "not", "true", "false", "in", "is", "null", "between",
+                        "like", "case", "when", "then", "else", "end"})
+
+
+def columns_of(sql: str) -> frozenset[str]:
+    """The ``student_facts`` columns a catalogue expression reads.
+
+    Catalogue expressions are fixed SQL over facts columns ("aid_completed OR aid_opted_out",
+    "grade_level BETWEEN 9 AND 11"): the identifiers once string literals, numbers and SQL
+    words are taken out."""
+    text = re.sub(r"'[^']*'", " ", sql)
+    return frozenset(w for w in re.findall(r"\b[A-Za-z_][A-Za-z0-9_]*\b", text)
+                     if w.lower() not in _SQL_WORDS)
+
+
+def catalogue_version() -> str:
+    """A short hash of what the facts of a drop must answer: every metric's population,
+    condition and date. Recorded in each drop (``catalogue_meta``) at load time."""
+    text = "\n".join(f"{m.id}|{m.population_sql}|{m.condition}|{m.date_column}"
+                     for m in METRICS.values())
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class MetricError(ValueError):
+    """A request the catalogue cannot answer; the message says what is allowed."""
+
+
+class RebuildNeeded(MetricError):
+    """Loaded data lacks what a metric needs: the drops must be rebuilt from their raw files."""
+
+    def __init__(self, metric_id: str, drops: Sequence[date], missing: Sequence[str]) -> None:
+        self.metric_id, self.drops, self.missing = metric_id, tuple(drops), tuple(missing)
+        when = ", ".join(d.isoformat() for d in drops[:3]) + (" ..." if len(drops) > 3 else "")
+        super().__init__(
+            f"The drop(s) of {when} were loaded by an older version of this dashboard and lack "
+            f"what \u201c{metric_id}\u201d needs ({', '.join(missing)}). A data manager "
+            "rebuilds them from their raw files with: python -m ccgi_dash rebuild")
+
+
+_COLUMNS: weakref.WeakKeyDictionary[Warehouse, dict[str, dict[str, frozenset[str]]]] = (
+    weakref.WeakKeyDictionary())
+_COLUMNS_LOCK = threading.Lock()
+
+
+def _columns(wh: Warehouse) -> dict[str, dict[str, frozenset[str]]]:
+    """Per attached drop, the columns of its ``student_facts`` and ``facts_cube``: read once
+    per warehouse (a warehouse never changes; a new load opens a new one)."""
+    with _COLUMNS_LOCK:
+        cached = _COLUMNS.get(wh)
+    if cached is not None:
+        return cached
+    with wh.query() as cur:
+        rows = cur.execute(
+            "SELECT database_name, table_name, list(column_name) FROM duckdb_columns() "
+            "WHERE table_name IN ('student_facts', 'facts_cube') "
+            "GROUP BY database_name, table_name").fetchall()
+    out: dict[str, dict[str, frozenset[str]]] = {}
+    for db, table, cols in rows:
+        out.setdefault(db, {})[table] = frozenset(cols)
+    with _COLUMNS_LOCK:
+        _COLUMNS[wh] = out
+    return out
+
+
+def needed_columns(metric: Metric) -> frozenset[str]:
+    """Facts columns a metric reads: its population, its condition and its date."""
+    cols = columns_of(metric.population_sql) | columns_of(metric.condition)
+    return cols | ({metric.date_column} if metric.date_column else set())
 
 
 def outdated_drops(wh: Warehouse) -> list[date]:
-    """Drops whose facts were built by an older version of this catalogue (a column a metric
-    needs is missing): the warehouse must be rebuilt from its raw files before use."""
+    """Drops whose facts lack a column some metric of this catalogue needs (compound
+    conditions such as "aid_completed OR aid_opted_out" included) or a breakdown column (a
+    student-group column added since they were loaded): the warehouse must be
+    rebuilt from its raw files. A metric whose columns are all there but that the drop's cube
+    does not count yet is not outdated: ``compute`` counts it from the facts."""
     if wh.empty:
         return []
-    needed = {m.condition for m in METRICS.values() if m.condition.isidentifier()}
-    needed |= {"uc_eligible", "csu_eligible"}
-    with wh.query() as cur:
-        rows = cur.execute(
-            "SELECT database_name, list(column_name) FROM duckdb_columns() "
-            "WHERE table_name = 'student_facts' GROUP BY database_name").fetchall()
-    have = {db: set(cols) for db, cols in rows}
-    return [d for d in wh.drops if not needed <= have.get(wh.alias(d), set())]
+    needed = frozenset().union(*(needed_columns(m) for m in METRICS.values()),
+                               (d.column for d in DIMENSIONS.values()))
+    have = _columns(wh)
+    return [d for d in wh.drops
+            if not needed <= have.get(wh.alias(d), {}).get("student_facts", frozenset())]
+
+
+def _check_columns(wh: Warehouse, metric: Metric, drops: Sequence[date]) -> None:
+    """Raise ``RebuildNeeded`` when a drop's facts lack a column the metric reads."""
+    have = _columns(wh)
+    need = needed_columns(metric)
+    bad = [d for d in drops
+           if not need <= have.get(wh.alias(d), {}).get("student_facts", frozenset())]
+    if bad:
+        facts = have.get(wh.alias(bad[0]), {}).get("student_facts", frozenset())
+        raise RebuildNeeded(metric.id, bad, sorted(need - facts))
+
+
+def _cube_counts(wh: Warehouse, metric: Metric, drops: Sequence[date]) -> bool:
+    """Whether the cube of every drop read counts this metric (older drops may not)."""
+    have = _columns(wh)
+    return all(f"m_{metric.id}" in have.get(wh.alias(d), {}).get("facts_cube", frozenset())
+               for d in drops)
 
 
 CUBE_DIMENSIONS = frozenset({"county", "district", "school", "grade_level", "drop_date"})
@@ -199,37 +314,70 @@ def _cube_sql() -> str:
 
 @dataclass(frozen=True)
 class Population:
+    """Who a rate is of. ``noun`` is how a sentence names them ("seniors", "students in grades
+    9-11"). ``count_of`` names the metric whose count this population is (UC-eligible seniors
+    are the count of ``uc_eligible``): wherever that count is hidden, so is this population
+    (``privacy.suppress_metric``)."""
+
     id: str
     title: str
+    noun: str
     sql: str
+    count_of: str | None = None
 
 
 POPULATIONS: dict[str, Population] = {
     p.id: p
     for p in (
-        Population("all", "All students", "TRUE"),
-        Population("seniors", "Seniors", "grade_level = 12"),
-        Population("grades_9_11", "Students in grades 9-11", "grade_level BETWEEN 9 AND 11"),
-        Population("uc_eligible_seniors", "UC-eligible seniors",
-                   "grade_level = 12 AND uc_eligible"),
-        Population("csu_eligible_seniors", "CSU-eligible seniors",
-                   "grade_level = 12 AND csu_eligible"),
+        Population("all", "All students", "students", "TRUE"),
+        Population("seniors", "Seniors", "seniors", "grade_level = 12"),
+        Population("grades_9_11", "Students in grades 9-11", "students in grades 9-11",
+                   "grade_level BETWEEN 9 AND 11"),
+        Population("uc_eligible_seniors", "UC-eligible seniors", "UC-eligible seniors",
+                   "grade_level = 12 AND uc_eligible", count_of="uc_eligible"),
+        Population("csu_eligible_seniors", "CSU-eligible seniors", "CSU-eligible seniors",
+                   "grade_level = 12 AND csu_eligible", count_of="csu_eligible"),
     )
 }
 
 
 @dataclass(frozen=True)
 class Metric:
-    """One row of metrics.md: its question, population, condition, and the date behind it."""
+    """Everything said about one metric, in one place (a row of metrics.md).
+
+    ``title`` names it in charts, tables and pickers; ``card_title`` on a headline card four
+    abreast; ``phrase`` starts the question a chart of it answers ("What share of seniors have
+    submitted a FAFSA or CADAA"); ``help`` is the question a card's help and docs ask.
+    ``topics`` are the pages it appears on (the first is its home); ``date_column`` the first
+    date the condition became true, for cumulative curves within one drop; ``format`` how its
+    value reads ("rate": a share of the population, one decimal).
+    """
 
     id: str
     title: str
-    question: str
+    help: str
     population: str
     condition: str
-    topic: str
+    topics: tuple[str, ...]
     date_column: str | None = None
-    """The first date the condition became true, for cumulative curves within one drop."""
+    card_title: str = ""
+    phrase: str = ""
+    format: str = "rate"
+
+    def __post_init__(self) -> None:
+        if not self.card_title:
+            object.__setattr__(self, "card_title", self.title)
+        if not self.phrase:
+            object.__setattr__(self, "phrase", self.help.rstrip("?"))
+
+    @property
+    def topic(self) -> str:
+        """The metric's home page."""
+        return self.topics[0]
+
+    @property
+    def question(self) -> str:
+        return self.help
 
     @property
     def population_sql(self) -> str:
@@ -239,69 +387,116 @@ class Metric:
     def population_title(self) -> str:
         return POPULATIONS[self.population].title
 
+    @property
+    def noun(self) -> str:
+        return POPULATIONS[self.population].noun
+
+    @property
+    def parent(self) -> str | None:
+        """The metric whose count is this metric's population, if any."""
+        return POPULATIONS[self.population].count_of
+
 
 METRICS: dict[str, Metric] = {
     m.id: m
     for m in (
         Metric("account_registered", "Accounts registered",
                "Do students have a CaliforniaColleges.edu account?", "all",
-               "account_registered", "accounts", "account_created_date"),
+               "account_registered", ("accounts",), "account_created_date",
+               phrase="What share of students have an account"),
         Metric("active_30d", "Active in the last 30 days", "Have they used it lately?", "all",
-               "active_30d", "accounts"),
+               "active_30d", ("accounts",),
+               phrase="What share of students logged in within 30 days"),
         Metric("aid_submitted", "FAFSA/CADAA submitted",
                "Have seniors submitted a FAFSA or CADAA?", "seniors", "aid_submitted",
-               "aid", "aid_submitted_date"),
+               ("aid",), "aid_submitted_date",
+               phrase="What share of seniors have submitted a FAFSA or CADAA"),
         Metric("aid_completed", "FAFSA/CADAA completed", "... and had it completed?", "seniors",
-               "aid_completed", "aid", "aid_completed_date"),
+               "aid_completed", ("aid",), "aid_completed_date",
+               phrase="What share of seniors have a completed FAFSA or CADAA"),
         Metric("fafsa_submitted", "FAFSA submitted", "Have seniors submitted a FAFSA?",
-               "seniors", "fafsa_submitted", "aid"),
+               "seniors", "fafsa_submitted", ("aid",),
+               phrase="What share of seniors have submitted a FAFSA"),
         Metric("cadaa_submitted", "CADAA submitted", "Have seniors submitted a CADAA?",
-               "seniors", "cadaa_submitted", "aid"),
+               "seniors", "cadaa_submitted", ("aid",),
+               phrase="What share of seniors have submitted a CADAA"),
         Metric("aid_opted_out", "Opted out (AB 469)",
-               "Have seniors opted out of filing (AB 469)?", "seniors", "aid_opted_out", "aid"),
+               "Have seniors opted out of filing (AB 469)?", "seniors", "aid_opted_out",
+               ("aid",), phrase="What share of seniors have opted out of filing (AB 469)"),
         Metric("aid_done_or_opted_out", "AB 469 compliance",
                "Have seniors completed a FAFSA/CADAA or opted out?", "seniors",
-               "aid_completed OR aid_opted_out", "aid"),
+               "aid_completed OR aid_opted_out", ("aid",),
+               phrase="What share of seniors have completed a FAFSA/CADAA or opted out"),
+        Metric("any_app_submitted", "Applied anywhere", "Have seniors applied anywhere?",
+               "seniors", "any_app_submitted", ("apps",), "any_app_submitted_date",
+               phrase="What share of seniors have applied to a UC, CSU or community college"),
         Metric("uc_submitted", "Applied to a UC", "Have seniors applied to a UC campus?",
-               "seniors", "uc_submitted", "apps", "uc_submitted_date"),
+               "seniors", "uc_submitted", ("apps",), "uc_submitted_date",
+               phrase="What share of seniors have applied to a UC campus"),
         Metric("csu_submitted", "Applied to a CSU",
                "Have seniors applied through Cal State Apply?", "seniors", "csu_submitted",
-               "apps", "csu_submitted_date"),
+               ("apps",), "csu_submitted_date",
+               phrase="What share of seniors have applied to a CSU campus"),
         Metric("ccc_submitted", "Applied to a community college",
-               "Have seniors applied through CCCApply?", "seniors", "ccc_submitted", "apps",
-               "ccc_submitted_date"),
+               "Have seniors applied through CCCApply?", "seniors", "ccc_submitted", ("apps",),
+               "ccc_submitted_date", card_title="Applied to a CCC",
+               phrase="What share of seniors have applied to a community college"),
         Metric("uc_and_csu_submitted", "Applied to both UC and CSU",
                "Have seniors applied to both a UC and a CSU?", "seniors",
-               "uc_submitted AND csu_submitted", "apps"),
-        Metric("any_app_submitted", "Applied anywhere", "Have seniors applied anywhere?",
-               "seniors", "any_app_submitted", "apps", "any_app_submitted_date"),
+               "uc_submitted AND csu_submitted", ("apps",), card_title="Applied to UC and CSU",
+               phrase="What share of seniors have applied to both a UC and a CSU"),
         Metric("uc_eligible", "UC a-g eligible", "Have seniors completed a-g for UC?",
-               "seniors", "uc_eligible", "ag"),
+               "seniors", "uc_eligible", ("ag",),
+               phrase="What share of seniors have completed a-g for UC"),
         Metric("csu_eligible", "CSU a-g eligible", "Have seniors completed a-g for CSU?",
-               "seniors", "csu_eligible", "ag"),
+               "seniors", "csu_eligible", ("ag",),
+               phrase="What share of seniors have completed a-g for CSU"),
         Metric("uc_on_track", "On track for UC a-g",
                "Are students in grades 9-11 on track for UC a-g?", "grades_9_11",
-               "uc_on_track", "ag"),
+               "uc_on_track", ("ag",),
+               phrase="What share of students in grades 9-11 are on track for UC a-g"),
         Metric("csu_on_track", "On track for CSU a-g",
                "Are students in grades 9-11 on track for CSU a-g?", "grades_9_11",
-               "csu_on_track", "ag"),
+               "csu_on_track", ("ag",),
+               phrase="What share of students in grades 9-11 are on track for CSU a-g"),
         Metric("uc_eligible_applied", "UC-eligible seniors who applied to UC",
                "Of UC-eligible seniors, how many applied to UC?", "uc_eligible_seniors",
-               "uc_submitted", "apps", "uc_submitted_date"),
+               "uc_submitted", ("apps",), "uc_submitted_date",
+               card_title="UC-eligible who applied",
+               phrase="What share of UC-eligible seniors have applied to a UC"),
         Metric("csu_eligible_applied", "CSU-eligible seniors who applied to a CSU",
                "Of CSU-eligible seniors, how many applied to a CSU?", "csu_eligible_seniors",
-               "csu_submitted", "apps", "csu_submitted_date"),
+               "csu_submitted", ("apps",), "csu_submitted_date",
+               card_title="CSU-eligible who applied",
+               phrase="What share of CSU-eligible seniors have applied to a CSU"),
         Metric("favorite_college", "Favorited a college", "Have students favorited a college?",
-               "all", "favorite_college", "favorites"),
+               "all", "favorite_college", ("favorites",),
+               phrase="What share of students have favorited a college"),
         Metric("favorite_career", "Favorited a career", "Have students favorited a career?",
-               "all", "favorite_career", "favorites"),
+               "all", "favorite_career", ("favorites",),
+               phrase="What share of students have favorited a career"),
         Metric("favorite_major", "Favorited a major", "Have students favorited a major?",
-               "all", "favorite_major", "favorites"),
+               "all", "favorite_major", ("favorites",),
+               phrase="What share of students have favorited a major"),
         Metric("career_assessment", "Completed a career assessment",
                "Have students completed a career assessment?", "all", "career_assessment",
-               "assessments", "career_assessment_date"),
+               ("assessments",), "career_assessment_date",
+               phrase="What share of students have taken a career assessment"),
     )
 }
+
+
+def metric(metric_id: str) -> Metric:
+    """The catalogue entry of ``metric_id``, or a ``MetricError`` naming the ids there are."""
+    m = METRICS.get(metric_id)
+    if m is None:
+        raise MetricError(f"unknown metric {metric_id!r}; choose from {', '.join(METRICS)}")
+    return m
+
+
+def metrics_of(topic: str) -> tuple[str, ...]:
+    """The metrics a topic page shows, in catalogue order: those that name the topic."""
+    return tuple(m.id for m in METRICS.values() if topic in m.topics)
 
 
 @dataclass(frozen=True)
@@ -342,10 +537,6 @@ BREAKDOWNS: tuple[str, ...] = tuple(DIMENSIONS)
 FILTER_DIMENSIONS: tuple[str, ...] = ("district", "school", "grade_level", *SUBGROUP_DIMENSIONS)
 
 
-class MetricError(ValueError):
-    """A request the catalogue cannot answer; the message says what is allowed."""
-
-
 @dataclass(frozen=True)
 class Filters:
     """What narrows the roster before counting. Hashable, so it can key a cache.
@@ -382,23 +573,48 @@ class Filters:
     def is_empty(self) -> bool:
         return not (self.districts or self.schools or self.grades or self.groups)
 
-    def sql(self) -> tuple[str, list[object]]:
+    def sql(self) -> tuple[str, dict[str, object]]:
+        """A WHERE fragment with named parameters (``$f_<name>``), so it combines with the
+        scope's and a query's own parameters in any order."""
         clauses: list[str] = []
-        params: list[object] = []
+        params: dict[str, object] = {}
         if self.districts:
-            clauses.append("district_code IN (SELECT unnest(?::VARCHAR[]))")
-            params.append(list(self.districts))
+            clauses.append("district_code IN (SELECT unnest($f_districts::VARCHAR[]))")
+            params["f_districts"] = list(self.districts)
         if self.schools:
-            clauses.append("school_cds IN (SELECT unnest(?::VARCHAR[]))")
-            params.append(list(self.schools))
+            clauses.append("school_cds IN (SELECT unnest($f_schools::VARCHAR[]))")
+            params["f_schools"] = list(self.schools)
         if self.grades:
-            clauses.append("grade_level IN (SELECT unnest(?::INTEGER[]))")
-            params.append(list(self.grades))
+            clauses.append("grade_level IN (SELECT unnest($f_grades::INTEGER[]))")
+            params["f_grades"] = list(self.grades)
         for dim, values in self.groups:
             column = DIMENSIONS[dim].column
-            clauses.append(f"{column} IN (SELECT unnest(?::VARCHAR[]))")
-            params.append(list(values))
+            clauses.append(f"{column} IN (SELECT unnest($f_{dim}::VARCHAR[]))")
+            params[f"f_{dim}"] = list(values)
         return (" AND ".join(clauses) or "TRUE"), params
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a page (or the CLI) asks for: who asks, what narrows the roster, which drop, and
+    the county's suppression threshold (from the settings; nothing has a default for it).
+
+    Hashable: ``ui.data.view`` keys its cache on it, so a result is only served to the same
+    scope, filters, drop and threshold.
+    """
+
+    scope: Scope
+    filters: Filters
+    as_of: date | None
+    threshold: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.threshold, int) or self.threshold < 1:
+            raise ValueError("the suppression threshold is a positive whole number")
+
+    def at(self, as_of: date | None) -> Request:
+        """The same request at another drop (the previous week, same week last year)."""
+        return replace(self, as_of=as_of)
 
 
 def _check_by(by: Sequence[str]) -> tuple[str, ...]:
@@ -430,14 +646,6 @@ def _select_dims(by: Sequence[str]) -> tuple[list[str], list[str]]:
     return exprs, names
 
 
-def _source(wh: Warehouse, drop: date, by: Sequence[str],
-            cube: bool) -> tuple[str, str, list[object]]:
-    """The relation to read: one drop's facts (or cube), or every drop up to ``drop``."""
-    if "drop_date" in by:
-        return ("all_cubes" if cube else "all_facts"), "drop_date <= ?", [drop]
-    return wh.table(drop, "facts_cube" if cube else "student_facts"), "TRUE", []
-
-
 def compute(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
             filters: Filters = Filters(), as_of: date | None = None) -> pd.DataFrame:
     """Numerator, denominator and rate of a metric for each group of a breakdown.
@@ -445,13 +653,15 @@ def compute(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
     Columns: the breakdown columns (plus ``district_name`` / ``school_name`` for those
     dimensions), then ``numerator``, ``denominator``, ``rate`` (0..1, None for an empty
     group). Groups are those present in the population; rates are not suppressed here
-    (see ``privacy.suppress``). An unknown drop or an empty scope gives an empty frame.
+    (see ``privacy.suppress_metric``). An unknown drop or an empty scope gives an empty frame.
+
+    The cube answers when every drop read counts the metric; a metric added to the catalogue
+    after a drop was loaded is counted from that drop's ``student_facts``, and
+    ``RebuildNeeded`` says so plainly when the facts lack a column it reads.
     """
     import pandas as pd  # here, not at the top: loading a drop never needs pandas
 
-    metric = METRICS.get(metric_id)
-    if metric is None:
-        raise MetricError(f"unknown metric {metric_id!r}; choose from {', '.join(METRICS)}")
+    m = metric(metric_id)
     by = _check_by(by)
     exprs, names = _select_dims(by)
     cols = [*names, "numerator", "denominator", "rate"]
@@ -459,21 +669,30 @@ def compute(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
     if drop is None or scope.sees_nothing:
         empty = {c: [0] if c in ("numerator", "denominator") else [None] for c in cols}
         return pd.DataFrame(empty if not by else {c: [] for c in cols})
-    cube = wh.has_cubes and set(by) <= CUBE_DIMENSIONS and not filters.groups
-    source, time_sql, time_params = _source(wh, drop, by, cube)
-    scope_sql, scope_params = scope.sql()
+    drops = [d for d in wh.drops if d <= drop] if "drop_date" in by else [drop]
+    _check_columns(wh, m, drops)
+    cube = (wh.has_cubes and set(by) <= CUBE_DIMENSIONS and not filters.groups
+            and _cube_counts(wh, m, drops))
+    params: dict[str, object] = {}
+    if "drop_date" in by:
+        source, time_sql = ("all_cubes" if cube else "all_facts"), "drop_date <= $drop"
+        params["drop"] = drop
+    else:
+        source, time_sql = wh.table(drop, "facts_cube" if cube else "student_facts"), "TRUE"
+    scope_sql, scope_params = scope.named_sql()
     filt_sql, filt_params = filters.sql()
-    counts = ([f"coalesce(sum(m_{metric.id}), 0) AS numerator",
+    params |= scope_params | filt_params
+    counts = ([f"coalesce(sum(m_{m.id}), 0) AS numerator",
                "coalesce(sum(n), 0) AS denominator"] if cube else
-              [f"count(*) FILTER (WHERE {metric.condition}) AS numerator",
+              [f"count(*) FILTER (WHERE {m.condition}) AS numerator",
                "count(*) AS denominator"])
     select = ", ".join([*exprs, *counts])
     group = f"GROUP BY {', '.join(DIMENSIONS[d].column for d in by)}" if by else ""
     order = f"ORDER BY {', '.join(by)}" if by else ""
-    sql = (f"SELECT {select} FROM {source} WHERE ({metric.population_sql}) AND ({scope_sql}) "
+    sql = (f"SELECT {select} FROM {source} WHERE ({m.population_sql}) AND ({scope_sql}) "
            f"AND ({filt_sql}) AND ({time_sql}) {group} {order}")
     with wh.query() as cur:
-        frame = cur.execute(sql, [*scope_params, *filt_params, *time_params]).df()
+        frame = cur.execute(sql, params).df()
     if not by and frame.empty:
         frame = pd.DataFrame({"numerator": [0], "denominator": [0]})
     frame["numerator"] = frame["numerator"].astype("int64")
@@ -504,10 +723,11 @@ def ranking(wh: Warehouse, scope: Scope, ranking_id: str, filters: Filters = Fil
         return pd.DataFrame(columns=cols)
     facts = wh.table(drop, "student_facts")
     table = wh.table(drop, r.table)
-    scope_sql, scope_params = scope.sql("f.district_code")
+    scope_sql, scope_params = scope.named_sql("f.district_code")
     filt_sql, filt_params = filters.sql()
     pop = POPULATIONS[r.population].sql
     extra = f"mode(t.{r.extra})" if r.extra else "NULL"
+    params: dict[str, object] = {"limit": int(limit)} if limit else {}
     if scope.all_districts and filters.is_empty() and r.population == "all":
         # Every loaded row belongs to a roster student (orphans are rejected at load), so
         # the county-wide list needs no join with the roster.
@@ -515,10 +735,10 @@ def ranking(wh: Warehouse, scope: Scope, ranking_id: str, filters: Filters = Fil
             SELECT t.{r.item} AS item, {extra} AS extra, count(DISTINCT t.ssid) AS students,
                 (SELECT count(*) FROM {facts}) AS population
             FROM {table} t WHERE {r.where} GROUP BY t.{r.item}
-            ORDER BY students DESC, item {"LIMIT ?" if limit else ""}
+            ORDER BY students DESC, item {"LIMIT $limit" if limit else ""}
         """
         with wh.query() as cur:
-            frame = cur.execute(sql, [int(limit)] if limit else []).df()
+            frame = cur.execute(sql, params).df()
         return frame[cols] if not frame.empty else pd.DataFrame(columns=cols)
     sql = f"""
         WITH f AS (
@@ -531,13 +751,10 @@ def ranking(wh: Warehouse, scope: Scope, ranking_id: str, filters: Filters = Fil
         WHERE {r.where}
         GROUP BY t.{r.item}
         ORDER BY students DESC, item
-        {"LIMIT ?" if limit else ""}
+        {"LIMIT $limit" if limit else ""}
     """
-    params: list[object] = [*scope_params, *filt_params]
-    if limit:
-        params.append(int(limit))
     with wh.query() as cur:
-        frame = cur.execute(sql, params).df()
+        frame = cur.execute(sql, params | scope_params | filt_params).df()
     return frame[cols] if not frame.empty else pd.DataFrame(columns=cols)
 
 
@@ -550,21 +767,22 @@ def cumulative(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = F
     """
     import pandas as pd  # here, not at the top: loading a drop never needs pandas
 
-    metric = METRICS.get(metric_id)
-    if metric is None or metric.date_column is None:
+    m = METRICS.get(metric_id)
+    if m is None or m.date_column is None:
         raise MetricError(f"{metric_id!r} has no date to accumulate; choose from "
-                          f"{', '.join(m.id for m in METRICS.values() if m.date_column)}")
+                          f"{', '.join(x.id for x in METRICS.values() if x.date_column)}")
     cols = ["date", "numerator", "denominator", "rate"]
     drop = wh.resolve(as_of)
     if drop is None or scope.sees_nothing:
         return pd.DataFrame(columns=cols)
+    _check_columns(wh, m, [drop])
     facts = wh.table(drop, "student_facts")
-    scope_sql, scope_params = scope.sql()
+    scope_sql, scope_params = scope.named_sql()
     filt_sql, filt_params = filters.sql()
     sql = f"""
         WITH pop AS (
-            SELECT {metric.date_column} AS d, ({metric.condition}) AS hit FROM {facts}
-            WHERE ({metric.population_sql}) AND ({scope_sql}) AND ({filt_sql})
+            SELECT {m.date_column} AS d, ({m.condition}) AS hit FROM {facts}
+            WHERE ({m.population_sql}) AND ({scope_sql}) AND ({filt_sql})
         ),
         days AS (SELECT d, count(*) AS n FROM pop WHERE hit AND d IS NOT NULL GROUP BY d)
         SELECT d AS date, CAST(sum(n) OVER (ORDER BY d) AS BIGINT) AS numerator,
@@ -572,7 +790,7 @@ def cumulative(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = F
         FROM days ORDER BY d
     """
     with wh.query() as cur:
-        frame = cur.execute(sql, [*scope_params, *filt_params]).df()
+        frame = cur.execute(sql, scope_params | filt_params).df()
     if frame.empty:
         return pd.DataFrame(columns=cols)
     frame["date"] = pd.to_datetime(frame["date"]).dt.date

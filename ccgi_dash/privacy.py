@@ -1,10 +1,17 @@
 """Small-cell suppression and safe output, as access-and-privacy.md says.
 
-One function decides which cells are hidden (``suppress``), and every view (chart, table,
-CSV download, CLI export) calls it on the same frame, so the same cells are hidden
-everywhere. Suppression hides a count and its rate when the group has 1 to threshold-1
-students, then hides more parts wherever a hidden part could be recovered by subtracting the
-shown parts from a total (complementary suppression).
+One function decides which cells of a metric view are hidden (``suppress_metric``), and every
+view (card, chart, tooltip, table, CSV download, CLI export, equity tables, follow-up table)
+calls it, so two views of one drop cannot disagree. Suppression hides a count and its rate
+when the group has 1 to threshold-1 students, then hides more parts wherever a hidden part
+could be recovered by subtracting the shown parts from a total (complementary suppression).
+
+A population can itself be another metric's count (UC-eligible seniors are the count of
+``uc_eligible``). Such a population is a number the parent view may hide, so
+``suppress_metric`` computes the parent's suppression for the same scope, filters, drop and
+breakdown and hides the child's population, count and rate wherever the parent's count is
+hidden, primary and complementary alike. ``suppress`` is the cell rule underneath, also used
+for ranked lists (counts of items, not metrics).
 """
 
 from __future__ import annotations
@@ -12,8 +19,13 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ccgi_dash.metrics import Request
+    from ccgi_dash.store import Warehouse
 
 SUPPRESSED = "*"
 EMPTY_GROUP = "--"
@@ -49,14 +61,15 @@ def _grouped(frame: pd.DataFrame, keys: list[str]) -> list[pd.Index]:
     return list(frame.groupby(grouper, dropna=False, sort=False).groups.values())
 
 
-def suppress(frame: pd.DataFrame, by: Sequence[str], threshold: int = 11,
-             count_col: str = "denominator") -> pd.DataFrame:
+def suppress(frame: pd.DataFrame, by: Sequence[str], threshold: int,
+             count_col: str = "denominator", force: pd.Series | None = None) -> pd.DataFrame:
     """Return a copy with a ``suppressed`` column and hidden values set to missing.
 
     ``count_col`` is the group size a row is judged by (the denominator of a rate, the
     students of a ranked entry). Suppressed rows get ``numerator`` and ``rate`` (and, for
     ranked lists, ``students`` and ``share``) emptied; the group size stays, as the export
-    contract keeps ``denominator``.
+    contract keeps ``denominator``. ``force`` marks rows hidden whatever their size (a
+    parent's hidden count); complementary suppression then starts from them too.
     """
     out = frame.copy()
     if out.empty:
@@ -64,7 +77,16 @@ def suppress(frame: pd.DataFrame, by: Sequence[str], threshold: int = 11,
         return out
     sizes = out[count_col].astype("int64")
     hidden = (sizes >= 1) & (sizes < threshold)
+    if force is not None:
+        hidden = hidden | force.reindex(out.index, fill_value=False).astype(bool)
     parts = _partitions(out, by)
+    # A row alone in one of its partitions equals a total another view shows (a district's
+    # only school is the district): hiding it as a complement would hide nothing, so such
+    # rows are picked only when no other candidate is left.
+    alone = pd.Series(False, index=out.index)
+    for idx in parts:
+        if len(idx) == 1:
+            alone.loc[idx] = True
     changed = True
     while changed:
         changed = False
@@ -79,7 +101,9 @@ def suppress(frame: pd.DataFrame, by: Sequence[str], threshold: int = 11,
                 candidates = sizes.loc[idx][~h & (sizes.loc[idx] > 0)]
                 if candidates.empty:
                     continue
-                pick = candidates.sort_values(kind="stable").index[0]
+                order = pd.DataFrame({"alone": alone.loc[candidates.index],
+                                      "size": candidates})
+                pick = order.sort_values(["alone", "size"], kind="stable").index[0]
                 hidden.loc[pick] = True
                 changed = True
     out["suppressed"] = hidden.astype(bool)
@@ -90,6 +114,96 @@ def suppress(frame: pd.DataFrame, by: Sequence[str], threshold: int = 11,
     return out
 
 
+KEY_COLUMNS = ("county", "district", "school", "grade_level", "drop_date")
+"""Breakdown columns that identify a row (with any subgroup dimension)."""
+
+
+def suppress_metric(wh: Warehouse, request: Request, metric_id: str, by: Sequence[str],
+                    frame: pd.DataFrame) -> pd.DataFrame:
+    """THE suppression of a metric view: every card, chart, table, download and export of a
+    metric goes through here, so the same cells are hidden in every view of one drop.
+
+    ``frame`` is ``metrics.compute(wh, request.scope, metric_id, by, request.filters,
+    request.as_of)``. Returns it with ``suppressed`` and ``population_hidden`` columns;
+    hidden rows have no ``numerator`` and ``rate``, and rows whose population is a hidden
+    count of the parent metric have no ``denominator`` either.
+    """
+    from ccgi_dash import metrics
+
+    by = list(by)
+    parent_id = metrics.metric(metric_id).parent
+    force = None
+    if parent_id is not None and not frame.empty:
+        parent = suppress_metric(wh, request, parent_id, by, metrics.compute(
+            wh, request.scope, parent_id, by, request.filters, request.as_of))
+        if by:
+            # a group the parent hides but the child lacks (no one in the population) would
+            # read as "0" by its absence: it is listed, hidden, like the others
+            have = set(frame.set_index(by).index)
+            absent = pd.Series([k not in have for k in parent.set_index(by).index],
+                               index=parent.index, dtype=bool)
+            extra = parent[parent["suppressed"].astype(bool) & absent]
+            if len(extra):
+                add = extra[[c for c in frame.columns if c in extra.columns]].assign(
+                    numerator=0, denominator=0, rate=None)
+                frame = pd.concat([frame, add[frame.columns]], ignore_index=True)
+                frame = frame.sort_values(by, kind="stable").reset_index(drop=True)
+            keys = parent.set_index(by)["suppressed"]
+            index = frame.set_index(by).index
+            force = pd.Series(keys.reindex(index, fill_value=False).to_numpy(dtype=bool),
+                              index=frame.index)
+        else:
+            force = pd.Series([bool(parent["suppressed"].iloc[0])] * len(frame),
+                              index=frame.index)
+    lone = _lone_hidden(wh, request, metric_id, by, frame)
+    out = suppress(frame, by, request.threshold,
+                   force=lone if force is None else (force | lone))
+    hide_pop = force if force is not None else pd.Series(False, index=out.index)
+    out["population_hidden"] = hide_pop.reindex(out.index, fill_value=False).astype(bool)
+    if out["population_hidden"].any():
+        out["denominator"] = out["denominator"].astype("object").where(
+            ~out["population_hidden"], None)
+    return out
+
+
+def _lone_hidden(wh: Warehouse, request: Request, metric_id: str, by: list[str],
+                 frame: pd.DataFrame) -> pd.Series:
+    """Rows that equal a hidden cell of a coarser view: a district's only school where the
+    district view hides the district, a district's only student group where the district's
+    total is hidden. The coarser view is suppressed first (it never depends on a finer one),
+    so the two views hide the same number."""
+    from ccgi_dash import metrics
+
+    out = pd.Series(False, index=frame.index)
+    if frame.empty:
+        return out
+    for dim in by:
+        if dim in _NO_COMPLEMENT:
+            continue
+        others = [d for d in by if d != dim]
+        if dim == "school":
+            coarse, group = ["district", *others], [*others, "school_district"]
+        elif others:
+            coarse, group = others, others
+        else:
+            continue
+        counts = frame.groupby(group[0] if len(group) == 1 else group, sort=False,
+                               dropna=False)[dim].transform("size")
+        lone = counts == 1
+        if not lone.any():
+            continue
+        view = suppress_metric(wh, request, metric_id, coarse, metrics.compute(
+            wh, request.scope, metric_id, coarse, request.filters, request.as_of))
+        hidden = view.set_index(coarse)["suppressed"]
+        cols = [frame["school_district"] if (d == "district" and dim == "school") else frame[d]
+                for d in coarse]
+        index = (pd.MultiIndex.from_arrays(cols, names=coarse) if len(cols) > 1
+                 else pd.Index(cols[0], name=coarse[0]))
+        found = hidden.reindex(index, fill_value=False).to_numpy(dtype=bool)
+        out |= lone & pd.Series(found, index=frame.index)
+    return out
+
+
 def format_rate(rate: object, denominator: object, suppressed: bool, digits: int = 1) -> str:
     """How a rate reads in a table: ``*`` when suppressed, ``--`` for an empty group."""
     if suppressed:
@@ -97,6 +211,13 @@ def format_rate(rate: object, denominator: object, suppressed: bool, digits: int
     if denominator in (0, None) or rate is None or (isinstance(rate, float) and math.isnan(rate)):
         return EMPTY_GROUP
     return f"{float(rate) * 100:.{digits}f}%"
+
+
+def format_size(value: object) -> str:
+    """How a group's size reads: ``*`` when it is itself a hidden count, else the number."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return SUPPRESSED
+    return f"{int(value):,}"
 
 
 def format_count(value: object, suppressed: bool) -> str:

@@ -43,13 +43,23 @@ class Scope:
     def sees_nothing(self) -> bool:
         return not self.all_districts and not self.districts
 
-    def sql(self, column: str = "district_code") -> tuple[str, list[object]]:
-        """A WHERE fragment and its parameters. ``column`` must be a fixed identifier."""
+    def named_sql(self, column: str = "district_code",
+                  name: str = "scope_districts") -> tuple[str, dict[str, object]]:
+        """A WHERE fragment with a named parameter (``$scope_districts``), to combine with
+        other fragments' named parameters. ``column`` must be a fixed identifier."""
         if self.all_districts:
-            return "TRUE", []
+            return "TRUE", {}
         if not self.districts:
-            return "FALSE", []
-        return f"{column} IN (SELECT unnest(?::VARCHAR[]))", [list(self.districts)]
+            return "FALSE", {}
+        return (f"{column} IN (SELECT unnest(${name}::VARCHAR[]))",
+                {name: list(self.districts)})
+
+    def sql(self, column: str = "district_code") -> tuple[str, list[object]]:
+        """The same fragment with one positional parameter, for a query that has no other
+        parameter (the data status and clean-up queries). Combine fragments with
+        :meth:`named_sql`."""
+        sql, params = self.named_sql(column, "p")
+        return sql.replace("$p", "?"), list(params.values())
 
     def allows_district(self, code: str) -> bool:
         return self.all_districts or code in self.districts

@@ -12,7 +12,7 @@ from datetime import date
 
 import pandas as pd
 
-from ccgi_dash.metrics import Filters
+from ccgi_dash.metrics import METRICS, Filters
 from ccgi_dash.scope import Scope
 from ccgi_dash.store import Warehouse
 
@@ -64,7 +64,8 @@ FOLLOW_UPS: dict[str, FollowUp] = {
             "f.grade_level = 12 AND (f.uc_eligible OR f.csu_eligible) "
             "AND NOT f.uc_submitted AND NOT f.csu_submitted",
             (("f.uc_status", "UC a-g"), ("f.csu_status", "CSU a-g"),
-             ("CASE WHEN f.ccc_submitted THEN 'Yes' ELSE 'No' END", "Applied to a CCC"),
+             ("CASE WHEN f.ccc_submitted THEN 'Yes' ELSE 'No' END",
+              METRICS["ccc_submitted"].card_title),
              ("f.last_login_date", "Last login")),
         ),
         FollowUp(
@@ -107,7 +108,7 @@ def follow_up(wh: Warehouse, scope: Scope, list_id: str, filters: Filters = Filt
     for expr, title in spec.columns:
         sql = _APPS_STARTED.format(**tables) if expr == "__STARTED__" else expr
         extra.append(f'{sql} AS "{title}"')
-    scope_sql, sp = scope.sql("f.district_code")
+    scope_sql, sp = scope.named_sql("f.district_code")
     filt_sql, fp = filters.sql()
     select = ", ".join([
         's.last_name AS "Last name"', 's.first_name AS "First name"', 'f.ssid AS "SSID"',
@@ -119,16 +120,16 @@ def follow_up(wh: Warehouse, scope: Scope, list_id: str, filters: Filters = Filt
         FROM (SELECT * FROM {wh.table(drop, 'student_facts')} WHERE {filt_sql}) f
         JOIN {wh.table(drop, 'students')} s USING (ssid)
         WHERE ({spec.condition}) AND ({scope_sql})
-          AND (? = '' OR f.ssid LIKE '%' || ? || '%'
+          AND ($term = '' OR f.ssid LIKE '%' || $term || '%'
                OR (coalesce(s.first_name, '') || ' ' || coalesce(s.last_name, '')) ILIKE
-                  '%' || ? || '%'
+                  '%' || $term || '%'
                OR (coalesce(s.last_name, '') || ', ' || coalesce(s.first_name, '')) ILIKE
-                  '%' || ? || '%')
+                  '%' || $term || '%')
         ORDER BY "District", "School", "Grade", "Last name", "First name", "SSID"
     """
     with wh.query() as cur:
         term = search.strip()
-        frame = cur.execute(sql, [*fp, *sp, term, term, term, term]).df()
+        frame = cur.execute(sql, {**fp, **sp, "term": term}).df()
     for col in frame.columns:  # DuckDB DATEs arrive as timestamps: show them as dates
         if pd.api.types.is_datetime64_any_dtype(frame[col]):
             frame[col] = frame[col].dt.date
@@ -143,12 +144,12 @@ def follow_up_counts(wh: Warehouse, scope: Scope, filters: Filters = Filters(),
     drop = wh.resolve(as_of)
     if drop is None or scope.sees_nothing:
         return dict.fromkeys(FOLLOW_UPS, 0)
-    scope_sql, sp = scope.sql("f.district_code")
+    scope_sql, sp = scope.named_sql("f.district_code")
     filt_sql, fp = filters.sql()
     counts = ", ".join(f"count(*) FILTER (WHERE {x.condition}) AS {x.id}"
                        for x in FOLLOW_UPS.values())
     sql = (f"SELECT {counts} FROM (SELECT * FROM {wh.table(drop, 'student_facts')} "
            f"WHERE {filt_sql}) f WHERE {scope_sql}")
     with wh.query() as cur:
-        row = cur.execute(sql, [*fp, *sp]).fetchone()
+        row = cur.execute(sql, {**fp, **sp}).fetchone()
     return dict(zip(FOLLOW_UPS, (int(v) for v in row), strict=True))

@@ -1,9 +1,10 @@
 """What each dashboard shows, as frames: metrics already suppressed and labelled.
 
 Pages call these and hand the result to ``charts`` and the UI layer; nothing here imports
-streamlit, so every view is testable with a plain Warehouse. Each function takes the scope
-first, and suppression happens here, once, so the chart, the table and the download of a view
-hide the same cells.
+streamlit, so every view is testable with a plain Warehouse. Each function takes the
+``Request`` (scope, filters, as-of drop, threshold) first after the warehouse, and every
+metric frame is suppressed by ``privacy.suppress_metric``, so the chart, the table and the
+download of a view, and every other view of the same drop, hide the same cells.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import pandas as pd
 
 from ccgi_dash import metrics
 from ccgi_dash.datasets import DIMENSIONS
-from ccgi_dash.metrics import METRICS, Filters
-from ccgi_dash.privacy import format_count, format_rate, suppress
+from ccgi_dash.metrics import Request
+from ccgi_dash.privacy import format_count, format_rate, format_size, suppress_metric
 from ccgi_dash.scope import Scope
 from ccgi_dash.store import Warehouse
 
@@ -43,7 +44,7 @@ def options(wh: Warehouse, scope: Scope, as_of: date | None = None) -> Options:
     drop = wh.resolve(as_of)
     if drop is None or scope.sees_nothing:
         return Options(tuple(wh.drops), (), ())
-    scope_sql, params = scope.sql()
+    scope_sql, params = scope.named_sql()
     sql = (f"SELECT district_code, any_value(district_name), school_cds, any_value(school_name) "
            f"FROM {wh.table(drop, 'student_facts')} WHERE {scope_sql} "
            f"GROUP BY district_code, school_cds")
@@ -58,7 +59,6 @@ def label(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """Add a readable ``<dim>_label`` for each breakdown column: names rather than codes."""
     out = frame.copy()
     for dim in by:
-        d = DIMENSIONS[dim]
         if dim == "district":
             out["district_label"] = out["district_name"]
         elif dim == "school":
@@ -70,35 +70,57 @@ def label(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         elif dim == "county":
             out["county_label"] = "County"
         else:
-            out[f"{dim}_label"] = [d.labels.get(str(v), str(v)) for v in out[dim]]
+            out[f"{dim}_label"] = [DIMENSIONS[dim].label(v) for v in out[dim]]
     return out
 
 
-def metric_view(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
-                filters: Filters = Filters(), as_of: date | None = None,
-                threshold: int = 11) -> pd.DataFrame:
+def suppressed(wh: Warehouse, req: Request, metric_id: str,
+               by: Sequence[str] = ()) -> pd.DataFrame:
+    """A metric by a breakdown, counted and suppressed (``privacy.suppress_metric``): the
+    frame every view of a metric starts from."""
+    frame = metrics.compute(wh, req.scope, metric_id, by, req.filters, req.as_of)
+    return suppress_metric(wh, req, metric_id, by, frame)
+
+
+def metric_view(wh: Warehouse, req: Request, metric_id: str,
+                by: Sequence[str] = ()) -> pd.DataFrame:
     """A metric by a breakdown, suppressed and labelled, with display strings.
 
-    Columns: breakdown columns and their labels, numerator, denominator, rate (hidden when
-    suppressed), suppressed, ``rate_text`` and ``count_text`` ("*" or "--" where due).
+    Columns: breakdown columns and their labels, numerator, denominator (None where the
+    population is a hidden count of another metric), rate (hidden when suppressed),
+    suppressed, population_hidden, ``rate_text``, ``count_text`` and ``size_text``.
     """
-    frame = metrics.compute(wh, scope, metric_id, by, filters, as_of)
-    frame = label(suppress(frame, by, threshold), by)
+    frame = label(suppressed(wh, req, metric_id, by), by)
+    return with_texts(frame)
+
+
+def with_texts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Display strings of a suppressed frame: ``*`` where hidden, ``--`` for no students."""
     frame["rate_text"] = [format_rate(r, d, s) for r, d, s in
                           zip(frame["rate"], frame["denominator"], frame["suppressed"],
                               strict=True)]
     frame["count_text"] = [format_count(n, s) for n, s in
                            zip(frame["numerator"], frame["suppressed"], strict=True)]
+    frame["size_text"] = [format_size(d) for d in frame["denominator"]]
     return frame
 
 
-def table_for(frame: pd.DataFrame, by: Sequence[str], metric_title: str,
-              population_title: str) -> pd.DataFrame:
+def population_size(frame: pd.DataFrame) -> int:
+    """Students in the population of a view (hidden sizes count: only "is anyone here?")."""
+    if frame is None or frame.empty or "denominator" not in frame:
+        return 0
+    sizes = pd.to_numeric(frame["denominator"], errors="coerce")
+    return int(sizes.fillna(1).sum())
+
+
+def table_for(frame: pd.DataFrame, by: Sequence[str], metric_id: str,
+              size_title: str | None = None) -> pd.DataFrame:
     """The table a person reads (and downloads) beside a chart: names, count, group, rate."""
+    m = metrics.metric(metric_id)
     cols = {f"{d}_label": DIMENSIONS[d].title for d in by}
     out = frame[list(cols)].rename(columns=cols)
-    out[metric_title] = frame["count_text"].to_numpy()
-    out[population_title] = [f"{int(d):,}" for d in frame["denominator"]]
+    out[m.title] = frame["count_text"].to_numpy()
+    out[size_title or m.population_title] = [format_size(d) for d in frame["denominator"]]
     out["Rate"] = frame["rate_text"].to_numpy()
     return out.reset_index(drop=True)
 
@@ -112,7 +134,8 @@ class Headline:
     drop: date | None
     rate: float | None
     numerator: int | None
-    denominator: int
+    denominator: int | None
+    """None when the population is itself a hidden count (``privacy.suppress_metric``)."""
     suppressed: bool
     previous_drop: date | None
     previous_rate: float | None
@@ -122,6 +145,14 @@ class Headline:
     @property
     def text(self) -> str:
         return format_rate(self.rate, self.denominator, self.suppressed)
+
+    @property
+    def noun(self) -> str:
+        return metrics.metric(self.metric_id).noun
+
+    @property
+    def help(self) -> str:
+        return metrics.metric(self.metric_id).help
 
     @staticmethod
     def _delta(now: float | None, then: float | None) -> str | None:
@@ -139,27 +170,27 @@ class Headline:
         return self._delta(self.rate, self.last_year_rate)
 
 
-def _rate_at(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters, drop: date | None,
-             threshold: int) -> tuple[float | None, int | None, int, bool]:
+def _rate_at(wh: Warehouse, req: Request, metric_id: str,
+             drop: date | None) -> tuple[float | None, int | None, int | None, bool]:
     if drop is None:
         return None, None, 0, False
-    f = suppress(metrics.compute(wh, scope, metric_id, (), filters, drop), (), threshold)
-    row = f.iloc[0]
+    row = suppressed(wh, req.at(drop), metric_id).iloc[0]
     rate = None if row["suppressed"] or row["rate"] is None else float(row["rate"])
     num = None if row["suppressed"] else int(row["numerator"])
-    return rate, num, int(row["denominator"]), bool(row["suppressed"])
+    den = None if row["denominator"] is None or pd.isna(row["denominator"]) else int(
+        row["denominator"])
+    return rate, num, den, bool(row["suppressed"])
 
 
-def headline(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = Filters(),
-             as_of: date | None = None, threshold: int = 11) -> Headline:
+def headline(wh: Warehouse, req: Request, metric_id: str) -> Headline:
     """A metric at the as-of drop, the previous drop, and the same week last year."""
-    drop = wh.resolve(as_of)
+    drop = wh.resolve(req.as_of)
     prev = metrics.previous_drop(wh.drops, drop) if drop else None
     last = metrics.same_week_last_year(wh.drops, drop) if drop else None
-    rate, num, den, sup = _rate_at(wh, scope, metric_id, filters, drop, threshold)
-    prev_rate = _rate_at(wh, scope, metric_id, filters, prev, threshold)[0]
-    last_rate = _rate_at(wh, scope, metric_id, filters, last, threshold)[0]
-    return Headline(metric_id, METRICS[metric_id].title, drop, rate, num, den, sup,
+    rate, num, den, sup = _rate_at(wh, req, metric_id, drop)
+    prev_rate = _rate_at(wh, req, metric_id, prev)[0]
+    last_rate = _rate_at(wh, req, metric_id, last)[0]
+    return Headline(metric_id, metrics.metric(metric_id).card_title, drop, rate, num, den, sup,
                     prev, prev_rate, last, last_rate)
 
 
@@ -174,8 +205,7 @@ FUNNEL_STAGES: tuple[tuple[str, str | None, str], ...] = (
 )
 
 
-def funnel(wh: Warehouse, scope: Scope, filters: Filters = Filters(),
-           as_of: date | None = None, threshold: int = 11) -> pd.DataFrame:
+def funnel(wh: Warehouse, req: Request) -> pd.DataFrame:
     """The county funnel: each stage's students and its share of the stage's population.
 
     Columns: stage, students (None when suppressed), population, rate, suppressed, and the
@@ -184,11 +214,10 @@ def funnel(wh: Warehouse, scope: Scope, filters: Filters = Filters(),
     rows = []
     for stage, metric_id, population in FUNNEL_STAGES:
         probe = metric_id or ("account_registered" if population == "all" else "aid_submitted")
-        f = suppress(metrics.compute(wh, scope, probe, (), filters, as_of), (), threshold)
-        r = f.iloc[0]
+        r = suppressed(wh, req, probe).iloc[0]
         den = int(r["denominator"])
         if metric_id is None:
-            sup = bool(0 < den < threshold)
+            sup = bool(0 < den < req.threshold)
             rows.append((stage, None if sup else den, den, None if sup else (1.0 if den else None),
                          sup))
         else:
@@ -201,25 +230,22 @@ def funnel(wh: Warehouse, scope: Scope, filters: Filters = Filters(),
     return out
 
 
-def trend(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = Filters(),
-          as_of: date | None = None, by: str | None = None, threshold: int = 11) -> pd.DataFrame:
+def trend(wh: Warehouse, req: Request, metric_id: str, by: str | None = None) -> pd.DataFrame:
     """The weekly trend of a metric (one point per loaded drop up to as-of), optionally by a
     second dimension."""
     dims = ("drop_date",) if by is None else ("drop_date", by)
-    return metric_view(wh, scope, metric_id, dims, filters, as_of, threshold)
+    return metric_view(wh, req, metric_id, dims)
 
 
-def weekly_year_over_year(wh: Warehouse, scope: Scope, metric_id: str,
-                          filters: Filters = Filters(), as_of: date | None = None,
-                          threshold: int = 11) -> pd.DataFrame:
+def weekly_year_over_year(wh: Warehouse, req: Request, metric_id: str) -> pd.DataFrame:
     """The weekly trend of this school year and last, on this year's calendar.
 
     One point per loaded drop of the two school years up to the as-of drop; last year's
     drops are moved forward by whole school years so the weeks line up. Adds ``year_label``
     (e.g. "2025-26") and ``plot_date`` to ``metric_view``'s columns.
     """
-    drop = wh.resolve(as_of)
-    frame = trend(wh, scope, metric_id, filters, as_of, threshold=threshold)
+    drop = wh.resolve(req.as_of)
+    frame = trend(wh, req, metric_id)
     if drop is None or frame.empty:
         return frame.assign(year_label=[], plot_date=[])
     this = metrics.school_year_of(drop)
@@ -236,25 +262,27 @@ def school_year_start(d: date) -> date:
     return date(metrics.school_year_of(d), 7, 1)
 
 
-def year_over_year(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = Filters(),
-                   as_of: date | None = None, threshold: int = 11) -> pd.DataFrame:
+def year_over_year(wh: Warehouse, req: Request, metric_id: str) -> pd.DataFrame:
     """Cumulative curves of this school year and last, on this year's calendar.
 
     This year's curve comes from the as-of drop; last year's from the drop of the same week
     last year, cut at the same point of the year. Last year's dates are shifted by whole
     school years so both curves share one axis. Columns: year (label), date, numerator,
-    denominator, rate; a curve whose population is below the threshold is left out entirely.
+    denominator, rate. A curve is left out entirely when the metric's total at that drop is
+    suppressed (a population below the threshold, or one that is another metric's hidden
+    count): each point's count is a part of that total.
     """
-    drop = wh.resolve(as_of)
+    cols = ["year", "date", "numerator", "denominator", "rate"]
+    drop = wh.resolve(req.as_of)
     if drop is None:
-        return pd.DataFrame(columns=["year", "date", "numerator", "denominator", "rate"])
+        return pd.DataFrame(columns=cols)
     frames = []
     last = metrics.same_week_last_year(wh.drops, drop)
     for which, d in (("this", drop), ("last", last)):
         if d is None:
             continue
-        cur = metrics.cumulative(wh, scope, metric_id, filters, d)
-        if cur.empty or int(cur["denominator"].iloc[0]) < threshold:
+        cur = metrics.cumulative(wh, req.scope, metric_id, req.filters, d)
+        if cur.empty or bool(suppressed(wh, req.at(d), metric_id)["suppressed"].iloc[0]):
             continue
         shift = school_year_start(drop) - school_year_start(d)
         cur = cur.assign(date=[x + shift for x in cur["date"]])
@@ -262,5 +290,5 @@ def year_over_year(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters
         cur.insert(0, "year", metrics.school_year_label(d))
         frames.append(cur)
     if not frames:
-        return pd.DataFrame(columns=["year", "date", "numerator", "denominator", "rate"])
+        return pd.DataFrame(columns=cols)
     return pd.concat(frames, ignore_index=True)

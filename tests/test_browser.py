@@ -55,7 +55,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking"]
 SHOTS = ROOT / "tests" / "screenshots"
-PAGES = [s for s in shell.PAGES if (ROOT / s.path).exists()]
+PAGES = list(shell.PAGES)
 COORDINATOR = Scope("demo", all_districts=True, dataset="demo")
 LEADER = Scope("demo", districts=(OTHER_DISTRICT,), student_level=True, dataset="demo")
 TIMEOUT = 60_000
@@ -140,10 +140,9 @@ def browser() -> Iterator[Any]:
 
 
 def warm(browser: Any, url: str) -> None:
-    """Open the app's root once, as the first request. A fresh server runs a main script
-    with a ``pages/`` folder beside it in Streamlit's "pages directory" mode until the app
-    has called ``st.navigation`` once; ``test_a_shared_link_works_on_a_fresh_server``
-    covers that first request, the other tests start from a server that has served one."""
+    """Open the app's root once, as the first request, so the tests after it time pages
+    rather than the server's first start; ``test_a_shared_link_works_on_a_fresh_server``
+    covers a deep link as the very first request."""
     with new_page(browser) as page:
         page.goto(url + "/")
         page.get_by_role("button", name="Enter the demo").wait_for(timeout=TIMEOUT)

@@ -9,12 +9,8 @@ text the AppTest tree exposes: titles, markdown, captions, metrics, widget label
 options, every dataframe cell, every Plotly figure's JSON and the bytes of every download
 button. The browser side of the same checks is in ``test_browser.py``.
 
-AppTest and the ``pages/`` folder: Streamlit runs a main script with a ``pages/`` folder
-beside it in "pages directory" (MPA v1) mode until ``st.navigation`` has run once in the
-process, and AppTest resets that flag before every run, so every AppTest run after the first
-would run the page file alone, without the app's shell (no sidebar, no navigation). The
-``warm_server`` fixture keeps the flag off, as it is in a server that has served a request:
-every run here goes through ``app.py``, its gate, its sidebar and its navigation.
+Every AppTest run goes through ``app.py``, its gate, its sidebar and its navigation: the page
+files live in ``app_pages/``, a folder Streamlit does not run on its own (see ``ui.shell``).
 """
 
 from __future__ import annotations
@@ -48,7 +44,6 @@ from markers import (
     roster_identifiers,
 )
 from streamlit.runtime.media_file_manager import MediaFileManager
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.state.common import TESTING_KEY
 from streamlit.testing.v1 import AppTest
 
@@ -59,13 +54,14 @@ from ccgi_dash.ui.session import IDENTITY_KEY
 
 from conftest import ROOT, demo_app, user_app
 
-PAGES = [s for s in shell.PAGES if (ROOT / s.path).exists()]
-"""Every page of the registry that exists when the tests run."""
+PAGES = list(shell.PAGES)
+"""Every declared page; ``test_every_declared_page_has_its_file`` fails loudly when one
+file is missing (no page is left out of these tests silently)."""
 STUDENT_LEVEL = [s for s in PAGES if s.needs == "student_level"]
 FILTER_KEYS = tuple(filters.KEYS.values())
 """The sidebar filters' widget keys (as_of, district, school, grade, every student group)."""
 PAGE_WIDGETS = ("selectbox", "radio", "button_group")
-EVERY_FILTER_ON = ("pages/overview.py", "pages/students.py")
+EVERY_FILTER_ON = ("app_pages/overview.py", "app_pages/students.py")
 """Pages tried with every option of every sidebar filter, one at a time (the filters are
 the shell's, the same on every page; the other pages try one option of each filter, a
 different one per page)."""
@@ -76,6 +72,12 @@ LINK = {"district": MARKED_DISTRICT, "school": MARKED_SCHOOL}
 
 # --------------------------------------------------------------------------- app harness
 
+def test_every_declared_page_has_its_file():
+    """A declared page without its file fails here, and in the navigation (``page_file``)."""
+    missing = [s.path for s in shell.PAGES if not (ROOT / s.path).is_file()]
+    assert not missing, f"declared pages without a file: {missing}"
+
+
 DOWNLOADS: dict[str, bytes] = {}
 """URL of every file a download button registered -> its bytes (what the browser gets)."""
 DEFERRED: dict[str, Callable[[], Any]] = {}
@@ -83,16 +85,10 @@ DEFERRED: dict[str, Callable[[], Any]] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def warm_server() -> Iterator[None]:
-    """Every AppTest run goes through app.py, as in a server that has served a request
-    (see the module docstring), and the bytes behind every download button are kept."""
-    init = PagesManager.__init__
+def keep_downloads() -> Iterator[None]:
+    """The bytes behind every download button are kept, as a browser would receive them."""
     add = MediaFileManager.add
     add_deferred = MediaFileManager.add_deferred
-
-    def warm_init(self, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
 
     def keep_add(self, path_or_data, mimetype, coordinates, file_name=None,
                  is_for_static_download=False) -> str:
@@ -108,7 +104,6 @@ def warm_server() -> Iterator[None]:
         return file_id
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(PagesManager, "__init__", warm_init)
         mp.setattr(MediaFileManager, "add", keep_add)
         mp.setattr(MediaFileManager, "add_deferred", keep_add_deferred)
         yield
@@ -401,7 +396,7 @@ def test_a_link_naming_the_marked_district_is_refused_and_named(marked_env):
 def test_scope_is_not_widened_by_session_state_or_url(marked_env):
     """Writing the marked district into the filter's state (as a crafted widget message
     would) or the URL never brings its rows into a query."""
-    at = demo_app(f"district:{OTHER_DISTRICT}", "pages/favorites.py")
+    at = demo_app(f"district:{OTHER_DISTRICT}", "app_pages/favorites.py")
     at.session_state["f_district"] = [MARKED_DISTRICT]
     at.session_state["f_school"] = [MARKED_SCHOOL]
     at.query_params["district"] = MARKED_DISTRICT
@@ -418,7 +413,7 @@ def test_a_school_named_like_html_is_text(marked_env):
     """The marked school's name reaches its leader as the literal string: in the filter's
     options, in the tables, HTML-escaped in chart labels (Plotly renders entities as text),
     and never in an element allowed to render HTML."""
-    at = demo_app(f"district:{MARKED_DISTRICT}", "pages/applications.py")
+    at = demo_app(f"district:{MARKED_DISTRICT}", "app_pages/applications.py")
     assert MARKED_SCHOOL_NAME in at.multiselect(key="f_school").options
     pick(at, "f_school", [MARKED_SCHOOL_NAME])
     seen = Seen()
@@ -457,7 +452,7 @@ def formula_cells(blob: bytes) -> list[str]:
 def test_a_formula_cell_is_neutralised_in_the_csv(marked_env, persona):
     """The college favorited under a formula name shows as itself in the table, and its
     CSV cell starts with a single quote."""
-    at = demo_app(persona, "pages/favorites.py")
+    at = demo_app(persona, "app_pages/favorites.py")
     seen = Seen()
     seen.add(at, "favorites")
     shown_in = [w for w, f in seen.frames if FORMULA_COLLEGE in set(f.astype(str).to_numpy()
@@ -522,7 +517,7 @@ def check_coordinator(make: Callable[[], AppTest], dd: DataDir, scope: Scope) ->
 def test_demo_coordinator_never_sees_a_name_or_an_ssid(app_env, demo_data):
     # the control: the same check finds the names and SSIDs of a district leader's list
     control = Seen()
-    control.add(demo_app(f"district:{OTHER_DISTRICT}", "pages/students.py"), "control")
+    control.add(demo_app(f"district:{OTHER_DISTRICT}", "app_pages/students.py"), "control")
     found = names_and_ssids(control, *roster_identifiers(demo_data))
     assert any("SSID" in f for f in found) and any("name" in f for f in found)
     check_coordinator(lambda: demo_app("coe"), demo_data,

@@ -6,7 +6,7 @@ from ccgi_dash.ui.filters import KEYS
 
 from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_with
 
-PAGE = "pages/ag_eligibility.py"
+PAGE = "app_pages/ag_eligibility.py"
 
 
 

@@ -8,7 +8,7 @@ from ccgi_dash.ui.filters import KEYS
 
 from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_with
 
-PAGE = "pages/financial_aid.py"
+PAGE = "app_pages/financial_aid.py"
 
 
 

@@ -7,7 +7,7 @@ from ccgi_dash.ui.filters import KEYS
 
 from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_with
 
-PAGE = "pages/equity.py"
+PAGE = "app_pages/equity.py"
 RACES = {"AA": "African American", "AI": "American Indian or Alaska Native", "AS": "Asian",
          "FI": "Filipino", "HI": "Hispanic or Latino", "PI": "Pacific Islander", "WH": "White",
          "MR": "Two or More Races", "NR": "Declined to state (NR)",

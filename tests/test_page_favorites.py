@@ -11,7 +11,7 @@ from ccgi_dash.ui.filters import KEYS
 
 from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_with
 
-PAGE = "pages/favorites.py"
+PAGE = "app_pages/favorites.py"
 CARDS = ["Favorited a college", "Favorited a career", "Favorited a major"]
 
 

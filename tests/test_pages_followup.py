@@ -1,10 +1,15 @@
 """Students, Data clean-up, Data status and Audit log pages: who may open them, and what
 they show."""
 
+import contextlib
+
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
+from ccgi_dash import quality
 from ccgi_dash.accounts.audit import read_audit, write_audit
 from ccgi_dash.scope import Scope
+from ccgi_dash.store import Warehouse
 
 from conftest import ROOT, demo_app, export_rows, table_with, user_app
 
@@ -17,7 +22,7 @@ def _table(at, key):
 
 
 def test_students_list_counts_match_the_metrics(app_env, demo_data):
-    at = demo_app(f"district:{FRESNO_UNIFIED}", "pages/students.py")
+    at = demo_app(f"district:{FRESNO_UNIFIED}", "app_pages/students.py")
     assert not at.exception
     rows = at.dataframe[0].value
     # seniors with neither a submitted FAFSA/CADAA nor an opt-out, from the catalogue
@@ -30,7 +35,7 @@ def test_students_list_counts_match_the_metrics(app_env, demo_data):
 
 
 def test_students_search_and_lists(app_env):
-    at = demo_app(f"district:{FRESNO_UNIFIED}", "pages/students.py")
+    at = demo_app(f"district:{FRESNO_UNIFIED}", "app_pages/students.py")
     first = at.dataframe[0].value.iloc[0]
     at.text_input(key="students_search").set_value(first["SSID"]).run()
     assert at.dataframe[0].value["SSID"].tolist() == [first["SSID"]]
@@ -41,7 +46,7 @@ def test_students_search_and_lists(app_env):
 
 
 def test_student_views_are_audited_without_pii(app_env, demo_data):
-    at = demo_app(f"district:{FRESNO_UNIFIED}", "pages/students.py")
+    at = demo_app(f"district:{FRESNO_UNIFIED}", "app_pages/students.py")
     shown = at.dataframe[0].value
     log = read_audit(demo_data, 50)
     views = [r for r in log if r["action"] == "student_list_view"]
@@ -54,7 +59,7 @@ def test_student_views_are_audited_without_pii(app_env, demo_data):
 
 def test_coordinator_cannot_reach_student_pages(app_env):
     at = demo_app("coe")
-    for path in ("pages/students.py", "pages/cleanup.py", "pages/data_status.py"):
+    for path in ("app_pages/students.py", "app_pages/cleanup.py", "app_pages/data_status.py"):
         try:
             at.switch_page(path).run()
         except ValueError:
@@ -64,18 +69,40 @@ def test_coordinator_cannot_reach_student_pages(app_env):
 
 def test_pages_refuse_without_a_signed_in_user(app_env):
     for name in ("overview", "students", "cleanup", "data_status", "audit_log"):
-        page = AppTest.from_file(str(ROOT / f"pages/{name}.py"), default_timeout=30).run()
+        page = AppTest.from_file(str(ROOT / f"app_pages/{name}.py"), default_timeout=30).run()
         assert any("sign in" in w.value for w in page.warning), name
         assert not page.dataframe and not page.metric
 
 
-def test_cleanup_page_for_a_district(app_env):
-    at = demo_app(f"district:{FRESNO_UNIFIED}", "pages/cleanup.py")
+def test_cleanup_page_for_a_district(app_env, demo_data):
+    """A district leader's clean-up page lists their district's findings, counted as the
+    clean-up report counts them, and nothing of another district."""
+    with contextlib.closing(Warehouse(demo_data)) as wh:
+        county = quality.cleanup_findings(wh, Scope.county("demo"))
+        assert not county.empty, "the demo plants records to clean up"
+        code = county["district_code"].value_counts().index[0]
+        findings = quality.cleanup_findings(
+            wh, Scope("demo", districts=(code,), student_level=True, dataset="demo"))
+    at = demo_app(f"district:{code}", "app_pages/cleanup.py")
     assert not at.exception
+    expected = quality.cleanup_summary(findings)
+    assert not expected.empty
+    summary = table_with(at, *expected.columns)
+    pd.testing.assert_frame_equal(summary.reset_index(drop=True),
+                                  expected.reset_index(drop=True), check_dtype=False)
+    others = set(county["district_name"]) - set(findings["district_name"])
+    assert not others & set(summary.astype(str).to_numpy().ravel())
+    for check in sorted(set(findings["check"])):
+        at.selectbox(key="cleanup_check").set_value(check).run()
+        listed = quality.findings_for(findings, check)
+        rows = next(d.value for d in at.dataframe
+                    if list(d.value.columns) == list(listed.columns))
+        assert len(rows) == len(listed), check
+        assert quality.CHECKS[check].advice in [c.value for c in at.caption]
 
 
 def test_admin_pages(live_env):
-    at = user_app("ada", "admin", page="pages/data_status.py")
+    at = user_app("ada", "admin", page="app_pages/data_status.py")
     assert not at.exception
     drops = at.dataframe[0].value
     assert len(drops) >= 20 and "students" in drops.columns
@@ -94,7 +121,7 @@ def test_the_audit_log_page_shows_the_records_newest_first(live_env):
         fh.write("not json\n")
     write_audit(live_env, user="ada", role="admin", scope=ada, action="download",
                 what="download:aid-by-school school=10621661030659", rows=5)
-    at = user_app("ada", "admin", page="pages/audit_log.py")
+    at = user_app("ada", "admin", page="app_pages/audit_log.py")
     assert not at.exception
     table = table_with(at, "When", "User", "Role", "Districts", "Action", "What", "Rows")
     assert table is not None
@@ -112,7 +139,7 @@ def test_district_user_cannot_open_admin_pages(live_env):
     at = user_app("dora", "district", (FRESNO_UNIFIED,))
     assert not at.exception
     try:
-        at.switch_page("pages/data_status.py").run()
+        at.switch_page("app_pages/data_status.py").run()
     except ValueError:
         return  # not even registered in the navigation
     assert any("administrators" in e.value for e in at.error)

@@ -29,44 +29,44 @@ def hidden(out):
 
 
 def test_groups_of_one_to_ten_are_hidden_and_eleven_is_shown():
-    out = suppress(frame([1, 10, 11, 500, 600]), ["district"])
+    out = suppress(frame([1, 10, 11, 500, 600]), ["district"], 11)
     # g0 (1) and g1 (10) are primary; together 11 students, so no complement needed.
     assert hidden(out) == ["g0", "g1"]
     assert out.loc[2, "numerator"] == 5 and not out.loc[2, "suppressed"]
 
 
 def test_hidden_cells_lose_numerator_and_rate_but_keep_group_size():
-    out = suppress(frame([5, 400, 300]), ["district"])
+    out = suppress(frame([5, 400, 300]), ["district"], 11)
     row = out.iloc[0]
     assert row["suppressed"] and row["numerator"] is None and row["rate"] is None
     assert row["denominator"] == 5
 
 
 def test_single_hidden_part_forces_the_next_smallest_part():
-    out = suppress(frame([5, 400, 300, 50]), ["district"])
+    out = suppress(frame([5, 400, 300, 50]), ["district"], 11)
     assert hidden(out) == ["g0", "g3"]
 
 
 def test_hidden_parts_below_threshold_together_force_another():
     # 3 + 4 = 7 < 11: the smallest visible part (20) must go too.
-    out = suppress(frame([3, 4, 20, 300]), ["district"])
+    out = suppress(frame([3, 4, 20, 300]), ["district"], 11)
     assert hidden(out) == ["g0", "g1", "g2"]
 
 
 def test_hidden_parts_reaching_threshold_need_nothing_more():
-    out = suppress(frame([6, 7, 20, 300]), ["district"])
+    out = suppress(frame([6, 7, 20, 300]), ["district"], 11)
     assert hidden(out) == ["g0", "g1"]
 
 
 def test_zero_groups_are_not_suppressed_but_read_double_dash():
-    out = suppress(frame([0, 300, 200]), ["district"])
+    out = suppress(frame([0, 300, 200]), ["district"], 11)
     assert hidden(out) == []
     assert format_rate(None, 0, False) == "--"
 
 
 def test_trend_points_are_not_complements_of_each_other():
     f = frame([5, 300, 300], dim="drop_date")
-    out = suppress(f, ["drop_date"])
+    out = suppress(f, ["drop_date"], 11)
     assert hidden(out) == ["g0"]
 
 
@@ -78,7 +78,7 @@ def test_two_dimensions_suppress_along_both_directions():
         "denominator": [5, 200, 200, 200],
     })
     f["rate"] = f["numerator"] / f["denominator"]
-    out = suppress(f, ["district", "gender"])
+    out = suppress(f, ["district", "gender"], 11)
     # A/F is primary; its row partner A/M and column partner B/F follow; then B/M closes
     # the square, since B/F alone would otherwise be recoverable within district B.
     assert out["suppressed"].tolist() == [True, True, True, True]
@@ -92,7 +92,7 @@ def test_schools_are_complemented_within_their_district():
         "denominator": [4, 100, 150, 160],
     })
     f["rate"] = f["numerator"] / f["denominator"]
-    out = suppress(f, ["school"])
+    out = suppress(f, ["school"], 11)
     assert out.loc[out["suppressed"], "school"].tolist() == ["s1", "s2"]
 
 
@@ -104,7 +104,7 @@ def test_threshold_is_a_setting():
 def test_rankings_judge_each_entry_by_its_students():
     f = pd.DataFrame({"item": ["UCLA", "UC Merced"], "students": [120, 4],
                       "share": [0.4, 0.01]})
-    out = suppress(f, [], count_col="students")
+    out = suppress(f, [], 11, count_col="students")
     assert out["suppressed"].tolist() == [False, True]
     assert out.loc[1, "students"] is None and out.loc[1, "share"] is None
 

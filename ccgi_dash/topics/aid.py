@@ -1,6 +1,6 @@
 """Financial aid: FAFSA/CADAA filing, AB 469 opt-outs, and a Race to Submit leaderboard of
 schools by senior-class-size tier. The panels it shares with the other topic pages live in
-``topics.common``. Nothing here imports streamlit.
+``topics.panels``. Nothing here imports streamlit.
 """
 
 from __future__ import annotations
@@ -12,22 +12,11 @@ from functools import partial
 import pandas as pd
 
 from ccgi_dash import charts, metrics, views
-from ccgi_dash.metrics import Filters
-from ccgi_dash.privacy import format_count, format_rate, suppress
-from ccgi_dash.scope import Scope
+from ccgi_dash.metrics import Request
+from ccgi_dash.privacy import format_count, format_rate
 from ccgi_dash.store import Warehouse
-from ccgi_dash.topics.common import (
-    SCHOOL_CHART_ROWS,
-    Panel,
-    district_names,
-    parallel,
-    trends,
-)
-
-MEASURES: tuple[str, ...] = ("aid_submitted", "aid_completed", "fafsa_submitted",
-                             "cadaa_submitted", "aid_opted_out", "aid_done_or_opted_out")
-KEY = "aid_completed"
-"""The page's key metric: completion is what Race to Submit ranks schools by."""
+from ccgi_dash.topics import Section, Topic
+from ccgi_dash.topics.panels import SCHOOL_CHART_ROWS, Panel, district_names, parallel
 
 LATE_OPENINGS: dict[int, tuple[date, date]] = {
     2023: (date(2023, 12, 31), date(2024, 4, 2)),
@@ -56,12 +45,6 @@ def marks(drop: date | None) -> list[tuple[date, str]]:
             (deadline, f"Cal Grant deadline ({deadline:%b} {deadline.day})")]
 
 
-def aid_trends(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = Filters(),
-               as_of: date | None = None, threshold: int = 11) -> list[Panel]:
-    """``trends`` with the financial aid calendar marked."""
-    return trends(wh, scope, metric_id, filters, as_of, threshold, marks(wh.resolve(as_of)))
-
-
 def tier_of(seniors: int) -> str:
     """The senior-class-size tier of a school with this many seniors."""
     for label, lo, hi in TIERS:
@@ -81,6 +64,10 @@ class Leaderboard:
     table: pd.DataFrame
     frame: pd.DataFrame
 
+    def panel(self, tier: str | None) -> Panel:
+        """One tier of the board as a chart and its table (``tier_panel``)."""
+        return tier_panel(self, tier)
+
     @property
     def tiers(self) -> list[str]:
         present = set(self.table["Tier"])
@@ -91,22 +78,22 @@ LEADERBOARD_COLUMNS = ("Tier", "Rank", "School", "District", "Seniors", "Submitt
                        "Completed")
 
 
-def leaderboard(wh: Warehouse, scope: Scope, filters: Filters = Filters(),
-                as_of: date | None = None, threshold: int = 11) -> Leaderboard:
+def leaderboard(wh: Warehouse, req: Request) -> Leaderboard:
     """Race to Submit's leaderboard for the schools in scope and filters.
 
-    Schools are suppressed exactly as in the school breakdown (``privacy.suppress`` by school,
-    with complementary suppression, as ``views.metric_view`` does): a hidden school shows
-    ``*``, gets no rank and goes to the bottom of its tier. Submitted and completed share
-    their population (the school's seniors), so one suppression decides both columns. Ranks
-    are competition ranks (ties share a rank) on the exact completion rate, highest first.
+    Schools are suppressed exactly as in the school breakdown (``privacy.suppress_metric``
+    by school, with complementary suppression): a hidden school shows ``*``, gets no rank and
+    goes to the bottom of its tier. Submitted and completed share their population (the
+    school's seniors), so one suppression decides both columns. Ranks are competition ranks
+    (ties share a rank) on the exact completion rate, highest first.
     """
     done, sub = parallel([
-        partial(metrics.compute, wh, scope, "aid_completed", ("school",), filters, as_of),
-        partial(metrics.compute, wh, scope, "aid_submitted", ("school",), filters, as_of)])
-    if done.empty or int(done["denominator"].sum()) == 0:
+        partial(views.suppressed, wh, req, "aid_completed", ("school",)),
+        partial(metrics.compute, wh, req.scope, "aid_submitted", ("school",), req.filters,
+                req.as_of)])
+    if views.population_size(done) == 0:
         return Leaderboard(pd.DataFrame(columns=list(LEADERBOARD_COLUMNS)), pd.DataFrame())
-    frame = views.label(suppress(done, ("school",), threshold), ("school",))
+    frame = views.label(done, ("school",))
     sub = sub.set_index("school").reindex(frame["school"])
     hidden = frame["suppressed"].to_numpy()
     # same seniors by construction; were they ever not, hide the submitted cell, never show it
@@ -124,7 +111,7 @@ def leaderboard(wh: Warehouse, scope: Scope, filters: Filters = Filters(),
     frame = frame.assign(_o=frame["tier"].map(order), _r=rate).sort_values(
         ["_o", "_r", "school_label"], ascending=[True, False, True],
         na_position="last").drop(columns=["_o", "_r"]).reset_index(drop=True)
-    names = district_names(wh, scope, as_of)
+    names = district_names(wh, req)
     table = pd.DataFrame({
         "Tier": frame["tier"].to_numpy(),
         "Rank": pd.array([None if pd.isna(r) else int(r) for r in frame["rank"]],
@@ -151,11 +138,34 @@ def tier_panel(board: Leaderboard, tier: str | None) -> Panel:
     mask = (board.frame["tier"] == tier).to_numpy()
     part = board.frame[mask]
     what = f"{tier[0].lower()}{tier[1:]}"
-    fig = charts.rate_bars(part, "school", f"Which schools with {what} lead on completed "
-                           "FAFSA/CADAA?", "FAFSA/CADAA completed", "Seniors",
+    done = metrics.metric("aid_completed")
+    fig = charts.rate_bars(part, "school", f"Which schools with {what} lead on "
+                           f"{done.title}?", done.title, done.population_title,
                            max_rows=SCHOOL_CHART_ROWS)
     note = None
     if len(part) > SCHOOL_CHART_ROWS:
         note = (f"The chart shows the top {SCHOOL_CHART_ROWS} of {len(part)} schools in this "
                 "tier; the table lists all.")
     return Panel(name, board.table[mask].drop(columns="Tier").reset_index(drop=True), fig, note)
+
+
+TOPIC = Topic(
+    id="aid", page="financial_aid", title="Financial aid",
+    question="Which seniors have filed a FAFSA or CADAA, had it completed, or opted out "
+             "(AB 469), and how this year compares with last.",
+    noun="seniors", key="aid_completed",
+    breakdowns=("district", "school", "group"), default_breakdown=None,
+    sections=(
+        Section("trends", "This year against last year"),
+        Section("breakdown", "Where seniors stand"),
+        Section("students_link", text="Open the named list of seniors with no FAFSA/CADAA and "
+                                      "no opt-out (Students page)"),
+        Section("leaderboard", "Race to Submit leaderboard",
+                caption="Schools ranked by FAFSA/CADAA completion within tiers of "
+                        "senior-class size, as CSAC's Race to Submit does. Schools hidden for "
+                        "privacy (*) are not ranked.",
+                view=leaderboard, choice_label="Senior class size", key="tier"),
+    ),
+    cards_per_row=3, marks=marks,
+)
+"""The key metric is completion: what Race to Submit ranks schools by."""

@@ -4,7 +4,7 @@ of a-g eligible seniors who have not applied.
 The follow-up is what a counselor acts on. Aggregate roles see it as counts and rates by
 school (``uc_eligible_applied`` / ``csu_eligible_applied`` and their complement, suppressed
 like every other school breakdown); the named list lives on the Students page, for the roles
-entitled to it. Shared panels (cards, breakdowns, trends) come from ``topics.common``.
+entitled to it. Shared panels (cards, breakdowns, trends) come from ``topics.panels``.
 """
 
 from __future__ import annotations
@@ -16,43 +16,18 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ccgi_dash import charts, metrics, views
-from ccgi_dash.metrics import RANKINGS, Filters
-from ccgi_dash.privacy import format_count, format_rate, suppress
-from ccgi_dash.scope import Scope
+from ccgi_dash.metrics import Request
+from ccgi_dash.privacy import format_count
 from ccgi_dash.store import Warehouse
-from ccgi_dash.topics.common import (
-    BREAKDOWNS,
-    GROUPS,
-    SCHOOL_CHART_ROWS,
-    STUDENTS_PAGE,
-    Panel,
-    breakdown,
-    default_breakdown,
-    dimension_title,
-    district_names,
-    headlines,
-    metric_title,
-    parallel,
-    population,
-    students_page_ready,
-    trends,
-)
+from ccgi_dash.topics import Section, Topic
+from ccgi_dash.topics.panels import SCHOOL_CHART_ROWS, Panel, district_names, parallel, ranked
 
-__all__ = ["BREAKDOWNS", "GROUPS", "KEY", "MEASURES", "RANKED", "STUDENTS_PAGE", "Panel",
-           "app_trends", "breakdown", "default_breakdown", "dimension_title", "follow_up",
-           "headlines", "marks", "metric_title", "population", "ranked", "students_page_ready"]
-"""The shared panels are re-exported so the page reads ``apps.<name>`` throughout."""
-
-MEASURES: tuple[str, ...] = ("any_app_submitted", "uc_submitted", "csu_submitted",
-                             "ccc_submitted", "uc_and_csu_submitted", "uc_eligible_applied",
-                             "csu_eligible_applied")
-KEY = "any_app_submitted"
-
-RANKED: dict[str, str] = {"UC campuses": "uc_campuses", "CSU campuses": "csu_campuses",
-                          "Community colleges": "ccc_colleges"}
-"""Ranked-list widget label -> ranking id of metrics.RANKINGS."""
+CAMPUSES: dict[str, str] = {"UC campuses": "uc_campuses", "CSU campuses": "csu_campuses",
+                            "Community colleges": "ccc_colleges"}
+"""The "Campuses" choice -> ranked list of metrics.RANKINGS."""
 
 RANKED_CHART_ROWS = 25
+
 
 def marks(drop: date | None) -> list[tuple[date, str]]:
     """The application calendar of the drop's school year (domain.md)."""
@@ -63,64 +38,23 @@ def marks(drop: date | None) -> list[tuple[date, str]]:
             (date(y, 11, 30), "UC deadline (Nov 30)")]
 
 
-def app_trends(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters = Filters(),
-               as_of: date | None = None, threshold: int = 11) -> list[Panel]:
-    """``aid.trends`` with the application calendar marked."""
-    return trends(wh, scope, metric_id, filters, as_of, threshold, marks(wh.resolve(as_of)))
-
-
-def ranked(wh: Warehouse, scope: Scope, ranking_id: str, filters: Filters = Filters(),
-           as_of: date | None = None, threshold: int = 11) -> Panel:
-    """The campuses or colleges seniors applied to, in distinct seniors, largest first.
-
-    An entry with 1 to threshold-1 seniors shows ``*`` (access-and-privacy.md); the chart
-    draws the top ``RANKED_CHART_ROWS``, the table lists all.
-    """
-    if ranking_id not in RANKINGS:
-        raise metrics.MetricError(f"unknown ranked list {ranking_id!r}")
-    name = f"{ranking_id}-applied-to"
-    frame = metrics.ranking(wh, scope, ranking_id, filters, as_of, limit=None)
-    item = "College" if ranking_id == "ccc_colleges" else "Campus"
-    if frame.empty:
-        return Panel(name, pd.DataFrame(columns=[item, "Seniors who applied",
-                                                 "Share of seniors"]), None,
-                     "No seniors in this selection have submitted an application here.")
-    frame["share"] = [s / p if p else None for s, p in
-                      zip(frame["students"], frame["population"], strict=True)]
-    frame = suppress(frame, (), threshold, count_col="students")
-    frame["students_text"] = [format_count(n, s) for n, s in
-                              zip(frame["students"], frame["suppressed"], strict=True)]
-    frame["share_text"] = [format_rate(v, p, s) for v, p, s in
-                           zip(frame["share"], frame["population"], frame["suppressed"],
-                               strict=True)]
-    table = pd.DataFrame({
-        item: frame["item"].astype(str).to_numpy(),
-        "Seniors who applied": frame["students_text"].to_numpy(),
-        "Share of seniors": frame["share_text"].to_numpy(),
-    })
-    note = None
-    if len(frame) > RANKED_CHART_ROWS:
-        note = (f"The chart shows the top {RANKED_CHART_ROWS} of {len(frame)}; the table lists "
-                "all.")
-    question = {"uc_campuses": "Which UC campuses do seniors apply to?",
-                "csu_campuses": "Which CSU campuses do seniors apply to?",
-                "ccc_colleges": "Which community colleges do seniors apply to?"}[ranking_id]
-    if frame["suppressed"].all():
-        return Panel(name, table, None, f"Every {item.lower()} here has 1 to {threshold - 1} "
-                     "applicants in this selection, so the counts are hidden for privacy.")
-    fig = charts.ranked_bars(frame.head(RANKED_CHART_ROWS), question,
-                             count_label="Seniors who applied")
-    return Panel(name, table, fig, note)
+def campuses(wh: Warehouse, req: Request, choice: str) -> Panel:
+    """The campuses or colleges seniors applied to, in distinct seniors, largest first."""
+    if choice not in CAMPUSES:
+        raise metrics.MetricError(f"unknown list {choice!r}; choose from {', '.join(CAMPUSES)}")
+    return ranked(wh, req, CAMPUSES[choice], top=RANKED_CHART_ROWS)
 
 
 def _side(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
     """One metric's school view as follow-up columns: eligible, applied, not yet applied."""
     hidden = frame["suppressed"].astype(bool)
     num = pd.to_numeric(frame["numerator"], errors="coerce")
-    missing = (frame["denominator"] - num).where(~hidden)
+    den = pd.to_numeric(frame["denominator"], errors="coerce")
+    missing = (den - num).where(~hidden)
     return pd.DataFrame({
         "school": frame["school"].to_numpy(),
-        f"{prefix}_den": frame["denominator"].to_numpy(),
+        f"{prefix}_den": den.to_numpy(),
+        f"{prefix}_size_text": frame["size_text"].to_numpy(),
         f"{prefix}_rate_text": frame["rate_text"].to_numpy(),
         f"{prefix}_missing": missing.to_numpy(),
         f"{prefix}_missing_text": [format_count(n, h) for n, h in
@@ -130,18 +64,17 @@ def _side(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
     })
 
 
-def follow_up(wh: Warehouse, scope: Scope, filters: Filters = Filters(),
-              as_of: date | None = None, threshold: int = 11) -> Panel:
+def follow_up(wh: Warehouse, req: Request) -> Panel:
     """a-g eligible seniors who have not applied, by school: for UC and for CSU, the eligible
     seniors, the share who applied, and how many have not (yet).
 
     Each side is the school view of ``uc_eligible_applied`` / ``csu_eligible_applied``,
-    suppressed on its own population, so the table hides what those breakdowns hide.
+    suppressed by ``privacy.suppress_metric``: a school whose count of eligible seniors is
+    hidden in the a-g view shows ``*`` here too.
     """
     name = "eligible-seniors-not-applied-by-school"
-    uc, csu = parallel([
-        partial(views.metric_view, wh, scope, m, ("school",), filters, as_of, threshold)
-        for m in ("uc_eligible_applied", "csu_eligible_applied")])
+    uc, csu = parallel([partial(views.metric_view, wh, req, m, ("school",))
+                        for m in ("uc_eligible_applied", "csu_eligible_applied")])
     if uc.empty and csu.empty:
         return Panel(name, pd.DataFrame(), None,
                      "No a-g eligible seniors match these filters.")
@@ -149,21 +82,21 @@ def follow_up(wh: Warehouse, scope: Scope, filters: Filters = Filters(),
     both["school_name"] = both["uc_name"].fillna(both["csu_name"])
     both["district"] = both["uc_district"].fillna(both["csu_district"])
     for p in ("uc", "csu"):
-        both[f"{p}_den"] = both[f"{p}_den"].fillna(0).astype(int)
+        both[f"{p}_size_text"] = both[f"{p}_size_text"].fillna("0")
         both[f"{p}_rate_text"] = both[f"{p}_rate_text"].fillna("--")
         both[f"{p}_missing_text"] = both[f"{p}_missing_text"].fillna("--")
         both[f"{p}_missing"] = pd.to_numeric(both[f"{p}_missing"], errors="coerce")
     both["_total"] = both["uc_missing"].fillna(0) + both["csu_missing"].fillna(0)
     both = both.sort_values(["_total", "school_name"], ascending=[False, True]).reset_index(
         drop=True)
-    names = district_names(wh, scope, as_of)
+    names = district_names(wh, req)
     table = pd.DataFrame({
         "School": both["school_name"].to_numpy(),
         "District": [names.get(c, c) for c in both["district"]],
-        "UC-eligible seniors": [f"{int(n):,}" for n in both["uc_den"]],
+        "UC-eligible seniors": both["uc_size_text"].to_numpy(),
         "Applied to UC": both["uc_rate_text"].to_numpy(),
         "Not yet applied to UC": both["uc_missing_text"].to_numpy(),
-        "CSU-eligible seniors": [f"{int(n):,}" for n in both["csu_den"]],
+        "CSU-eligible seniors": both["csu_size_text"].to_numpy(),
         "Applied to a CSU": both["csu_rate_text"].to_numpy(),
         "Not yet applied to a CSU": both["csu_missing_text"].to_numpy(),
     })
@@ -194,9 +127,9 @@ def _follow_up_chart(frame: pd.DataFrame) -> go.Figure:
             x=[0 if pd.isna(v) else int(v) for v in f[f"{p}_missing"]],
             text=list(f[f"{p}_missing_text"]), textposition="outside", cliponaxis=False,
             marker_color=charts.OKABE_ITO[i],
-            hovertext=[f"<b>{lab}</b><br>{pop}: {int(d):,}<br>Applied to {what}: {r}"
+            hovertext=[f"<b>{lab}</b><br>{pop}: {d}<br>Applied to {what}: {r}"
                        f"<br>Not yet applied: {m}"
-                       for lab, d, r, m in zip(labels, f[f"{p}_den"], f[f"{p}_rate_text"],
+                       for lab, d, r, m in zip(labels, f[f"{p}_size_text"], f[f"{p}_rate_text"],
                                                f[f"{p}_missing_text"], strict=True)],
             hoverinfo="text",
         ))
@@ -206,3 +139,21 @@ def _follow_up_chart(frame: pd.DataFrame) -> go.Figure:
                      separatethousands=True)
     return charts.layout(fig, "Where are the a-g eligible seniors who have not applied yet?",
                           height=max(300, 40 * len(f) + 120))
+
+
+TOPIC = Topic(
+    id="apps", page="applications", title="College applications",
+    question="Which seniors have applied to a UC, a CSU or a community college, where, and "
+             "which a-g eligible seniors have not applied.",
+    noun="seniors", key="any_app_submitted",
+    breakdowns=("district", "school", "group"), default_breakdown=None,
+    sections=(
+        Section("trends", "This year against last year"),
+        Section("breakdown", "Where seniors stand"),
+        Section("view", "Where seniors apply", view=campuses, choices=tuple(CAMPUSES),
+                choice_label="Campuses", key="ranked"),
+        Section("view", "a-g eligible seniors who have not applied", view=follow_up),
+        Section("students_link", text="Open the named list of these seniors (Students page)"),
+    ),
+    marks=marks,
+)

@@ -4,8 +4,11 @@
   load publishes a new manifest version, and the next rerun opens the new warehouse while
   sessions still running on the old one finish. Queries go through ``Warehouse.cursor()``, so
   no DuckDB connection is shared between sessions.
-* Every cached result (``st.cache_data``) takes the scope as an ordinary, hashed argument, so
-  no result computed for one scope can be served to another.
+* Every cached result (``st.cache_data``) takes the request (which holds the scope) or the
+  scope as an ordinary, hashed argument, so no result computed for one scope can be served to
+  another.
+* No database exception reaches a user: a metric the loaded drops cannot answer says that
+  ``python -m ccgi_dash rebuild`` is needed, and any other read error says so in words.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import streamlit as st
 
 from ccgi_dash import metrics
+from ccgi_dash.metrics import RebuildNeeded, Request
 from ccgi_dash.scope import Scope
 from ccgi_dash.settings import Settings, load_settings
 from ccgi_dash.store import (
@@ -79,23 +84,40 @@ def _key(scope: Scope) -> tuple[str, int]:
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
-def _call(name: str, root: str, version: int, scope: Scope, args: tuple[Any, ...],
+def _call(name: str, root: str, version: int, who: Request | Scope, args: tuple[Any, ...],
           kwargs: tuple[tuple[str, Any], ...]) -> Any:
     module, qualname = name.split(":")
     fn = getattr(importlib.import_module(module), qualname)
-    return fn(_open(root, version), scope, *args, **dict(kwargs))
+    return fn(_open(root, version), who, *args, **dict(kwargs))
 
 
-def view(fn: Callable[..., Any], scope: Scope, *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn(warehouse, scope, *args, **kwargs)``, cached per scope and warehouse version.
+def view(fn: Callable[..., Any], who: Request | Scope, *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn(warehouse, who, *args, **kwargs)``, cached per request (or scope) and
+    warehouse version.
 
-    ``fn`` is a data function of this package (``views.funnel``, ``metrics.ranking``, a topic
-    module's view): the cache key names it by module and name, with the scope and every
-    argument hashed, so a result is only ever served to the same scope. Results are copies
-    (``st.cache_data``), safe to modify.
+    ``fn`` is a data function of this package (``views.funnel``, a topic's panel, a student
+    list): the cache key names it by module and name, with the request (scope, filters, drop,
+    threshold) and every argument hashed, so a result is only ever served to the same scope.
+    Results are copies (``st.cache_data``), safe to modify. A read the loaded data cannot
+    answer stops the page with a plain message instead of an exception.
     """
     module = getattr(fn, "__module__", "")
     if not module.startswith("ccgi_dash.") or module.startswith("ccgi_dash.ui"):
         raise ValueError(f"not a data function of ccgi_dash: {fn!r}")
-    return _call(f"{module}:{fn.__qualname__}", *_key(scope), scope, tuple(args),
-                 tuple(sorted(kwargs.items())))
+    scope = who.scope if isinstance(who, Request) else who
+    try:
+        return _call(f"{module}:{fn.__qualname__}", *_key(scope), who, tuple(args),
+                     tuple(sorted(kwargs.items())))
+    except RebuildNeeded as exc:
+        _stop_for_rebuild(scope, str(exc))
+    except duckdb.Error as exc:
+        _stop_for_rebuild(scope, f"The loaded data could not be read ({type(exc).__name__}).")
+    raise AssertionError("unreachable")  # pragma: no cover - st.stop raises
+
+
+def _stop_for_rebuild(scope: Scope, message: str) -> None:
+    flag = " --data-dir data/demo" if scope.dataset == "demo" else ""
+    st.error(f"{message.split(' A data manager')[0]} A data manager rebuilds the loaded drops "
+             f"from their raw files with:\n\n```\npython -m ccgi_dash rebuild{flag}\n```",
+             icon=":material/build:")
+    st.stop()

@@ -8,16 +8,16 @@ for fixed strings written here, never for data), and every download goes through
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from ccgi_dash import status
+from ccgi_dash.datasets import DIMENSIONS, SUBGROUP_DIMENSIONS
 from ccgi_dash.privacy import to_csv_bytes
 from ccgi_dash.store import DataDir
-from ccgi_dash.topics.common import GROUPS, dimension_title
 from ccgi_dash.ui import data
 from ccgi_dash.ui.session import PageContext
 from ccgi_dash.views import Headline
@@ -92,8 +92,9 @@ def outdated(ctx: PageContext) -> bool:
 
 def no_students(frame: pd.DataFrame, what: str = "students") -> bool:
     """The filter-left-nothing state; True when there is nothing to draw."""
-    if frame is None or frame.empty or ("denominator" in frame and
-                                        int(pd.to_numeric(frame["denominator"]).sum()) == 0):
+    if frame is None or frame.empty or (
+            "denominator" in frame
+            and int(pd.to_numeric(frame["denominator"], errors="coerce").fillna(1).sum()) == 0):
         st.info(f"No {what} match these filters. Clear a filter in the sidebar to see more.",
                 icon=":material/filter_alt_off:")
         return True
@@ -122,11 +123,12 @@ def headline_cards(cards: Sequence[Headline], per_row: int = 4) -> None:
 
 
 def _card_help(card: Headline) -> str:
-    parts = []
-    if card.numerator is not None:
-        parts.append(f"{card.numerator:,} of {card.denominator:,} students.")
+    parts = [card.help]
+    if card.numerator is not None and card.denominator is not None:
+        parts.append(f"{card.numerator:,} of {card.denominator:,} {card.noun}.")
     elif card.suppressed:
-        parts.append("Hidden: the group has fewer than the threshold of students.")
+        parts.append(f"Hidden to protect privacy: too few {card.noun} here, or hiding them "
+                     "keeps another hidden number from being worked out.")
     if card.previous_drop:
         parts.append(f"Change since the drop of {card.previous_drop:%b %d, %Y}.")
     return " ".join(parts) or "No earlier drop to compare with."
@@ -171,12 +173,26 @@ def suppression_note(threshold: int) -> str:
             "`--` no students in the group.")
 
 
-def breakdown_picker(choices: Sequence[str], dimensions: Mapping[str, str], default: str,
-                     key: str, group_width: int | str = "stretch") -> str:
-    """The "Break down by" control every topic page has, and for "Student group" (mapped to
-    "") the group to break down by; returns the dimension id. Widget keys are
-    ``<key>_by`` and ``<key>_group``, so a page's choice survives its reruns."""
-    by = st.segmented_control("Break down by", list(choices), key=f"{key}_by", required=True,
-                              default=default)
-    return dimensions[by] or st.selectbox("Student group", GROUPS, key=f"{key}_group",
-                                          format_func=dimension_title, width=group_width)
+BY_GROUP = "group"
+"""The breakdown choice that asks which student-group dimension to break down by."""
+
+
+def breakdown_label(dim: str) -> str:
+    """The label of a breakdown choice: the dimension's title, or "Student group"."""
+    return "Student group" if dim == BY_GROUP else DIMENSIONS[dim].title
+
+
+def breakdown_picker(choices: Sequence[str], default: str, key: str,
+                     group_width: int | str = "stretch") -> str:
+    """The "Break down by" control every topic page has, and for "Student group" the group
+    to break down by; returns the dimension id. ``choices`` are dimension ids (or
+    ``BY_GROUP``). Widget keys are ``<key>_by`` and ``<key>_group``, so a page's choice
+    survives its reruns."""
+    labels = {breakdown_label(d): d for d in choices}
+    by = st.segmented_control("Break down by", list(labels), key=f"{key}_by", required=True,
+                              default=breakdown_label(default))
+    dim = labels.get(by or breakdown_label(default), default)
+    if dim != BY_GROUP:
+        return dim
+    return st.selectbox("Student group", SUBGROUP_DIMENSIONS, key=f"{key}_group",
+                        format_func=lambda d: DIMENSIONS[d].title, width=group_width)

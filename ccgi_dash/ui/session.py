@@ -16,7 +16,7 @@ from typing import Literal
 import streamlit as st
 
 from ccgi_dash import views
-from ccgi_dash.metrics import Filters
+from ccgi_dash.metrics import Filters, Request
 from ccgi_dash.scope import Scope
 from ccgi_dash.settings import Settings
 from ccgi_dash.store import Warehouse
@@ -56,6 +56,12 @@ class PageContext:
     @property
     def threshold(self) -> int:
         return self.settings.privacy.suppression_threshold
+
+    @property
+    def request(self) -> Request:
+        """What every data call of the page asks: scope, filters, drop, and the county's
+        suppression threshold from the settings."""
+        return Request(self.scope, self.filters, self.as_of, self.threshold)
 
     @property
     def synthetic(self) -> bool:

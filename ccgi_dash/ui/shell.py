@@ -1,7 +1,9 @@
 """The app's shell: the gate, the sidebar and the navigation.
 
 ``st.navigation`` registers only the pages this identity may open, so the gate (demo door or
-sign-in) is the only way in; each page still checks for itself (``page.begin``).
+sign-in) is the only way in; each page still checks for itself (``page.begin``). ``PAGES``
+declares every page once (file, title, icon, who may open it); only Streamlit's public API
+is used.
 """
 
 from __future__ import annotations
@@ -13,19 +15,47 @@ import streamlit as st
 
 from ccgi_dash import views
 from ccgi_dash.scope import Scope
+from ccgi_dash.topics import Topic, accounts, ag, aid, apps, assessments, equity, favorites
 from ccgi_dash.ui import data, session
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+PAGES_DIR = "app_pages"
+"""Where the page files live. Not ``pages/``: Streamlit runs a main script with a ``pages/``
+folder beside it as a legacy multipage app until ``st.navigation`` has run once in the
+process, so on a fresh server a shared link (``/financial_aid?district=...``) opened as the
+first request would run that page file directly, without the gate. A folder Streamlit does
+not discover leaves ``st.navigation`` (public API) the only way to a page."""
+
+
 @dataclass(frozen=True)
 class PageSpec:
-    path: str
-    title: str
+    """One page, declared once: its file, title, question, icon, menu section and who may
+    open it (the navigation and ``page.begin`` both read it). A topic page takes its title
+    and question from its ``Topic``."""
+
+    id: str
+    """The page file's stem and URL path."""
     icon: str
     section: str
     needs: str = ""
     """'' for everyone, 'student_level' for student lists, 'admin' for administration."""
+    name: str = ""
+    about: str = ""
+    topic: Topic | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{PAGES_DIR}/{self.id}.py"
+
+    @property
+    def title(self) -> str:
+        return self.topic.title if self.topic else self.name
+
+    @property
+    def lede(self) -> str:
+        return self.topic.question if self.topic else self.about
 
     def allowed(self, scope: Scope) -> bool:
         if self.needs == "admin":
@@ -36,24 +66,49 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "Dashboards"),
-    PageSpec("pages/financial_aid.py", "Financial aid", ":material/payments:", "Dashboards"),
-    PageSpec("pages/applications.py", "College applications", ":material/school:",
-             "Dashboards"),
-    PageSpec("pages/ag_eligibility.py", "a-g eligibility", ":material/checklist:", "Dashboards"),
-    PageSpec("pages/favorites.py", "Favorites", ":material/favorite:", "Dashboards"),
-    PageSpec("pages/assessments.py", "Career assessments", ":material/psychology:",
-             "Dashboards"),
-    PageSpec("pages/accounts.py", "Accounts", ":material/person_add:", "Dashboards"),
-    PageSpec("pages/equity.py", "Equity", ":material/balance:", "Dashboards"),
-    PageSpec("pages/students.py", "Students", ":material/groups:", "Follow-up",
-             "student_level"),
-    PageSpec("pages/cleanup.py", "Data clean-up", ":material/cleaning_services:", "Follow-up",
-             "student_level"),
-    PageSpec("pages/data_status.py", "Data status", ":material/monitor_heart:",
-             "Administration", "admin"),
-    PageSpec("pages/audit_log.py", "Audit log", ":material/policy:", "Administration", "admin"),
+    PageSpec("overview", ":material/dashboard:", "Dashboards", name="Overview",
+             about="Where the county's students stand, from a first account to a completed "
+                   "financial aid application."),
+    PageSpec("financial_aid", ":material/payments:", "Dashboards", topic=aid.TOPIC),
+    PageSpec("applications", ":material/school:", "Dashboards", topic=apps.TOPIC),
+    PageSpec("ag_eligibility", ":material/checklist:", "Dashboards", topic=ag.TOPIC),
+    PageSpec("favorites", ":material/favorite:", "Dashboards", topic=favorites.TOPIC),
+    PageSpec("assessments", ":material/psychology:", "Dashboards", topic=assessments.TOPIC),
+    PageSpec("accounts", ":material/person_add:", "Dashboards", topic=accounts.TOPIC),
+    PageSpec("equity", ":material/balance:", "Dashboards", topic=equity.TOPIC),
+    PageSpec("students", ":material/groups:", "Follow-up", "student_level", name="Students",
+             about="Lists of your students to follow up on this week. Names and SSIDs are "
+                   "shown only to roles entitled to them; views and downloads are recorded in "
+                   "the audit log."),
+    PageSpec("cleanup", ":material/cleaning_services:", "Follow-up", "student_level",
+             name="Data clean-up",
+             about="Records to correct at the source, district by district: SSIDs, grades, "
+                   "school codes, statuses that contradict each other, and student groups "
+                   "never reported."),
+    PageSpec("data_status", ":material/monitor_heart:", "Administration", "admin",
+             name="Data status", about="What CCGI sent, what was loaded, and what needs a look."),
+    PageSpec("audit_log", ":material/policy:", "Administration", "admin", name="Audit log",
+             about="Who exported or viewed student-level data, when, with which scope, and how "
+                   "many rows. The log holds no student names or SSIDs."),
 )
+
+
+def spec(page_id: str) -> PageSpec:
+    """The declaration of a page; a KeyError names the pages there are."""
+    for s in PAGES:
+        if s.id == page_id:
+            return s
+    raise KeyError(f"no page {page_id!r}; declared: {', '.join(s.id for s in PAGES)}")
+
+
+def page_file(s: PageSpec) -> Path:
+    """The page's file, which must exist: a declared page without its file is an
+    installation error, never a page silently left out of the menu."""
+    path = ROOT / s.path
+    if not path.is_file():
+        raise FileNotFoundError(f"page {s.id!r} is declared in ui/shell.py but {s.path} is "
+                                "missing")
+    return path
 
 
 def _gate() -> None:
@@ -70,9 +125,9 @@ def _gate() -> None:
         login.render_login()
 
 
-def url_path(spec: PageSpec) -> str:
+def url_path(s: PageSpec) -> str:
     """The URL path Streamlit gives a page file (its name without .py)."""
-    return Path(spec.path).stem
+    return s.id
 
 
 def _gate_pages() -> list[st.Page]:
@@ -81,8 +136,8 @@ def _gate_pages() -> list[st.Page]:
     or the demo door, and opens as it was sent; no page runs before that."""
     pages = [st.Page(_gate, title="Welcome", icon=":material/login:", url_path="welcome",
                      default=True)]
-    for spec in PAGES:
-        pages.append(st.Page(_gate, title=spec.title, url_path=url_path(spec)))
+    for s in PAGES:
+        pages.append(st.Page(_gate, title=s.title, url_path=url_path(s)))
     return pages
 
 
@@ -146,8 +201,8 @@ def main() -> None:
     _user_box(ctx)
     session.context(render_sidebar=True)
     sections: dict[str, list[st.Page]] = {}
-    for spec in PAGES:
-        if spec.allowed(ctx.scope) and (ROOT / spec.path).exists():
-            sections.setdefault(spec.section, []).append(
-                st.Page(str(ROOT / spec.path), title=spec.title, icon=spec.icon))
+    for s in PAGES:
+        if s.allowed(ctx.scope):
+            sections.setdefault(s.section, []).append(
+                st.Page(str(page_file(s)), title=s.title, icon=s.icon, url_path=url_path(s)))
     st.navigation(sections).run()

@@ -6,8 +6,7 @@ import streamlit as st
 from ccgi_dash import status, sync
 from ccgi_dash.ui import data, page, render
 
-ctx = page.begin("Data status", "What CCGI sent, what was loaded, and what needs a look.",
-                 admin_only=True)
+ctx = page.begin("data_status")
 dd = data.data_dir(ctx.scope)
 fresh = status.freshness(dd, ctx.settings)
 last = sync.last_sync(dd)

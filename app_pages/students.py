@@ -6,9 +6,7 @@ import streamlit as st
 from ccgi_dash import students
 from ccgi_dash.ui import audit, data, page, render
 
-ctx = page.begin("Students", "Lists of your students to follow up on this week. Names and "
-                 "SSIDs are shown only to roles entitled to them; views and downloads are "
-                 "recorded in the audit log.", student_level=True)
+ctx = page.begin("students")
 counts = data.view(students.follow_up_counts, ctx.scope, ctx.filters, ctx.as_of)
 choice = st.radio("List", list(students.FOLLOW_UPS), key="students_list",
                   format_func=lambda k: f"{students.FOLLOW_UPS[k].title} ({counts[k]:,})")

@@ -2,17 +2,16 @@
 and against the same week last year."""
 
 from ccgi_dash import charts, views
+from ccgi_dash.topics import panels
 from ccgi_dash.ui import data, page, render
 
 HEADLINES = ("account_registered", "aid_submitted", "aid_completed", "any_app_submitted",
              "uc_submitted", "csu_submitted", "ccc_submitted", "csu_eligible")
 
-ctx = page.begin("Overview", "Where the county's students stand, from a first account to a "
-                 "completed financial aid application.")
-funnel = data.view(views.funnel, ctx.scope, ctx.filters, ctx.as_of, ctx.threshold)
+ctx = page.begin("overview")
+funnel = data.view(views.funnel, ctx.request)
 if not render.no_students(funnel.rename(columns={"population": "denominator"})):
-    render.headline_cards([data.view(views.headline, ctx.scope, m, ctx.filters, ctx.as_of,
-                                     ctx.threshold) for m in HEADLINES])
+    render.headline_cards(data.view(panels.headlines, ctx.request, HEADLINES))
     table = funnel[["stage", "students_text", "population", "rate_text"]].rename(
         columns={"stage": "Stage", "students_text": "Students", "population": "Out of",
                  "rate_text": "Rate"})

@@ -5,9 +5,7 @@ import streamlit as st
 from ccgi_dash import quality
 from ccgi_dash.ui import audit, data, page, render
 
-ctx = page.begin("Data clean-up", "Records to correct at the source, district by district: "
-                 "SSIDs, grades, school codes, statuses that contradict each other, and "
-                 "student groups never reported.", student_level=True)
+ctx = page.begin("cleanup")
 findings = data.view(quality.cleanup_findings, ctx.scope, ctx.as_of)
 summary = quality.cleanup_summary(findings)
 audit.record_view_once(ctx, "cleanup", len(findings))

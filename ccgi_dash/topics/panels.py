@@ -1,0 +1,472 @@
+"""The panels topic pages share: headline cards, a measure by one breakdown, the "this year
+against last year" charts, several measures side by side, and ranked lists.
+
+Each panel is a ``Panel``: a figure and the exact table the page shows and offers as CSV, both
+built from one suppressed frame of ``views.metric_view``, so a hidden cell is hidden in the
+chart, the table and the download alike. Every function takes ``(warehouse, request, ...)``
+so that ``ui.data.view`` caches it per request (which holds the scope); nothing here imports
+streamlit. Topic modules import from here and never from each other; every word about a
+metric comes from the catalogue (``metrics.METRICS``) and about a dimension from
+``datasets.DIMENSIONS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from functools import partial
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ccgi_dash import charts, metrics, views
+from ccgi_dash.datasets import DIMENSIONS
+from ccgi_dash.metrics import RANKINGS, Request
+from ccgi_dash.privacy import format_count, format_rate, format_size, suppress
+from ccgi_dash.store import Warehouse
+
+SCHOOL_CHART_ROWS = 40
+"""A bar chart of more schools than this is unreadable; the table keeps every school."""
+
+ALL_STUDENTS = "All students"
+
+ALL_HIDDEN = ("Nothing to chart: every group here is hidden to protect privacy (it has fewer "
+              "than {n} students, or hides one that has). The table lists the groups.")
+"""The note of a panel whose every group is suppressed: no chart of nothing but stars."""
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One chart with the table behind it: what ``ui.render.chart_and_table`` shows.
+
+    ``table`` is exactly what the Table tab and the CSV download hold (display strings, with
+    ``*`` and ``--`` where due). ``fig`` is None when there is nothing to draw; ``note`` then
+    says why, in words.
+    """
+
+    name: str
+    table: pd.DataFrame
+    fig: go.Figure | None = None
+    note: str | None = None
+
+
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ccgi-topics")
+
+
+def parallel(calls: Sequence[Callable[[], Any]]) -> list[Any]:
+    """Run independent queries side by side and return their results in order.
+
+    DuckDB releases the GIL while it scans, and each query opens its own cursor
+    (``Warehouse.query``), so a page's cards or its two trend charts come back in about the
+    time of the slowest query rather than the sum. The pool is bounded: a call run here must
+    not itself call ``parallel``.
+    """
+    futures = [_POOL.submit(c) for c in calls]
+    return [f.result() for f in futures]
+
+
+def question(metric_id: str, tail: str) -> str:
+    """The question a chart of a metric answers: the catalogue's phrase, then ``tail``."""
+    return f"{metrics.metric(metric_id).phrase}{tail}?"
+
+
+def size_title(metric_id: str) -> str:
+    """The column holding a group's size: "Students", or the narrower population."""
+    m = metrics.metric(metric_id)
+    return "Students" if m.population == "all" else m.population_title
+
+
+def headlines(wh: Warehouse, req: Request, metric_ids: Sequence[str]) -> list[views.Headline]:
+    """The headline cards of a page, in the order given: one cached call for all cards, their
+    queries run in parallel."""
+    return parallel([partial(views.headline, wh, req, m) for m in metric_ids])
+
+
+def population(wh: Warehouse, req: Request, metric_ids: Sequence[str]) -> pd.DataFrame:
+    """Who the page's metrics count, one row per distinct population (``denominator``): the
+    page shows its "no students" state when all of them are empty."""
+    seen: dict[str, int] = {}
+    for m in metric_ids:
+        pop = metrics.metric(m).population
+        if pop not in seen:
+            frame = metrics.compute(wh, req.scope, m, (), req.filters, req.as_of)
+            seen[pop] = int(frame["denominator"].sum())
+    return pd.DataFrame({"population": list(seen), "denominator": list(seen.values())})
+
+
+def district_names(wh: Warehouse, req: Request) -> dict[str, str]:
+    """District code -> name within the scope, to name the district of each school row."""
+    return dict(views.options(wh, req.scope, req.as_of).districts)
+
+
+def display_order(frame: pd.DataFrame, dim: str) -> pd.DataFrame:
+    """Student groups in their natural order (as CDE lists them); districts and schools by
+    rate, highest first, with hidden and empty groups last, as the chart reads top-down."""
+    if dim in DIMENSIONS and DIMENSIONS[dim].labels:
+        order = {code: i for i, code in enumerate(DIMENSIONS[dim].labels)}
+        return frame.sort_values(dim, key=lambda s: s.map(lambda v: order.get(str(v), 99)),
+                                 kind="stable")
+    if dim == "grade_level":
+        return frame.sort_values("grade_level", kind="stable")
+    rate = pd.to_numeric(frame["rate"], errors="coerce")
+    return frame.assign(_r=rate).sort_values(["_r", f"{dim}_label"], ascending=[False, True],
+                                             na_position="last").drop(columns="_r")
+
+
+def all_hidden(frame: pd.DataFrame) -> bool:
+    return bool(len(frame)) and bool(frame["suppressed"].astype(bool).all())
+
+
+def breakdown(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
+    """A metric by district, school, grade or one student-group dimension.
+
+    Schools: the chart draws the ``SCHOOL_CHART_ROWS`` schools with the most students in the
+    population (where most students are), the table lists all, each with its district.
+    """
+    m = metrics.metric(metric_id)
+    name = f"{metric_id}-by-{dim}"
+    frame, overall = parallel([partial(views.metric_view, wh, req, metric_id, (dim,)),
+                               partial(views.metric_view, wh, req, metric_id, ())])
+    if views.population_size(frame) == 0:
+        return Panel(name, pd.DataFrame(), None, f"No {m.noun} match these filters.")
+    frame = display_order(frame, dim)
+    table = views.table_for(frame, (dim,), metric_id)
+    if dim == "school":
+        names = district_names(wh, req)
+        table.insert(1, "District", [names.get(c, c) for c in frame["school_district"]])
+    rate = overall["rate"].iloc[0] if len(overall) else None
+    highlight = None if rate is None or pd.isna(rate) else float(rate)
+    chart = frame
+    note = None
+    if dim == "school" and len(frame) > SCHOOL_CHART_ROWS:
+        sizes = pd.to_numeric(frame["denominator"], errors="coerce").fillna(0)
+        chart = frame.loc[sizes.nlargest(SCHOOL_CHART_ROWS, keep="first").index]
+        note = (f"The chart shows the {SCHOOL_CHART_ROWS} schools with the most "
+                f"{m.noun}; the table lists all {len(frame)}.")
+    if dim == "grade_level" and len(frame) == 1:
+        note = (f"Only {m.noun} count toward \u201c{m.title}\u201d, so there is one grade to "
+                "show; an \u201cOn track\u201d measure compares grades 9-11.")
+    if all_hidden(frame):
+        return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
+    fig = charts.rate_bars(chart, dim, question(metric_id, f", by {DIMENSIONS[dim].by}"),
+                           m.title, m.population_title, highlight=highlight,
+                           sort=not DIMENSIONS[dim].labels and dim != "grade_level",
+                           max_rows=None)
+    if DIMENSIONS[dim].labels or dim == "grade_level":
+        fig.update_yaxes(autorange="reversed")
+    return Panel(name, table, fig, note)
+
+
+def weekly(wh: Warehouse, req: Request, metric_id: str,
+           marks: Sequence[tuple[date, str]] = ()) -> Panel:
+    """The metric at each weekly drop of this school year and last, on one calendar."""
+    m = metrics.metric(metric_id)
+    name = f"{metric_id}-weekly-this-year-and-last"
+    frame = views.weekly_year_over_year(wh, req, metric_id)
+    if frame.empty:
+        return Panel(name, pd.DataFrame(), None, "No weekly drops to chart yet.")
+    frame = frame.sort_values("drop_date")
+    table = pd.DataFrame({
+        "School year": frame["year_label"].to_numpy(),
+        "Drop date": [d.isoformat() for d in frame["drop_date"]],
+        m.title: frame["count_text"].to_numpy(),
+        m.population_title: frame["size_text"].to_numpy(),
+        "Rate": frame["rate_text"].to_numpy(),
+    })
+    fig = charts.weekly_year_over_year_chart(
+        frame, question(metric_id, " at each weekly drop, this year and last"), marks)
+    note = None
+    if frame["year_label"].nunique() < 2:
+        note = ("No drop from last school year is loaded, so there is no earlier line to "
+                "compare with.")
+    return Panel(name, table, fig, note)
+
+
+def cumulative(wh: Warehouse, req: Request, metric_id: str,
+               marks: Sequence[tuple[date, str]] = ()) -> Panel:
+    """Cumulative curves by the date each student filed, this year against the same week last
+    year (from the as-of drop and the drop 52 weeks before)."""
+    m = metrics.metric(metric_id)
+    name = f"{metric_id}-cumulative-this-year-and-last"
+    frame = views.year_over_year(wh, req, metric_id)
+    if frame.empty:
+        return Panel(name, pd.DataFrame(), None,
+                     f"No curve to draw: no {m.noun} in this drop have a date for "
+                     f"\u201c{m.title}\u201d yet, or their number is hidden for privacy "
+                     f"(fewer than {req.threshold}).")
+    table = year_over_year_table(frame, metric_id)
+    fig = charts.year_over_year_chart(
+        frame, question(metric_id, " by each date, this year against last"))
+    if marks:
+        # the season's dates frame the curves even before they are reached, so the reader
+        # sees how long until the deadline; a month of margin leaves room for the labels
+        first, last = min(d for d, _ in marks), max(d for d, _ in marks)
+        lo = min(min(frame["date"]) - timedelta(days=3), first - timedelta(days=30))
+        hi = max(max(frame["date"]), last) + timedelta(days=7)
+        charts.add_marks(fig, marks, [lo, hi])
+        fig.update_xaxes(range=[lo.isoformat(), hi.isoformat()])
+    return Panel(name, table, fig, last_year_note(frame))
+
+
+def year_over_year_table(frame: pd.DataFrame, metric_id: str) -> pd.DataFrame:
+    """The table behind a this-year-against-last chart (:func:`views.year_over_year`)."""
+    m = metrics.metric(metric_id)
+    return pd.DataFrame({
+        "School year": frame["year"].to_numpy(),
+        "Date": [d.isoformat() for d in frame["date"]],
+        m.title: [f"{int(n):,}" for n in frame["numerator"]],
+        size_title(metric_id): [format_size(d) for d in frame["denominator"]],
+        "Rate": [f"{r * 100:.1f}%" for r in frame["rate"]],
+    })
+
+
+def last_year_note(frame: pd.DataFrame) -> str | None:
+    """Why a this-year-against-last chart has one curve, when it has."""
+    if frame["year"].nunique() < 2:
+        return ("No drop from the same week last year is loaded, so only this year's curve "
+                "is shown.")
+    return None
+
+
+def trends(wh: Warehouse, req: Request, metric_id: str,
+           marks: Sequence[tuple[date, str]] = ()) -> list[Panel]:
+    """The weekly year-over-year panel, and the cumulative curves when the metric has a date
+    behind it (a filing or submission date)."""
+    makers = [weekly, cumulative] if metrics.metric(metric_id).date_column else [weekly]
+    return parallel([partial(f, wh, req, metric_id, tuple(marks)) for f in makers])
+
+
+def _unique_school_labels(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """Two schools of one name in two districts would share a bar: name the district."""
+    if not names:
+        return frame
+    dup = frame["school_label"].duplicated(keep=False)
+    if not dup.any():
+        return frame
+    out = frame.copy()
+    out.loc[dup, "school_label"] = [f"{s} ({names.get(d, d)})" for s, d in
+                                    zip(out.loc[dup, "school_label"],
+                                        out.loc[dup, "school_district"], strict=True)]
+    return out
+
+
+def _bold_total(label: object) -> str:
+    return f"<b>{ALL_STUDENTS}</b>" if label == ALL_STUDENTS else charts.escape(label)
+
+
+def compare(wh: Warehouse, req: Request, metric_ids: Sequence[str], dim: str,
+            title: str) -> Panel:
+    """Several metrics of one population side by side per group (registered and active...).
+
+    The metrics must share a population, so each group has one size and one suppression
+    pattern. Chart and table start with all students, since one reference line cannot serve
+    several metrics.
+    """
+    ms = [metrics.metric(m) for m in metric_ids]
+    if len({m.population for m in ms}) != 1:
+        raise ValueError("compare needs metrics of one population")
+    name = f"{'-'.join(metric_ids)}-by-{dim}"
+    calls = [partial(views.metric_view, wh, req, m.id, by) for m in ms for by in ((dim,), ())]
+    if dim == "school":
+        calls.append(partial(district_names, wh, req))
+    results = parallel(calls)
+    views_by, totals = results[0:2 * len(ms):2], results[1:2 * len(ms):2]
+    first = views_by[0]
+    if views.population_size(first) == 0:
+        return Panel(name, pd.DataFrame(), None, f"No {ms[0].noun} match these filters.")
+    if any(not v[dim].equals(first[dim]) for v in views_by):
+        raise ValueError("metrics of one population must give the same groups")
+    order = display_order(first, dim).index
+    names = results[-1] if dim == "school" else {}
+    label = f"{dim}_label"
+    parts = [pd.concat([t.assign(**{label: ALL_STUDENTS}),
+                        _unique_school_labels(v.loc[order], names)], ignore_index=True)
+             for v, t in zip(views_by, totals, strict=True)]
+    table = pd.DataFrame({DIMENSIONS[dim].title: parts[0][label].to_numpy()})
+    if names:
+        table["District"] = ["", *(names.get(c, c) for c in parts[0]["school_district"][1:])]
+    table[size_title(ms[0].id)] = parts[0]["size_text"].to_numpy()
+    for m, part in zip(ms, parts, strict=True):
+        table[m.title] = part["count_text"].to_numpy()
+        table[f"{m.title} (rate)"] = part["rate_text"].to_numpy()
+    if all_hidden(first):
+        return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
+    rows = list(range(len(parts[0])))
+    note = None
+    if len(order) > SCHOOL_CHART_ROWS:
+        sizes = pd.to_numeric(parts[0]["denominator"].iloc[1:], errors="coerce").fillna(0)
+        keep = set(sizes.nlargest(SCHOOL_CHART_ROWS, keep="first").index)
+        rows = [0, *(i for i in rows[1:] if i in keep)]
+        note = (f"The chart shows the {SCHOOL_CHART_ROWS} {DIMENSIONS[dim].by}s with the most "
+                f"students; the table lists all {len(order):,}.")
+    fig = go.Figure()
+    for i, (m, part) in enumerate(zip(ms, parts, strict=True)):
+        p = part.iloc[rows]
+        fig.add_trace(go.Bar(
+            name=charts.escape(m.title), orientation="h",
+            y=[_bold_total(x) for x in p[label]],
+            x=[0 if r is None or pd.isna(r) else r * 100 for r in p["rate"]],
+            text=list(p["rate_text"]), textposition="outside", cliponaxis=False,
+            marker_color=charts.OKABE_ITO[i % len(charts.OKABE_ITO)],
+            hovertext=charts.hover_text(p, label, m.title, size_title(m.id)),
+            hoverinfo="text"))
+    fig.update_layout(barmode="group", bargap=0.25)
+    fig.update_xaxes(title="Percent", range=[0, 110], ticksuffix="%", gridcolor="#eee")
+    fig.update_yaxes(type="category", autorange="reversed", automargin=True)
+    height = max(300, len(rows) * (12 * len(ms) + 14) + 130)
+    fig = charts.layout(fig, f"{title} By {DIMENSIONS[dim].by}", height=height)
+    return Panel(name, table, fig, note)
+
+
+def since_july(wh: Warehouse, req: Request, metric_id: str) -> Panel:
+    """The cumulative rate by the date students got there, this school year against last.
+
+    Accounts and assessments carry dates from earlier years, so both curves start on July 1
+    of their school year at the level already reached (not at zero).
+    """
+    m = metrics.metric(metric_id)
+    name = f"{metric_id}-since-july-this-year-and-last"
+    drop = wh.resolve(req.as_of)
+    frame = views.year_over_year(wh, req, metric_id)
+    if drop is not None and len(frame):
+        start = views.school_year_start(drop)
+        frame = frame[[d >= start for d in frame["date"]]].reset_index(drop=True)
+    if frame.empty or drop is None:
+        return Panel(name, pd.DataFrame(), None,
+                     f"No curve to draw: no {m.noun} have a date for \u201c{m.title}\u201d "
+                     f"this school year, or there are fewer than {req.threshold}.")
+    table = year_over_year_table(frame, metric_id)
+    fig = _two_line_title(charts.year_over_year_chart(frame, f"{m.phrase}?"),
+                          "By each date since July 1, this year against last")
+    return Panel(name, table, fig, last_year_note(frame))
+
+
+def _weekly_short(wh: Warehouse, req: Request, metric_id: str) -> Panel:
+    """``weekly``, titled with the catalogue's phrase above the time frame (half a page)."""
+    panel = weekly(wh, req, metric_id)
+    if panel.fig is not None:
+        panel.fig.update_layout(title_text=f"{metrics.metric(metric_id).phrase}?")
+        _two_line_title(panel.fig, "At each weekly drop, this year and last")
+    return panel
+
+
+def _two_line_title(fig: go.Figure, subtitle: str) -> go.Figure:
+    """The question above, the time frame below: one long line is cut off in half a page."""
+    fig.update_layout(title_subtitle_text=subtitle, margin_t=84,
+                      legend={"x": 1, "xanchor": "right"})
+    return fig
+
+
+def trend_calls(wh: Warehouse, req: Request,
+                metric_ids: Sequence[str]) -> list[Callable[[], Panel]]:
+    """For each metric: its weekly panel, then its curve since July 1 when it has a date.
+
+    Returned as calls, not run, so a caller can put them into one ``parallel`` batch with its
+    own queries: ``parallel`` must never be nested.
+    """
+    calls: list[Callable[[], Panel]] = []
+    for m in metric_ids:
+        calls.append(partial(_weekly_short, wh, req, m))
+        if metrics.metric(m).date_column:
+            calls.append(partial(since_july, wh, req, m))
+    return calls
+
+
+def this_year_and_last(wh: Warehouse, req: Request, metric_ids: Sequence[str]) -> list[Panel]:
+    """The section "this year against last year" of a page: ``trend_calls`` run side by
+    side, in one cached call."""
+    return parallel(trend_calls(wh, req, metric_ids))
+
+
+TOP = 15
+"""Entries a ranked chart shows; the table holds the whole list."""
+
+ITEM_TITLES = {"favorite_colleges": "College", "favorite_careers": "Career",
+               "favorite_majors": "Major", "assessments": "Assessment",
+               "uc_campuses": "Campus", "csu_campuses": "Campus", "ccc_colleges": "College"}
+COUNT_TITLES = {"uc_campuses": "Seniors who applied", "csu_campuses": "Seniors who applied",
+                "ccc_colleges": "Seniors who applied"}
+"""The count column of a ranked list, where "Students"/"Seniors" would not say what counts."""
+EXTRA_TITLES = {"onet_code": "O*NET-SOC code", "cip_code": "CIP code"}
+QUESTIONS = {
+    "favorite_colleges": "Which colleges do students favorite most?",
+    "favorite_careers": "Which careers do students favorite most?",
+    "favorite_majors": "Which majors do students favorite most?",
+    "assessments": "Which career assessments do students complete?",
+    "uc_campuses": "Which UC campuses do seniors apply to?",
+    "csu_campuses": "Which CSU campuses do seniors apply to?",
+    "ccc_colleges": "Which community colleges do seniors apply to?",
+}
+SEGMENT_NAMES = {"UC": "University of California (UC)",
+                 "CSU": "California State University (CSU)",
+                 "CCC": "California Community Colleges (CCC)",
+                 "Private CA": "Private colleges in California", "Out of State": "Out of state"}
+"""The drop contract's segment codes, as a reader names them."""
+
+
+def ranked_view(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Add share, suppression and display strings to ``item``/``students``/``population``:
+    an entry of 1 to threshold-1 students is hidden, and the whole list when the students
+    behind it are that few."""
+    population = int(frame["population"].iloc[0]) if len(frame) else 0
+    frame = frame.assign(share=[s / population if population else None
+                                for s in frame["students"]])
+    frame = suppress(frame, [], threshold, count_col="students")
+    if 0 < population < threshold:
+        frame = frame.assign(suppressed=True, students=None, share=None)
+    frame["students_text"] = [format_count(n, s) for n, s in
+                              zip(frame["students"], frame["suppressed"], strict=True)]
+    frame["share_text"] = [format_rate(r, population, s) for r, s in
+                           zip(frame["share"], frame["suppressed"], strict=True)]
+    return frame
+
+
+def ranked(wh: Warehouse, req: Request, ranking_id: str, top: int = TOP) -> Panel:
+    """A ranked list (favorites, assessments, campuses): the chart shows the ``top``
+    entries, the table every one.
+
+    Entries hidden by suppression follow the shown ones in alphabetical order, without a
+    rank: their order by count would tell more about them than ``*`` does.
+    """
+    r = RANKINGS.get(ranking_id)
+    if r is None:
+        raise metrics.MetricError(f"unknown ranked list {ranking_id!r}")
+    noun = metrics.POPULATIONS[r.population].noun
+    name = f"{ranking_id}-ranked"
+    frame = ranked_view(metrics.ranking(wh, req.scope, ranking_id, req.filters, req.as_of,
+                                        limit=None), req.threshold)
+    item = ITEM_TITLES.get(ranking_id, "Item")
+    who = COUNT_TITLES.get(ranking_id, noun[0].upper() + noun[1:])
+    if frame.empty:
+        return Panel(name, pd.DataFrame(columns=["Rank", item, who, f"Share of {noun}"]), None,
+                     f"No {noun[:-1] if noun.endswith('s') else noun} in this selection has "
+                     "one yet.")
+    frame = pd.concat([frame[~frame["suppressed"]],
+                       frame[frame["suppressed"]].sort_values("item", kind="stable")],
+                      ignore_index=True)
+    shown = int((~frame["suppressed"]).sum())
+    table = pd.DataFrame({"Rank": pd.array([*range(1, shown + 1), *[None] * (len(frame) - shown)],
+                                           dtype="Int64"),
+                          item: frame["item"].astype(str).to_numpy()})
+    if r.extra == "segment":
+        table["Segment"] = [SEGMENT_NAMES.get(x, x) for x in frame["extra"]]
+    elif r.extra:
+        table[EXTRA_TITLES.get(r.extra, r.extra)] = frame["extra"].to_numpy()
+    table[who] = frame["students_text"].to_numpy()
+    table[f"Share of {noun}"] = frame["share_text"].to_numpy()
+    if shown == 0:
+        return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
+    note = None
+    if len(frame) > top:
+        note = f"The chart shows the top {top} of {len(frame):,}; the table lists all."
+    fig = charts.ranked_bars(frame.head(top), QUESTIONS.get(ranking_id, r.title),
+                             item_label="item", count_label=who)
+    return Panel(name, table, fig, note)
+
+
+def with_title(panel: Panel, title: str) -> Panel:
+    """A panel renamed (its download's file name)."""
+    return replace(panel, name=title)

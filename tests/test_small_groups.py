@@ -1,0 +1,301 @@
+"""A small group stays hidden in every view (issue 14): populations that are another metric's
+count (UC-eligible seniors are the count of ``uc_eligible``) are hidden wherever that count is.
+
+The case of the issue: a county of three districts, one of them with 7 seniors. The a-g view
+hides that district's count of UC-eligible seniors (and, by complementary suppression, a
+second district's); no export, no page table and no download may show those counts as the
+population of "UC-eligible seniors who applied". A property test then runs the same checks
+over every metric and breakdown on random small drops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ccgi_dash import export, metrics, views
+from ccgi_dash.datasets import DIMENSIONS, SUBGROUP_DIMENSIONS
+from ccgi_dash.metrics import Filters, Request
+from ccgi_dash.scope import Scope
+from ccgi_dash.store import Warehouse
+from ccgi_dash.topics import apps, equity, panels
+
+import dropkit
+from conftest import demo_app, table_with
+
+SMALL = "19647901935923"  # Monrovia High, Monrovia Unified: the district with 7 seniors
+MID = "19647331930387"  # Central High, Los Angeles Unified
+BIG = ("19647251934678", "19647251935758")  # Long Beach Unified's two schools
+CHILDREN = {m.id: m.parent for m in metrics.METRICS.values() if m.parent}
+
+
+def _place(drop: dropkit.Drop, ssid: str, cds: str) -> None:
+    school, district, _ = dropkit.SCHOOLS[cds]
+    for row in drop.tables["students"]:
+        if row["ssid"] == ssid:
+            row.update(school_cds=cds, school_name=school, district_name=district)
+
+
+def three_districts(small: int = 7, mid: int = 60, seniors: int = 200,
+                    seed: int = 0) -> dropkit.Drop:
+    """A drop of three districts whose senior classes are ``small``, ``mid`` and the rest."""
+    drop = dropkit.make_drop(students=7 * seniors, schools=(*BIG, MID))
+    rng = random.Random(seed)
+    senior_ids = [r["ssid"] for r in drop.tables["students"] if r["grade_level"] == "12"]
+    rng.shuffle(senior_ids)
+    for i, ssid in enumerate(senior_ids):
+        _place(drop, ssid, SMALL if i < small else MID if i < small + mid else BIG[i % 2])
+    return drop
+
+
+@contextlib.contextmanager
+def loaded(tmp_path, drop: dropkit.Drop) -> Iterator[Warehouse]:
+    report, dd = dropkit.load(tmp_path, drop)
+    assert report.exit_code == 0, report.summary_lines()
+    wh = Warehouse(dd)
+    try:
+        yield wh
+    finally:
+        wh.close()
+
+
+def request(threshold: int = 11) -> Request:
+    return Request(Scope.county(), Filters(), None, threshold)
+
+
+def _partitions(frame: pd.DataFrame, by: tuple[str, ...]) -> list[pd.Index]:
+    """Rows that are parts of one total another view shows (the rule of privacy.suppress)."""
+    out: list[pd.Index] = []
+    for i, dim in enumerate(by):
+        if dim in ("drop_date", "county"):
+            continue
+        others = [d for j, d in enumerate(by) if j != i]
+        keys = [frame[d] for d in others]
+        if dim == "school":
+            district = [*keys, frame["school"].str[:7]]
+            out.extend(frame.groupby(district[0] if len(district) == 1 else district,
+                                     sort=False).groups.values())
+        out.extend(frame.groupby(keys[0] if len(keys) == 1 else keys, sort=False)
+                   .groups.values() if keys else [frame.index])
+    return out
+
+
+def _coarser(by: tuple[str, ...], dim: str) -> tuple[tuple[str, ...], list[str]] | None:
+    """The view whose cell equals a row alone in its partition along ``dim``, and the keys
+    that find it: (district, g) alone among its district's groups is the district's cell; a
+    school alone in its district is the district's."""
+    others = [d for d in by if d != dim]
+    if dim == "school":
+        return ("district", *others), ["district", *others]
+    if others and others != ["drop_date"]:
+        return tuple(others), others
+    return None
+
+
+def check_views(wh: Warehouse, req: Request, by: tuple[str, ...]) -> int:
+    """Every metric by ``by``: no hidden number can be read directly or worked out as a total
+    minus the visible parts, in its own view or in a view whose population is its count.
+    Returns how many parent-hidden populations were checked (so a test can say it saw some)."""
+    seen = 0
+    frames = {m: export.metric_export(wh, req, m, by) for m in metrics.METRICS}
+    for metric_id, frame in frames.items():
+        for part in _partitions(frame, by):
+            if len(part) < 2:
+                continue  # equal to a cell of a coarser view: checked below
+            hidden = frame.loc[part, "numerator"].isna() & (frame.loc[part, "denominator"]
+                                                            .fillna(1) > 0)
+            assert hidden.sum() != 1, (metric_id, by, "one hidden count among visible parts")
+            sizes = frame.loc[part, "denominator"]
+            assert sizes.isna().sum() != 1, (metric_id, by, "one hidden population")
+        for dim in by:
+            coarse = _coarser(by, dim)
+            if coarse is None or frame.empty:
+                continue
+            view, keys = coarse
+            fine = frame.assign(district=frame["school"].str[:7]) if dim == "school" else frame
+            group = [d for d in by if d != dim] + (["district"] if dim == "school" else [])
+            counts = fine.groupby(group, sort=False)[dim].transform("size")
+            lone = fine[(counts == 1) & fine["numerator"].isna()]
+            if lone.empty:
+                continue
+            other = export.metric_export(wh, req, metric_id, view).set_index(keys)
+            for _, row in lone.iterrows():
+                key = tuple(row[k] for k in keys) if len(keys) > 1 else row[keys[0]]
+                assert pd.isna(other.loc[key, "numerator"]), (metric_id, by, view, key)
+        parent_id = CHILDREN.get(metric_id)
+        if parent_id is None or frame.empty:
+            assert frame["denominator"].notna().all() if len(frame) else True
+            continue
+        parent = frames[parent_id]
+        keys = list(by)
+        both = (frame.merge(parent, on=keys, suffixes=("", "_p")) if keys else
+                frame.merge(parent, how="cross", suffixes=("", "_p")))
+        assert len(both) == len(frame), "every child group is a parent group"
+        for _, row in both.iterrows():
+            if pd.isna(row["numerator_p"]) and row["denominator_p"]:
+                # the parent's count is hidden: the child's population, count and rate too
+                assert pd.isna(row["denominator"]), (metric_id, by, dict(row))
+                assert pd.isna(row["numerator"]) and pd.isna(row["rate"])
+                assert row["suppressed"]
+                seen += 1
+            else:
+                assert row["denominator"] == row["numerator_p"], (metric_id, by, dict(row))
+    return seen
+
+
+BREAKDOWNS = [("district",), ("school",), ("grade_level",), ("drop_date",),
+              *((g,) for g in SUBGROUP_DIMENSIONS), ("district", "gender"),
+              ("district", "foster_youth"), ("school", "race_ethnicity")]
+
+
+def test_the_issue_case_every_export_hides_the_same_counts(tmp_path):
+    with loaded(tmp_path, three_districts()) as wh:
+        req = request()
+        parent = export.metric_export(wh, req, "uc_eligible", ("district",)).set_index(
+            "district")
+        small, mid = SMALL[:7], MID[:7]
+        assert parent.loc[small, "denominator"] == 7 and parent.loc[small, "suppressed"]
+        assert parent.loc[mid, "suppressed"]  # complementary: the next smallest district
+        for child in CHILDREN:
+            rows = export.metric_export(wh, req, child, ("district",)).set_index("district")
+            assert rows.loc[[small, mid], "denominator"].isna().all(), child
+            assert rows.loc[[small, mid], "rate"].isna().all(), child
+            assert not rows.drop(index=[small, mid])["denominator"].isna().any(), child
+        assert sum(check_views(wh, req, by) for by in BREAKDOWNS) > 0
+
+
+def _size_column(table: pd.DataFrame, metric_id: str) -> str:
+    return next(c for c in table.columns
+                if c == metrics.metric(metric_id).population_title)
+
+
+def test_the_issue_case_every_page_table_hides_the_same_counts(tmp_path):
+    """The tables the pages show (and download, byte for byte) as the topics build them."""
+    with loaded(tmp_path, three_districts()) as wh:
+        req = request()
+        uc = views.metric_view(wh, req, "uc_eligible", ("school",)).set_index("school_label")
+        table = apps.follow_up(wh, req).table.set_index("School")
+        hidden_schools = set(uc.index[uc["suppressed"]])
+        assert hidden_schools, "the small school's UC-eligible count is hidden by school"
+        for school in uc.index:
+            expected = "*" if school in hidden_schools else f"{int(uc.loc[school, 'numerator']):,}"
+            assert table.loc[school, "UC-eligible seniors"] == expected, school
+        for child in CHILDREN:
+            parent = views.metric_view(wh, req, CHILDREN[child], ("district",))
+            hidden = set(parent.loc[parent["suppressed"], "district_label"])
+            assert hidden
+            for dim in ("district", "school"):
+                p = panels.breakdown(wh, req, child, dim)
+                col = _size_column(p.table, child)
+                if dim == "district":
+                    shown = p.table.set_index("District")[col]
+                    assert all(shown[d] == "*" for d in hidden), (child, shown)
+            heat = equity.district_heatmap(wh, req, child, "gender").table
+            col = _size_column(heat, child)
+            for d in hidden:
+                assert set(heat.loc[heat["District"] == d, col]) == {"*"}, (child, d)
+            gap = equity.gap(wh, req, child, "gender").table
+            weekly = equity.group_trend(wh, req, child, "gender").table
+            for t, dims in ((gap, ("gender",)), (weekly, ("drop_date", "gender"))):
+                expected = views.metric_view(wh, req, child, dims)
+                assert sorted(t[_size_column(t, child)].iloc[-len(expected):]) == sorted(
+                    expected["size_text"]), child
+            card = views.headline(wh, req, child)
+            total = views.metric_view(wh, req, CHILDREN[child], ())
+            assert (card.denominator is None) == bool(total["suppressed"].iloc[0])
+
+
+def test_the_issue_case_in_the_app(tmp_path, monkeypatch):
+    """The College applications page of a demo visitor on the three districts: the follow-up
+    table (what its download writes) hides the small district's school."""
+    with loaded(tmp_path, three_districts()) as wh:
+        pass
+    monkeypatch.setenv("CCGI_DEMO_DIR", str(wh.dd.root))
+    monkeypatch.setenv("CCGI_DATA_DIR", str(tmp_path / "no-live"))
+    monkeypatch.delenv("CCGI_USERS_FILE", raising=False)
+    monkeypatch.delenv("CCGI_COOKIE_KEY", raising=False)
+    at = demo_app("coe", "app_pages/applications.py")
+    assert not at.exception, at.exception
+    table = table_with(at, "School", "UC-eligible seniors").set_index("School")
+    assert table.loc["Monrovia High", "UC-eligible seniors"] == "*"
+    assert table.loc["Central High", "UC-eligible seniors"] == "*"
+    assert table.loc["Lakewood High", "UC-eligible seniors"] != "*"
+    at.session_state["apps_measure"] = "uc_eligible_applied"
+    at.session_state["apps_by"] = "District"
+    at.run()
+    shown = table_with(at, "District", "UC-eligible seniors").set_index("District")
+    assert shown.loc["Monrovia Unified", "UC-eligible seniors"] == "*"
+    assert shown.loc["Los Angeles Unified", "UC-eligible seniors"] == "*"
+    assert shown.loc["Monrovia Unified", "Rate"] == "*"
+
+
+@st.composite
+def small_drops(draw) -> tuple[dropkit.Drop, int]:
+    """A drop of 3 to 4 districts' schools with random senior classes, a-g statuses, genders
+    and foster youth, and a threshold from 5 to 15."""
+    seniors = draw(st.integers(20, 90))
+    drop = dropkit.make_drop(students=7 * seniors,
+                             schools=(*BIG, MID, SMALL)[:draw(st.integers(3, 4))])
+    rng = random.Random(draw(st.integers(0, 2**16)))
+    cds = list({r["school_cds"] for r in drop.tables["students"]})
+    weights = [draw(st.integers(1, 12)) for _ in cds]
+    for row in drop.tables["students"]:
+        if row["grade_level"] == "12":
+            _place(drop, row["ssid"], rng.choices(cds, weights)[0])
+        row["gender"] = rng.choice("MFFFX")
+        row["foster_youth"] = rng.choice(["Y", "N", "N", "N", ""])
+    for row in drop.tables["ag_eligibility"]:
+        row["uc_status"] = rng.choice(dropkit.AG)
+        row["csu_status"] = rng.choice(dropkit.AG[:1] * 2 + dropkit.AG[1:])
+    return drop, draw(st.integers(5, 15))
+
+
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(case=small_drops())
+def test_no_view_reveals_a_cell_another_hides(tmp_path_factory, case):
+    drop, threshold = case
+    with loaded(tmp_path_factory.mktemp("prop"), drop) as wh:
+        req = request(threshold)
+        for by in [*BREAKDOWNS, ()]:
+            check_views(wh, req, by)
+        for child, parent in CHILDREN.items():
+            hidden = views.metric_view(wh, req, parent, ("district",))
+            table = panels.breakdown(wh, req, child, "district").table
+            if table.empty:
+                continue
+            shown = table.set_index("District")[metrics.metric(child).population_title]
+            for _, row in hidden[hidden["suppressed"]].iterrows():
+                assert shown[row["district_label"]] == "*"
+
+
+@pytest.mark.parametrize("by", [("district",), ("gender",)])
+def test_a_population_that_is_no_count_is_never_hidden(tmp_path, by):
+    """Seniors and all students are no metric's count: their sizes always show (showing a
+    group's size beside a * is fine)."""
+    with loaded(tmp_path, three_districts()) as wh:
+        for m in metrics.METRICS.values():
+            if m.parent is None:
+                frame = export.metric_export(wh, request(), m.id, by)
+                assert frame["denominator"].notna().all(), m.id
+
+
+def test_every_counted_population_is_its_parent_count(tmp_path):
+    """The catalogue's ``count_of`` is true to the data: the child's population equals the
+    parent's count in every group."""
+    with loaded(tmp_path, three_districts()) as wh:
+        for child, parent in CHILDREN.items():
+            for by in (("district",), ("school", "gender")):
+                c = metrics.compute(wh, Scope.county(), child, by)
+                p = metrics.compute(wh, Scope.county(), parent, by).set_index(list(by))
+                got = c.set_index(list(by))["denominator"]
+                assert (p["numerator"].reindex(got.index) == got).all(), (child, by)
+                assert int(p["numerator"].sum()) == int(got.sum())
+    assert set(CHILDREN) == {"uc_eligible_applied", "csu_eligible_applied"}
+    assert all(DIMENSIONS for _ in CHILDREN)
