@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import csv
+import gzip
 import io
 import resource
 import shutil
@@ -242,6 +243,18 @@ def tree(path: Path) -> dict[str, bytes]:
         return {}
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
             if p.is_file() and not p.name.endswith(".lock")}
+
+
+def raw_tree(path: Path) -> dict[str, bytes]:
+    """:func:`tree` of a ``raw/<date>`` folder as the files were received: a ``.csv.gz``
+    kept there is shown decompressed under its CSV name."""
+    out = {}
+    for name, data in tree(path).items():
+        if name.endswith(".csv.gz"):
+            out[name[:-3]] = gzip.decompress(data)
+        else:
+            out[name] = data
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

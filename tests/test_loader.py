@@ -6,6 +6,7 @@ blocked, rebuild from raw/).
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import os
 import subprocess
@@ -22,7 +23,18 @@ from ccgi_dash.datasets import DATASET_NAMES, DATASETS
 from ccgi_dash.locking import LockHeld, load_lock
 from ccgi_dash.settings import Settings
 from ccgi_dash.store import DROP_TABLES, DataDir, Warehouse, read_jsonl, read_manifest
-from tests.dropkit import ROOT, Drop, ingest, load, make_drop, query, rejects, settings, tree
+from tests.dropkit import (
+    ROOT,
+    Drop,
+    ingest,
+    load,
+    make_drop,
+    query,
+    raw_tree,
+    rejects,
+    settings,
+    tree,
+)
 
 DAY = date(2026, 11, 20)
 NEXT = date(2026, 11, 27)
@@ -86,7 +98,9 @@ def test_a_valid_drop_is_published_with_every_table(tmp_path):
     finally:
         con.close()
     # the raw copy is byte for byte what was offered, and the attempt is logged
-    assert tree(dd.raw / "20261120") == tree(tmp_path / "in-20261120")
+    assert raw_tree(dd.raw / "20261120") == tree(tmp_path / "in-20261120")
+    assert sorted(p.name for p in (dd.raw / "20261120").iterdir()) == sorted(
+        f"{d.file_name(n)}.gz" for n in DATASET_NAMES)  # kept compressed
     [log] = read_jsonl(dd.load_log)
     assert {k: log[k] for k in ("drop_date", "outcome", "rows", "rejects", "warnings",
                                 "override")} == {
@@ -463,7 +477,7 @@ def test_a_load_killed_at_any_stage_changes_nothing_served(tmp_path, stage):
     leftovers = [p.name for p in (*dd.drops.iterdir(), *dd.raw.iterdir())
                  if p.name.startswith(".")]
     assert leftovers == []
-    assert tree(dd.raw / "20261127") == tree(tmp_path / "next")
+    assert raw_tree(dd.raw / "20261127") == tree(tmp_path / "next")
 
 
 def test_rebuild_replaces_every_drop_file_in_one_commit(tmp_path):
@@ -491,11 +505,11 @@ def test_a_failed_rebuild_leaves_the_old_manifest_in_force(tmp_path):
     make_drop(NEXT).write(tmp_path / "next")
     _loaded(ingest(dd, tmp_path / "next"))
     before = _state(dd)
-    (dd.raw / "20261127" / "students_20261127.csv").write_bytes(b"")
+    (dd.raw / "20261127" / "students_20261127.csv.gz").write_bytes(gzip.compress(b""))
     rebuilt = loader.rebuild(dd, Settings())
     assert rebuilt.exit_code == 1
     assert [o.status for o in rebuilt.outcomes] == ["rejected", "rejected"]
-    assert "students_20261127.csv has no data in it" in rebuilt.outcomes[1].message
+    assert "students_20261127.csv.gz has no data in it" in rebuilt.outcomes[1].message
     assert _state(dd) == before
     assert not [p for p in dd.drops.iterdir() if p.name.startswith(".")]
 
