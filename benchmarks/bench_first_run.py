@@ -5,8 +5,8 @@ app. This benchmark times what comes after the install, with the very commands `
 runs (:data:`DEMO_COMMANDS`, kept in step with it by ``tests/test_status.py``), into a
 temporary demo directory:
 
-1. ``python -m ccgi_dash demo ... --out <dir>/drops --quiet``, then
-   ``python -m ccgi_dash ingest --data-dir <dir> --quiet <dir>/drops``;
+1. ``python -m ccgi_dash demo ... --out <dir>/drops --data-dir <dir> --load --quiet``: each
+   weekly drop written and loaded through the real loader, its CSVs removed once loaded;
 2. ``streamlit run app.py``, and a headless Chromium (Playwright, as the browser tests use)
    opening the app until the welcome page's "Enter the demo" button shows: the first page;
 3. one click on that button until the Overview page's headline numbers show: the first
@@ -46,16 +46,15 @@ CHROMIUM = Path("/usr/bin/chromium")
 TIMEOUT_MS = 120_000
 
 
-def demo_commands(demo_dir: Path) -> list[list[str]]:
+def demo_commands(demo_dir: Path) -> dict[str, list[str]]:
     """What ``run.sh`` runs to build the demo when none is loaded (same arguments)."""
     py = sys.executable
     demo = [py, "-m", "ccgi_dash", "demo", "--county", COUNTY, "--scale", SCALE,
-            "--out", str(demo_dir / "drops"), "--quiet"]
+            "--out", str(demo_dir / "drops"), "--data-dir", str(demo_dir), "--load",
+            "--quiet"]
     if THROUGH:
         demo += ["--through", THROUGH]
-    ingest = [py, "-m", "ccgi_dash", "ingest", "--data-dir", str(demo_dir), "--quiet",
-              str(demo_dir / "drops")]
-    return [demo, ingest]
+    return {"demo_and_load": demo}
 
 
 def du(path: Path) -> int:
@@ -100,10 +99,10 @@ def _wait_health(url: str, proc: subprocess.Popen, log: Path) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"streamlit exited ({proc.returncode}):\n{log.read_text()}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(
+                f"{url}/_stcore/health", timeout=2) as r:
+            if r.status == 200:
+                return
         time.sleep(0.1)
     raise SystemExit(f"streamlit did not answer:\n{log.read_text()}")
 
@@ -124,7 +123,7 @@ def main() -> None:
                       "--disable-background-networking"])
             t0 = time.perf_counter()
             phases: dict[str, float] = {}
-            for name, cmd in zip(("demo", "ingest"), demo_commands(demo_dir), strict=True):
+            for name, cmd in demo_commands(demo_dir).items():
                 t = time.perf_counter()
                 run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                                      check=False)

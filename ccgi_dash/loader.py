@@ -74,6 +74,8 @@ FAULT_STAGES = ("files_read", "built", "published", "raw_copied", "committed")
 """Where the ``CCGI_FAULT_AT`` test hook can kill a load, in the order a load reaches them."""
 TMP_PREFIX = ".tmp-"
 """Temporary folders in ``warehouse/drops/`` and ``raw/``; no drop file name starts so."""
+SUMMARY_EACH_UP_TO = 5
+"""Up to this many drops, the summary gives each its own line (see summary_lines)."""
 REASON_ROWS = 200
 """Rejected rows written to a quarantined drop's REASON.txt."""
 MIB = 1024 * 1024
@@ -129,10 +131,26 @@ class IngestReport:
         bad = self.problems or any(o.status == "rejected" for o in self.outcomes)
         return 1 if bad else 0
 
-    def summary_lines(self) -> list[str]:
-        """The end-of-run summary: each drop, rows per dataset, rejects, warnings, problems."""
+    def summary_lines(self, each_up_to: int = SUMMARY_EACH_UP_TO) -> list[str]:
+        """The end-of-run summary: each drop, rows per dataset, rejects, warnings, problems.
+
+        When more than ``each_up_to`` drops were offered, those loaded (or already loaded)
+        without a warning are summed up in one line; rejected drops and drops with warnings
+        always get their own, since they are what a person must act on."""
         lines = []
+        plain = [o for o in self.outcomes
+                 if o.status != "rejected" and not o.warnings and not o.override]
+        plain_ids = {id(o) for o in plain}
+        collapse = len(self.outcomes) > each_up_to and len(plain) > 1
+        if collapse:
+            shown = Counter(o.status for o in plain)
+            lines.append(
+                f"{plain[0].drop_date} to {plain[-1].drop_date}: "
+                + ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in shown.items())
+                + f" without warnings ({sum(o.seconds for o in plain):.1f}s of drop time).")
         for o in self.outcomes:
+            if collapse and id(o) in plain_ids:
+                continue
             head = f"{o.drop_date}: {o.status.replace('_', ' ')}"
             if o.status == "loaded":
                 head += f" in {o.seconds:.1f}s"

@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -153,6 +154,30 @@ class SshServer:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGSTOP)
         return len(pids)
+
+    @contextlib.contextmanager
+    def dropping_connections(self) -> Iterator[list[int]]:
+        """While the block runs, the server accepts every connection and then drops it:
+        each per-connection sshd is SIGKILLed as soon as it appears (a crashing or
+        overloaded server, a firewall cutting sessions). Yields the pids killed so far."""
+        killed: list[int] = []
+        stop = threading.Event()
+
+        def cut() -> None:
+            while not stop.is_set():
+                for pid in self.session_pids():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                        killed.append(pid)
+                time.sleep(0.002)
+
+        thread = threading.Thread(target=cut, name="sshd-cutter", daemon=True)
+        thread.start()
+        try:
+            yield killed
+        finally:
+            stop.set()
+            thread.join()
 
     def known_hosts_line(self, key_file: Path | None = None) -> str:
         """A known_hosts line for this server with the given (default: the real) host key."""

@@ -79,7 +79,9 @@ def test_two_syncs_never_overlap(server, tmp_path):
     with SyncLock(dd):
         report = sync_mod.sync(dd, _settings(server, remote), FetchSecrets())
     assert report.exit_code == 3
-    assert "another sync is running" in report.fetch_error
+    [line] = report.lines()  # one calm line, not "Fetch FAILED"
+    assert line.startswith("Another sync is already running") and "code 3" in line
+    assert "FAILED" not in line and "error" not in line.lower()
 
 
 def test_missing_sftp_settings_exit_2(tmp_path):
