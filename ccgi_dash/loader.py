@@ -609,7 +609,8 @@ def _amend(db: Path, county: str, drop_warnings: list[str]) -> None:
 
 def _exc_text(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    kind = "zlib.error" if isinstance(exc, zlib.error) else type(exc).__name__
+    return f"{kind}: {text}" if text else kind
 
 
 def _failure_text(dd: DataDir, exc: Exception, day: date) -> str:

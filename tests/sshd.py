@@ -124,6 +124,21 @@ class SshServer:
                             key_file=str(self.client_key), timeout_seconds=10.0, retries=3)
         return replace(base, **overrides)  # type: ignore[arg-type]
 
+    def settings_toml(self, remote_dir: Path | str, **overrides: object) -> str:
+        """A settings.toml ``[sftp]`` section for :meth:`settings` (for the command line)."""
+        sftp = self.settings(remote_dir, **overrides)
+        lines = ["[sftp]"]
+        for key in ("host", "port", "username", "remote_dir", "known_hosts", "key_file",
+                    "delete_remote", "timeout_seconds", "retries"):
+            value = getattr(sftp, key)
+            if isinstance(value, bool):
+                lines.append(f"{key} = {str(value).lower()}")
+            elif isinstance(value, int | float):
+                lines.append(f"{key} = {value}")
+            else:
+                lines.append(f"{key} = {str(value)!r}".replace("'", '"'))
+        return "\n".join(lines) + "\n"
+
     def remote_dir(self, name: str) -> Path:
         """A fresh folder the server will serve (the test user sees the real file system)."""
         path = self.root / "remote" / name
