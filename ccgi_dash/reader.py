@@ -68,8 +68,10 @@ class DropFile:
 
     @property
     def shown(self) -> str:
-        """How messages name the file: ``students_20261120.csv`` or ``drop.zip:students_...``."""
-        return f"{self.path.name}:{self.member}" if self.member else self.name
+        """How messages and the rejects table name the file: ``students_20261120.csv`` (also
+        for its ``.csv.gz``: a raw copy names the file as received) or
+        ``drop.zip:students_...``."""
+        return f"{self.path.name}:{self.member}" if self.member else self.csv_name
 
     @property
     def gzipped(self) -> bool:

@@ -510,7 +510,7 @@ def test_a_failed_rebuild_leaves_the_old_manifest_in_force(tmp_path):
     rebuilt = loader.rebuild(dd, Settings())
     assert rebuilt.exit_code == 1
     assert [o.status for o in rebuilt.outcomes] == ["rejected", "rejected"]
-    assert "students_20261127.csv.gz has no data in it" in rebuilt.outcomes[1].message
+    assert "students_20261127.csv has no data in it" in rebuilt.outcomes[1].message
     assert _state(dd) == before
     assert not [p for p in dd.drops.iterdir() if p.name.startswith(".")]
 
