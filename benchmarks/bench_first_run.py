@@ -2,7 +2,7 @@
 
 ``./run.sh`` on a fresh machine installs, then builds the Fresno County demo and starts the
 app. This benchmark times what comes after the install, with the very commands ``run.sh``
-runs (:data:`DEMO_COMMANDS`, kept in step with it by ``tests/test_status.py``), into a
+runs (:func:`demo_commands`, kept in step with it by ``tests/test_loader.py``), into a
 temporary demo directory:
 
 1. ``python -m ccgi_dash demo ... --out <dir>/drops --data-dir <dir> --load --quiet``: each

@@ -727,3 +727,15 @@ def test_the_demo_hands_each_drop_to_the_loader_and_removes_its_csvs(tmp_path):
     other = DataDir(tmp_path / "other")
     assert ingest(other, tmp_path / "files").exit_code == 0
     assert _all_metrics(other) == _all_metrics(dd)
+
+
+def test_run_sh_and_the_first_run_benchmark_build_the_demo_the_same_way(tmp_path):
+    """The benchmark times what run.sh does: the same demo command, loading as it writes."""
+    from benchmarks.bench_first_run import demo_commands
+
+    script = (ROOT / "run.sh").read_text()
+    [cmd] = demo_commands(tmp_path).values()
+    flags = [a for a in cmd if a.startswith("--")]
+    demo_line = script[script.index("-m ccgi_dash demo"):].split("\n\n")[0]
+    assert all(flag in demo_line for flag in flags), (flags, demo_line)
+    assert "ingest" not in demo_line  # the demo hands its drops to the loader itself
