@@ -246,6 +246,8 @@ def ingest(data_dir: DataDir, paths: Sequence[Path], settings: Settings, *,
     recorded in the manifest and the load log. Raises :class:`ccgi_dash.locking.LockHeld`
     when another load of this data directory is running.
     """
+    if workers is None:  # one drop offered: it gets the whole memory limit
+        workers = min(WORKERS, max(1, len(reader.discover(paths).drops)))
     return ingest_stream(data_dir, [paths], settings, override_reason=override_reason,
                          progress=progress, watcher=watcher, workers=workers)
 
@@ -323,6 +325,7 @@ def rebuild(data_dir: DataDir, settings: Settings, *, progress: Progress | None 
         else:
             stamps = sorted(raw_days)
         watch.found(len(stamps))
+        n = min(n, max(1, len(stamps)))
         previous = {d.drop_date: d for d in old.drops}
         county = settings.county_code or old.county_code
         limit = _share(settings.ingest.memory_limit, n)
