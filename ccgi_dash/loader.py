@@ -281,7 +281,7 @@ def ingest_stream(data_dir: DataDir, batches: Iterable[Sequence[Path]], settings
                 for drop in found.drops:
                     yield _Job(drop, _new_work(data_dir), time.monotonic())
 
-        limit = _share(settings.ingest.memory_limit, n)
+        limit = _Budget(_share(settings.ingest.memory_limit, n), _threads(n))
         for job, result in _in_order(jobs(), lambda j: _prepare(data_dir, j, settings,
                                                                  limit, say), n):
             try:
@@ -328,7 +328,7 @@ def rebuild(data_dir: DataDir, settings: Settings, *, progress: Progress | None 
         n = min(n, max(1, len(stamps)))
         previous = {d.drop_date: d for d in old.drops}
         county = settings.county_code or old.county_code
-        limit = _share(settings.ingest.memory_limit, n)
+        limit = _Budget(_share(settings.ingest.memory_limit, n), _threads(n))
 
         def jobs() -> Iterator[_Job]:
             for stamp in stamps:
@@ -447,6 +447,22 @@ def _in_order(jobs: Iterable[_Job], fn: Callable[[_Job], _T],
             yield job, future
 
 
+@dataclass(frozen=True)
+class _Budget:
+    """What one build may use while others run beside it."""
+
+    memory: str
+    threads: int | None
+
+
+def _threads(workers: int) -> int | None:
+    """DuckDB threads per build: the cores shared among the builds running at once (None:
+    DuckDB's default, one per core, when a single build runs)."""
+    if workers <= 1:
+        return None
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
 def _share(limit: str, workers: int) -> str:
     """DuckDB's memory limit for each of ``workers`` builds running at once (together they
     keep to the configured limit)."""
@@ -465,7 +481,7 @@ def _share(limit: str, workers: int) -> str:
 # One drop
 
 
-def _prepare(dd: DataDir, job: _Job, settings: Settings, memory_limit: str,
+def _prepare(dd: DataDir, job: _Job, settings: Settings, memory_limit: _Budget,
              say: Progress) -> _Built | DropOutcome:
     """The part of a load that can run beside other drops': every check that depends on
     this drop alone, and its database built in the job's work folder. Returns the
@@ -664,7 +680,7 @@ def _hash_drop(drop: reader.DropSource, work: Path) -> str:
 
 
 def _build(dd: DataDir, drop: reader.DropSource, settings: Settings, county: str | None, *,
-           work: Path, copy_raw: bool, memory_limit: str, say: Progress) -> _Built:
+           work: Path, copy_raw: bool, memory_limit: _Budget, say: Progress) -> _Built:
     """Check a drop and build its database in ``work``; raise DropRejected if it fails.
 
     ``county`` is the COE county in force (None before the first load: the drop's own main
@@ -766,30 +782,34 @@ def _missing_columns(f: reader.DropFile, m: reader.HeaderMatch, header: Sequence
     return text
 
 
-def connect_build(db: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+def connect_build(db: Path, memory_limit: str,
+                  threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """The connection a drop database is built with (tests use it too).
 
     Work beyond ``memory_limit`` spills next to the database; the file's order is kept in
     what is published (DuckDB's default, whatever a user's DuckDB configuration says); no
     automatic checkpoint interrupts the build (one at the end writes each table once).
     Blocks of :data:`BLOCK_SIZE` rather than DuckDB's 256 KB: a drop's many small tables
-    and columns waste less of their last block (a Fresno drop's file is a third smaller)."""
-    return duckdb.connect(str(db), config={"memory_limit": memory_limit,
-                                           "temp_directory": str(db.parent / "spill"),
-                                           "preserve_insertion_order": True,
-                                           "checkpoint_threshold": CHECKPOINT_THRESHOLD,
-                                           "default_block_size": str(BLOCK_SIZE)})
+    and columns waste less of their last block (a Fresno drop's file is a third smaller).
+    ``threads`` caps DuckDB's own worker threads when several drops are built at once (they
+    share the cores)."""
+    config = {"memory_limit": memory_limit, "temp_directory": str(db.parent / "spill"),
+              "preserve_insertion_order": True, "checkpoint_threshold": CHECKPOINT_THRESHOLD,
+              "default_block_size": str(BLOCK_SIZE)}
+    if threads:
+        config["threads"] = str(threads)
+    return duckdb.connect(str(db), config=config)
 
 
 def _build_database(drop: reader.DropSource, settings: Settings, county: str | None,
                     work: Path, reads: dict[str, _FileToRead], header_warnings: list[str],
-                    memory_limit: str, sha: Callable[[], str], say: Progress) -> _Built:
+                    memory_limit: _Budget, sha: Callable[[], str], say: Progress) -> _Built:
     """Load every file into ``work/drop.duckdb`` and run the checks of this drop alone.
 
     Returns the built drop (manifest entry with the file name still empty); the roster
     check, which needs the drop before, runs at the commit (:func:`_commit`)."""
     ing = settings.ingest
-    con = connect_build(work / "drop.duckdb", memory_limit)
+    con = connect_build(work / "drop.duckdb", memory_limit.memory, memory_limit.threads)
     try:
         validate.create_support_tables(con)
         for name in DATASET_NAMES:
