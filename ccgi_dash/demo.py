@@ -1393,6 +1393,7 @@ def generate_and_load(county: str, data_dir: DataDir, settings: Settings, out: P
     demo never holds more than a few weeks of CSV text on disk."""
     from ccgi_dash import loader
 
+    _validate(county, Path(out), seed, scale, through)  # before anything is locked or made
     handed: queue.Queue[list[Path] | None] = queue.Queue(maxsize=2)
     outcome: dict[str, object] = {}
     stop = threading.Event()
