@@ -353,8 +353,6 @@ def rebuild(data_dir: DataDir, settings: Settings, *, progress: Progress | None 
         failed = False
         try:
             for job, result in _in_order(jobs(), build, n):
-                if failed:
-                    continue
                 day = job.drop.day
                 try:
                     b = result.result()
@@ -368,7 +366,7 @@ def rebuild(data_dir: DataDir, settings: Settings, *, progress: Progress | None 
                                           seconds=time.monotonic() - job.started)
                     report.outcomes.append(outcome)
                     watch.done(outcome)
-                    continue
+                    break  # the drops after it are not built (those under way finish)
                 county = county or b.county
                 old_entry = previous.get(b.entry.drop_date)
                 if old_entry is not None:
