@@ -5,17 +5,22 @@ replacing ``warehouse/manifest.json`` is the only commit point. A load therefore
 
 1. under the load lock (:func:`ccgi_dash.locking.load_lock`), so two loads never overlap,
    after removing what a killed load left in temporary places;
-2. per drop, oldest first: name-level checks, already-loaded and older-drop checks, the
-   file-level checks of every file (size, format, header), then one DuckDB pass per file
-   into a new database built in a temporary folder ``warehouse/drops/.tmp-*`` (see
-   :mod:`ccgi_dash.validate`): the roster first, then the other files side by side (each
-   read keeps to one core), while a background thread hashes the files and copies them
-   into ``raw/.tmp-*``;
-3. reject-rate, county and roster checks, the small tables and ``student_facts``;
-4. publish the database file (rename), move the raw copy into ``raw/<YYYYMMDD>/``, and
-   commit the manifest. A process killed at any moment before that commit leaves the served
-   data exactly as it was; the next load cleans up and succeeds.
+2. per drop, up to :data:`WORKERS` drops side by side (oldest first): name-level checks,
+   already-loaded and older-drop checks, the file-level checks of every file (size, format,
+   header), then one DuckDB pass per file into a new database built in a temporary folder
+   ``warehouse/drops/.tmp-*`` (see :mod:`ccgi_dash.validate`): the roster first, then the
+   other files side by side (each read keeps to one core), while a background thread hashes
+   the files and keeps a gzip-compressed copy of them in ``raw/.tmp-*``; then the reject-rate
+   and county checks, the small tables and ``student_facts``;
+3. one drop at a time, in date order: the checks that need the drop before (date order, the
+   roster check against the previous drop's counts), then publish the database file
+   (rename), move the raw copy into ``raw/<YYYYMMDD>/``, and commit the manifest. A process
+   killed at any moment before that commit leaves the served data exactly as it was; the
+   next load cleans up and succeeds.
 
+**Any error inside one drop is that drop's rejection** (:func:`_settle`): a damaged zip, a
+file cut mid-record, an unreadable file, a full disk, or a bug (whose traceback goes to
+``logs/errors.log``) rejects that drop only; the others of the run still load in date order.
 A rejected drop is copied untouched into ``quarantine/<YYYYMMDD>-<timestamp>/`` with a
 ``REASON.txt``. Every attempt appends one line to ``logs/loads.jsonl``.
 
