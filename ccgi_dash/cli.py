@@ -8,6 +8,8 @@ own convention), so schedulers and scripts can act on them.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -318,6 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _run(args)
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except Exception as exc:  # a bug: one line here, the traceback in the log
         from ccgi_dash.store import log_error
 

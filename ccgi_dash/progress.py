@@ -50,13 +50,13 @@ class DropProgress(Watcher):
             self.bar.refresh()
 
     def done(self, outcome: DropOutcome) -> None:
-        self.count += 1
         status = outcome.status.replace("_", " ")
         self.step(f"{outcome.drop_date}: {status} in {outcome.seconds:.1f}s",
                   f"{outcome.drop_date} {status}")
 
     def step(self, line: str, short: str) -> None:
         """One unit done: ``line`` for a log, ``short`` beside the bar."""
+        self.count += 1
         if self.bar is not None:
             self.bar.set_postfix_str(short, refresh=False)
             self.bar.update(1)
