@@ -31,9 +31,10 @@ export CCGI_DEMO_DIR="$DEMO_DIR"
 if [ ! -f "$DEMO_DIR/warehouse/manifest.json" ]; then
   county=${DEMO_COUNTY:-Fresno}
   echo "Building the synthetic demo for $county County (one drop a week, last year and this)"
+  # Each weekly drop is loaded (validated, one database file per drop) as soon as it is
+  # written, and its CSV files removed once loaded: raw/ keeps them compressed.
   .venv/bin/python -m ccgi_dash demo --county "$county" --scale "${DEMO_SCALE:-1}" \
-    --out "$DEMO_DIR/drops" --quiet
-  .venv/bin/python -m ccgi_dash ingest --data-dir "$DEMO_DIR" --quiet "$DEMO_DIR/drops"
+    --out "$DEMO_DIR/drops" --data-dir "$DEMO_DIR" --load --quiet
 fi
 
 exec .venv/bin/streamlit run app.py --server.port "${PORT:-8501}" "$@"

@@ -8,6 +8,7 @@ own convention), so schedulers and scripts can act on them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -55,9 +56,23 @@ def _context(args: argparse.Namespace) -> tuple[DataDir, Settings]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from ccgi_dash import demo
+    from ccgi_dash.progress import DropProgress
 
-    summary = demo.generate(args.county, Path(args.out), seed=args.seed, scale=args.scale,
-                            through=args.through, progress=None if args.quiet else _say)
+    weeks = len(demo.drop_dates(args.through or date.today()))
+    if args.load:
+        dd, settings = _context(args)
+        with DropProgress("Demo drops", quiet=args.quiet, total=weeks) as bar:
+            summary, report = demo.generate_and_load(
+                args.county, dd, settings, Path(args.out), seed=args.seed, scale=args.scale,
+                through=args.through, watcher=bar)
+        for line in summary.lines(loaded=True) + report.summary_lines():
+            _say(line)
+        return report.exit_code
+    with DropProgress("Demo drops", quiet=args.quiet, total=weeks) as bar:
+        summary = demo.generate(
+            args.county, Path(args.out), seed=args.seed, scale=args.scale,
+            through=args.through,
+            on_drop=lambda when, _paths: bar.step(f"drop {when} written", str(when)))
     for line in summary.lines():
         _say(line)
     return EXIT_OK
@@ -65,14 +80,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from ccgi_dash import loader
+    from ccgi_dash.progress import DropProgress
 
     dd, settings = _context(args)
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    report = loader.ingest(dd, paths, settings, override_reason=args.override,
-                           progress=None if args.quiet else _say)
+    with DropProgress("Loading", quiet=args.quiet) as bar:
+        report = loader.ingest(dd, paths, settings, override_reason=args.override,
+                               watcher=bar)
     for line in report.summary_lines():
         _say(line)
     return report.exit_code
@@ -80,9 +97,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     from ccgi_dash import loader
+    from ccgi_dash.progress import DropProgress
 
     dd, settings = _context(args)
-    report = loader.rebuild(dd, settings, progress=None if args.quiet else _say)
+    with DropProgress("Rebuilding", quiet=args.quiet) as bar:
+        report = loader.rebuild(dd, settings, watcher=bar)
     for line in report.summary_lines():
         _say(line)
     return report.exit_code
@@ -321,6 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=1.0, help="roster size multiplier (default 1)")
     p.add_argument("--through", type=_date, default=None,
                    help="last drop date, YYYY-MM-DD (default: today)")
+    p.add_argument("--load", action="store_true",
+                   help="load each drop into the data directory as soon as it is written, "
+                        "then remove its CSV files from --out (the loader keeps them "
+                        "compressed in raw/)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("ingest", parents=[common], help="load drops (folders, files or zips)",
@@ -418,9 +441,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error_logs(args: argparse.Namespace) -> Path:
+    """Where an unexpected error's traceback goes: the data directory's ``logs/``."""
+    root = getattr(args, "data_dir", None) or default_data_dir()
+    return DataDir(Path(root)).logs
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: one line here, the traceback in the log
+        from ccgi_dash.store import log_error
+
+        log = log_error(_error_logs(args), exc, f"python -m ccgi_dash {args.command}")
+        print(f"error: {args.command} failed unexpectedly ({type(exc).__name__}: "
+              f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no message'}); "
+              f"the traceback is in {log}. Data already loaded is unchanged.",
+              file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except UsageError as exc:

@@ -47,16 +47,20 @@ graduates, and every district is drawn around its own rate.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import queue
 import re
+import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -75,6 +79,12 @@ from ccgi_dash.datasets import (
     GENDERS,
     RACES,
 )
+
+if TYPE_CHECKING:
+    from ccgi_dash import reader
+    from ccgi_dash.loader import IngestReport, Watcher
+    from ccgi_dash.settings import Settings
+    from ccgi_dash.store import DataDir
 
 DEFAULT_COUNTY = "Fresno"
 """The county the CLI builds when none is named: mid-sized, and CCGI's home region."""
@@ -1323,15 +1333,17 @@ class DemoSummary:
     rows: dict[str, int] = field(default_factory=dict)
     """Rows per dataset in the last drop."""
 
-    def lines(self) -> list[str]:
-        """What a person reads at the end of ``python -m ccgi_dash demo``."""
+    def lines(self, loaded: bool = False) -> list[str]:
+        """What a person reads at the end of ``python -m ccgi_dash demo`` (``loaded``: the
+        drops were handed to the loader and their CSV files removed)."""
         first, last = self.drop_dates[0], self.drop_dates[-1]
+        where = ("written, loaded and removed from " if loaded else "in ") + str(self.out)
         return [
             f"Synthetic demo for {self.county} County ({self.county_code}): "
             f"{self.districts} districts, {self.schools} schools, "
             f"{self.students:,} students in the latest drop.",
             f"{len(self.drop_dates)} weekly drops ({first} to {last}), {self.files} files "
-            f"in {self.out} ({self.seconds:.1f} s).",
+            f"{where} ({self.seconds:.1f} s).",
             "Every student in these files is invented; only the districts, schools and "
             "CDS codes are real.",
         ]
@@ -1387,13 +1399,15 @@ def _wait(futures: list[Future[None]]) -> None:
 
 def generate(county: str, out: Path, *, seed: int = 7, scale: float = 1.0,
              through: date | None = None,
-             progress: Callable[[str], None] | None = None) -> DemoSummary:
+             progress: Callable[[str], None] | None = None,
+             on_drop: Callable[[date, list[Path]], None] | None = None) -> DemoSummary:
     """Write synthetic weekly drops for ``county`` into ``out`` and say what was written.
 
     One drop per Friday, from the first Friday of the previous school year to ``through``
     (default today), each a full snapshot in the ten files of drop-format.md. The same
     arguments always produce byte-identical files. Files of other drops already in ``out``
-    are left alone.
+    are left alone. ``on_drop(date, files)`` is called as soon as each drop's files are
+    all written (in date order), so a caller can load it while the next is drawn up.
     """
     began = time.perf_counter()
     out = Path(out)
@@ -1416,18 +1430,28 @@ def generate(county: str, out: Path, *, seed: int = 7, scale: float = 1.0,
     con = duckdb.connect()
     # DuckDB writes one drop's files on two threads while numpy draws up the next drop.
     pending: list[Future[None]] = []
+    written: tuple[date, list[Path], int] | None = None
+
+    def finished() -> None:
+        _wait(pending)
+        if written is not None:
+            say(f"drop {written[0].isoformat()} written ({written[2]:,} students)")
+            if on_drop is not None:
+                on_drop(written[0], written[1])
+
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
             for when in dates:
                 tables = world.drop(when)
-                _wait(pending)
-                pending = [pool.submit(_write, con, table, out / f"{name}_{when:%Y%m%d}.csv")
-                           for name, table in tables.items()]
+                finished()
+                paths = [out / f"{name}_{when:%Y%m%d}.csv" for name in tables]
+                pending = [pool.submit(_write, con, table, path)
+                           for table, path in zip(tables.values(), paths, strict=True)]
                 files += len(pending)
                 rows = {k: t.num_rows for k, t in tables.items()}
                 students = rows["students"]
-                say(f"drop {when.isoformat()} written ({students:,} students)")
-            _wait(pending)
+                written = (when, paths, students)
+            finished()
     finally:
         con.close()
     return DemoSummary(
@@ -1435,3 +1459,74 @@ def generate(county: str, out: Path, *, seed: int = 7, scale: float = 1.0,
         schools=len(world.schools), students=students, drop_dates=tuple(dates), files=files,
         seconds=round(time.perf_counter() - began, 2), out=out, rows=rows,
     )
+
+
+class _Stopped(Exception):
+    """The loader stopped taking drops (it failed); the demo stops writing them."""
+
+
+def generate_and_load(county: str, data_dir: DataDir, settings: Settings, out: Path, *,
+                      seed: int = 7, scale: float = 1.0, through: date | None = None,
+                      watcher: Watcher | None = None) -> tuple[DemoSummary, IngestReport]:
+    """Write the demo's weekly drops into ``out`` and load each into ``data_dir`` through
+    the real loader (every check, one database file per drop) as soon as it is written,
+    while the next is drawn up; each drop's CSV files are removed once it is settled (the
+    loader keeps them compressed in ``raw/``, or in ``quarantine/`` if refused), so the
+    demo never holds more than a few weeks of CSV text on disk."""
+    from ccgi_dash import loader
+
+    _validate(county, Path(out), seed, scale, through)  # before anything is locked or made
+    handed: queue.Queue[list[Path] | None] = queue.Queue(maxsize=2)
+    outcome: dict[str, object] = {}
+    stop = threading.Event()
+
+    def hand_over(_when: date, paths: list[Path]) -> None:
+        while not stop.is_set():
+            try:
+                handed.put(paths, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped  # the load ended early: write no more drops
+
+    def produce() -> None:
+        try:
+            outcome["summary"] = generate(county, out, seed=seed, scale=scale,
+                                          through=through, on_drop=hand_over)
+        except BaseException as exc:  # re-raised in the caller's thread below
+            outcome["error"] = exc
+        finally:
+            while True:
+                try:
+                    handed.put(None, timeout=0.5)
+                    break
+                except queue.Full:
+                    if stop.is_set():
+                        break
+
+    def batches() -> Iterator[list[Path]]:
+        while (paths := handed.get()) is not None:
+            yield paths
+
+    def remove(o: loader.DropOutcome, drop: reader.DropSource) -> None:
+        if o.status != "rejected" or o.quarantine is not None:
+            for p in drop.sources:
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+
+    producer = threading.Thread(target=produce, name="ccgi-demo-writer", daemon=True)
+    producer.start()
+    try:
+        report = loader.ingest_stream(data_dir, batches(), settings, watcher=watcher,
+                                      on_drop=remove)
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                handed.get_nowait()
+        producer.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    with contextlib.suppress(OSError):
+        out.rmdir()  # only when empty: other files someone put there stay
+    return outcome["summary"], report  # type: ignore[return-value]

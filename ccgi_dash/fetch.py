@@ -24,6 +24,9 @@ can act on:
   mix of two files.
 * **Remote files are left alone** unless ``delete_remote = true``, and then removed only after
   a verified download.
+* **The console stays readable.** paramiko logs a full traceback each time a connection
+  breaks; those lines go to ``logs/fetch.log`` (see :func:`paramiko_log`), never to the
+  console, and a run ends with one summary (printed by the caller, not here).
 
 Secrets never come from settings.toml (it may be shown or committed). They are read from the
 environment, see :meth:`FetchSecrets.from_env`:
@@ -42,11 +45,12 @@ cron job does not depend on the directory it happens to start in.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import posixpath
 import stat
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +70,8 @@ PARTIAL_DIR = ".partial"
 """Sub-folder of the inbox holding downloads in progress; the loader never looks inside."""
 LEDGER_NAME = "fetched.jsonl"
 """File in ``logs/`` recording every verified download."""
+LOG_NAME = "fetch.log"
+"""File in ``logs/`` receiving paramiko's own log lines (its tracebacks included)."""
 BACKOFF_BASE = 1.0
 """Seconds before the first retry; doubled for each further one (tests shorten it)."""
 BACKOFF_MAX = 30.0
@@ -582,6 +588,40 @@ def _delete_remote(conn: _Connection, r: _Remote, report: FetchReport,
 # --- the run ----------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def paramiko_log(data_dir: DataDir) -> Iterator[Path | None]:
+    """While the block runs, paramiko's log (the ``paramiko`` logger: connection errors with
+    their tracebacks, from its transport thread) goes to ``logs/fetch.log`` and nowhere else.
+
+    Without a handler of its own, Python's last-resort handler prints every warning and
+    error paramiko logs to standard error: a full traceback on each retry when a server
+    drops the connection, alarming noise in a cron mail. Our own messages say what matters
+    once, in the summary. Yields the log's path (None when it cannot be opened: then the
+    lines are dropped rather than printed)."""
+    log = logging.getLogger("paramiko")
+    path: Path | None = data_dir.logs / LOG_NAME
+    handler: logging.Handler
+    try:
+        assert path is not None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+        handler.setFormatter(logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    except OSError:
+        handler, path = logging.NullHandler(), None
+    saved = (log.level, log.propagate)
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        yield path
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
+        handler.close()
+
+
 def fetched_ledger(data_dir: DataDir) -> set[tuple[str, int, int]]:
     """(name, size, mtime) of every file fetched so far."""
     out = set()
@@ -600,7 +640,16 @@ def fetch(data_dir: DataDir, sftp: SftpSettings, secrets: FetchSecrets, *,
     server unreachable after the retries, the remote folder missing, another fetch of this data
     directory running (``logs/fetch.lock``). Problems with single files
     do not raise; they are listed in :attr:`FetchReport.errors` and retried on the next run.
+    paramiko's own log lines go to ``logs/fetch.log`` (:func:`paramiko_log`). The summary is
+    the caller's to print (:meth:`FetchReport.summary`), once.
     """
+    data_dir.logs.mkdir(parents=True, exist_ok=True)
+    with paramiko_log(data_dir):
+        return _fetch(data_dir, sftp, secrets, progress)
+
+
+def _fetch(data_dir: DataDir, sftp: SftpSettings, secrets: FetchSecrets,
+           progress: Callable[[str], None] | None) -> FetchReport:
     started = time.monotonic()
     say: Callable[[str], None] = progress or (lambda _msg: None)
     report = FetchReport()
@@ -653,7 +702,6 @@ def fetch(data_dir: DataDir, sftp: SftpSettings, secrets: FetchSecrets, *,
         conn.close()
         lock.release()
         report.seconds = round(time.monotonic() - started, 3)
-    say(report.summary())
     return report
 
 

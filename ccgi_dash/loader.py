@@ -5,17 +5,22 @@ replacing ``warehouse/manifest.json`` is the only commit point. A load therefore
 
 1. under the load lock (:func:`ccgi_dash.locking.load_lock`), so two loads never overlap,
    after removing what a killed load left in temporary places;
-2. per drop, oldest first: name-level checks, already-loaded and older-drop checks, the
-   file-level checks of every file (size, format, header), then one DuckDB pass per file
-   into a new database built in a temporary folder ``warehouse/drops/.tmp-*`` (see
-   :mod:`ccgi_dash.validate`): the roster first, then the other files side by side (each
-   read keeps to one core), while a background thread hashes the files and copies them
-   into ``raw/.tmp-*``;
-3. reject-rate, county and roster checks, the small tables and ``student_facts``;
-4. publish the database file (rename), move the raw copy into ``raw/<YYYYMMDD>/``, and
-   commit the manifest. A process killed at any moment before that commit leaves the served
-   data exactly as it was; the next load cleans up and succeeds.
+2. per drop, up to :data:`WORKERS` drops side by side (oldest first): name-level checks,
+   already-loaded and older-drop checks, the file-level checks of every file (size, format,
+   header), then one DuckDB pass per file into a new database built in a temporary folder
+   ``warehouse/drops/.tmp-*`` (see :mod:`ccgi_dash.validate`): the roster first, then the
+   other files side by side (each read keeps to one core), while a background thread hashes
+   the files and keeps a gzip-compressed copy of them in ``raw/.tmp-*``; then the reject-rate
+   and county checks, the small tables and ``student_facts``;
+3. one drop at a time, in date order: the checks that need the drop before (date order, the
+   roster check against the previous drop's counts), then publish the database file
+   (rename), move the raw copy into ``raw/<YYYYMMDD>/``, and commit the manifest. A process
+   killed at any moment before that commit leaves the served data exactly as it was; the
+   next load cleans up and succeeds.
 
+**Any error inside one drop is that drop's rejection** (:func:`_settle`): a damaged zip, a
+file cut mid-record, an unreadable file, a full disk, or a bug (whose traceback goes to
+``logs/errors.log``) rejects that drop only; the others of the run still load in date order.
 A rejected drop is copied untouched into ``quarantine/<YYYYMMDD>-<timestamp>/`` with a
 ``REASON.txt``. Every attempt appends one line to ``logs/loads.jsonl``.
 
@@ -27,18 +32,24 @@ killed there changes nothing that is served. It is never set in production.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import gzip
 import os
+import re
 import shutil
 import signal
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Sequence
+import zipfile
+import zlib
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -55,6 +66,7 @@ from ccgi_dash.store import (
     append_jsonl,
     collect_garbage,
     commit_manifest,
+    log_error,
     now_iso,
     publish_drop_file,
     read_manifest,
@@ -67,6 +79,8 @@ FAULT_STAGES = ("files_read", "built", "published", "raw_copied", "committed")
 """Where the ``CCGI_FAULT_AT`` test hook can kill a load, in the order a load reaches them."""
 TMP_PREFIX = ".tmp-"
 """Temporary folders in ``warehouse/drops/`` and ``raw/``; no drop file name starts so."""
+SUMMARY_EACH_UP_TO = 5
+"""Up to this many drops, the summary gives each its own line (see summary_lines)."""
 REASON_ROWS = 200
 """Rejected rows written to a quarantined drop's REASON.txt."""
 MIB = 1024 * 1024
@@ -74,6 +88,12 @@ READERS = max(2, min(4, os.cpu_count() or 2))
 """Files read at once (each read runs on one core)."""
 CHECKPOINT_THRESHOLD = "16GB"
 """No automatic checkpoint while a drop is built (see :func:`connect_build`)."""
+BLOCK_SIZE = 32 * 1024
+"""DuckDB block size of a drop's database file (see :func:`connect_build`)."""
+WORKERS = max(1, min(2, os.cpu_count() or 1))
+"""Drops read and built at once when several are offered (each in its own database file,
+committed in date order). One build leaves a second core mostly idle: its file reads keep
+to one core each and its Python steps to one."""
 
 
 def _fault_point(stage: str) -> None:
@@ -116,10 +136,26 @@ class IngestReport:
         bad = self.problems or any(o.status == "rejected" for o in self.outcomes)
         return 1 if bad else 0
 
-    def summary_lines(self) -> list[str]:
-        """The end-of-run summary: each drop, rows per dataset, rejects, warnings, problems."""
+    def summary_lines(self, each_up_to: int = SUMMARY_EACH_UP_TO) -> list[str]:
+        """The end-of-run summary: each drop, rows per dataset, rejects, warnings, problems.
+
+        When more than ``each_up_to`` drops were offered, those loaded (or already loaded)
+        without a warning are summed up in one line; rejected drops and drops with warnings
+        always get their own, since they are what a person must act on."""
         lines = []
+        plain = [o for o in self.outcomes
+                 if o.status != "rejected" and not o.warnings and not o.override]
+        plain_ids = {id(o) for o in plain}
+        collapse = len(self.outcomes) > each_up_to and len(plain) > 1
+        if collapse:
+            shown = Counter(o.status for o in plain)
+            lines.append(
+                f"{plain[0].drop_date} to {plain[-1].drop_date}: "
+                + ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in shown.items())
+                + f" without warnings ({sum(o.seconds for o in plain):.1f}s of drop time).")
         for o in self.outcomes:
+            if collapse and id(o) in plain_ids:
+                continue
             head = f"{o.drop_date}: {o.status.replace('_', ' ')}"
             if o.status == "loaded":
                 head += f" in {o.seconds:.1f}s"
@@ -172,10 +208,15 @@ class _Built:
     tmp_file: Path
     entry: DropEntry
     raw_tmp: Path | None
-    warnings: list[str]
-    override: str
     county: str
-    """The COE county code in force for this drop (stored in the manifest on a first load)."""
+    """The COE county code the drop was built with (its own main county when none was
+    known yet); the commit amends the database if the county in force differs."""
+    file_warnings: list[str]
+    """Warnings about one file (encoding, line ends), stored with their dataset."""
+    header_warnings: list[str]
+    """Warnings about a file's header (extra columns), stored as drop warnings."""
+    drop_warnings: list[str]
+    """The drop warnings written into the database (header warnings, outside county)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,40 +228,94 @@ def discover(paths: Sequence[Path]) -> reader.Discovery:
     return reader.discover(paths)
 
 
+class Watcher:
+    """Told how a long load goes (the command line draws a progress bar from it). The
+    defaults do nothing; subclasses override what they need."""
+
+    def found(self, drops: int) -> None:
+        """``drops`` more drops were found in what was offered."""
+
+    def done(self, outcome: DropOutcome) -> None:
+        """One drop is settled (loaded, already loaded or rejected), in date order."""
+
+
 def ingest(data_dir: DataDir, paths: Sequence[Path], settings: Settings, *,
-           override_reason: str | None = None,
-           progress: Progress | None = None) -> IngestReport:
+           override_reason: str | None = None, progress: Progress | None = None,
+           watcher: Watcher | None = None, workers: int | None = None) -> IngestReport:
     """Validate and load every drop found in ``paths``, oldest first.
 
     Each drop is committed on its own, so a later drop's rejection never undoes an earlier
-    one. ``override_reason`` lets drops refused only for a roster swing load; the reason is
+    one, and any error raised while reading, checking or building one drop rejects that drop
+    only (quarantined with its reason, logged); the others still load in date order.
+    ``override_reason`` lets drops refused only for a roster swing load; the reason is
     recorded in the manifest and the load log. Raises :class:`ccgi_dash.locking.LockHeld`
     when another load of this data directory is running.
     """
+    if workers is None:  # one drop offered: it gets the whole memory limit
+        workers = min(WORKERS, max(1, len(reader.discover(paths).drops)))
+    return ingest_stream(data_dir, [paths], settings, override_reason=override_reason,
+                         progress=progress, watcher=watcher, workers=workers)
+
+
+def ingest_stream(data_dir: DataDir, batches: Iterable[Sequence[Path]], settings: Settings, *,
+                  override_reason: str | None = None, progress: Progress | None = None,
+                  watcher: Watcher | None = None, workers: int | None = None,
+                  on_drop: Callable[[DropOutcome, reader.DropSource], None] | None = None,
+                  ) -> IngestReport:
+    """:func:`ingest` of batches of paths that arrive one after another (the demo hands
+    over each weekly drop as soon as it is written), under one load lock.
+
+    Up to ``workers`` drops (default :data:`WORKERS`) are read and built at once, each into
+    its own new database file; they are committed one by one in the order offered (date
+    order within a batch), and the checks that depend on the drop before (older-drop and
+    roster checks) run at that commit. ``on_drop`` is called after each drop is settled.
+    """
     say = progress or (lambda _msg: None)
+    watch = watcher or Watcher()
     data_dir.ensure()
+    report = IngestReport()
+    n = max(1, workers or WORKERS)
     with load_lock(data_dir):
         _clean_leftovers(data_dir)
-        found = reader.discover(paths)
-        report = IngestReport(problems=list(found.problems))
-        for drop in found.drops:
-            report.outcomes.append(_ingest_drop(data_dir, drop, settings, override_reason, say))
+
+        def jobs() -> Iterator[_Job]:
+            for paths in batches:
+                found = reader.discover(paths)
+                report.problems.extend(found.problems)
+                watch.found(len(found.drops))
+                for drop in found.drops:
+                    yield _Job(drop, _new_work(data_dir), time.monotonic())
+
+        limit = _Budget(_share(settings.ingest.memory_limit, n), _threads(n))
+        for job, result in _in_order(jobs(), lambda j: _prepare(data_dir, j, settings,
+                                                                 limit, say), n):
+            try:
+                outcome = _settle(data_dir, job, result, settings, override_reason, say)
+            finally:
+                shutil.rmtree(job.work, ignore_errors=True)
+            report.outcomes.append(outcome)
+            watch.done(outcome)
+            if on_drop is not None:
+                on_drop(outcome, job.drop)
         collect_garbage(data_dir, read_manifest(data_dir))
     return report
 
 
-def rebuild(data_dir: DataDir, settings: Settings, *,
-            progress: Progress | None = None) -> IngestReport:
+def rebuild(data_dir: DataDir, settings: Settings, *, progress: Progress | None = None,
+            watcher: Watcher | None = None, workers: int | None = None) -> IngestReport:
     """Rebuild every drop from ``raw/`` into new files, then commit them in one manifest.
 
     The drops rebuilt are those of the manifest (all of ``raw/`` when there is no manifest,
-    e.g. after the warehouse was lost). Each is validated again, except the roster check,
-    which it passed when first loaded. Any failure publishes nothing: the old manifest stays
-    in force.
+    e.g. after the warehouse was lost). Raw folders may hold the files compressed
+    (``.csv.gz``, what loads keep) or as received by older versions (``.csv``, zips). Each
+    drop is validated again, except the roster check, which it passed when first loaded.
+    Any failure publishes nothing: the old manifest stays in force.
     """
     say = progress or (lambda _msg: None)
+    watch = watcher or Watcher()
     data_dir.ensure()
     report = IngestReport()
+    n = max(1, workers or WORKERS)
     with load_lock(data_dir):
         _clean_leftovers(data_dir)
         old = read_manifest(data_dir)
@@ -234,44 +329,60 @@ def rebuild(data_dir: DataDir, settings: Settings, *,
                     "was not rebuilt. Load it with ingest if it is a real drop.")
         else:
             stamps = sorted(raw_days)
+        watch.found(len(stamps))
+        n = min(n, max(1, len(stamps)))
         previous = {d.drop_date: d for d in old.drops}
         county = settings.county_code or old.county_code
+        limit = _Budget(_share(settings.ingest.memory_limit, n), _threads(n))
+
+        def jobs() -> Iterator[_Job]:
+            for stamp in stamps:
+                day = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]))
+                yield _Job(reader.DropSource(day), _new_work(data_dir), time.monotonic(),
+                           raw_dir=raw_days.get(stamp))
+
+        def build(job: _Job) -> _Built:
+            folder = job.raw_dir
+            stamp = job.drop.stamp
+            found = reader.discover([folder]) if folder else reader.Discovery()
+            drops = [d for d in found.drops if d.day == job.drop.day]
+            if folder is None or len(drops) != 1:
+                raise DropRejected(f"raw/{stamp} is missing or holds no drop for "
+                                   f"{job.drop.day}; it cannot be rebuilt.")
+            job.drop = drops[0]
+            say(f"{job.drop.day}: rebuilding from raw/{stamp}")
+            return _build(data_dir, job.drop, settings, county or None, work=job.work,
+                          copy_raw=False, memory_limit=limit, say=say)
+
         built: list[_Built] = []
-        works: list[Path] = []
         failed = False
         try:
-            for stamp in stamps:
-                t0 = time.monotonic()
-                folder = raw_days.get(stamp)
-                found = reader.discover([folder]) if folder else reader.Discovery()
-                day = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]))
-                drops = [d for d in found.drops if d.day == day]
-                work = _new_work(data_dir)
-                works.append(work)
+            for job, result in _in_order(jobs(), build, n):
+                day = job.drop.day
                 try:
-                    if folder is None or len(drops) != 1:
-                        raise DropRejected(f"raw/{stamp} is missing or holds no drop for "
-                                           f"{day}; it cannot be rebuilt.")
-                    say(f"{day}: rebuilding from raw/{stamp}")
-                    b = _build(data_dir, drops[0], settings, Manifest(county_code=county),
-                               work=work, previous=None, override_reason=None,
-                               copy_raw=False, say=say)
-                except DropRejected as exc:
+                    b = result.result()
+                except Exception as exc:  # any failure of one drop stops the rebuild here
                     failed = True
-                    msg = (f"Rebuild failed at drop {day}: {exc} Nothing was published; "
+                    reason = (str(exc) if isinstance(exc, DropRejected)
+                              else _failure_text(data_dir, exc, day))
+                    msg = (f"Rebuild failed at drop {day}: {reason} Nothing was published; "
                            "the data served is unchanged.")
-                    report.outcomes.append(DropOutcome(day, "rejected", msg,
-                                                       seconds=time.monotonic() - t0))
-                    break
+                    outcome = DropOutcome(day, "rejected", msg,
+                                          seconds=time.monotonic() - job.started)
+                    report.outcomes.append(outcome)
+                    watch.done(outcome)
+                    break  # the drops after it are not built (those under way finish)
                 county = county or b.county
                 old_entry = previous.get(b.entry.drop_date)
                 if old_entry is not None:
                     b.entry.override = old_entry.override
                 built.append(b)
-                report.outcomes.append(DropOutcome(
-                    day, "loaded", f"Rebuilt from raw/{stamp}: {_rows_text(b.entry.rows)}.",
-                    b.entry.rows, b.entry.rejects, b.warnings, None, time.monotonic() - t0,
-                    b.entry.override))
+                outcome = DropOutcome(
+                    day, "loaded", f"Rebuilt from raw/{job.drop.stamp}: "
+                    f"{_rows_text(b.entry.rows)}.", b.entry.rows, b.entry.rejects,
+                    b.entry.warnings, None, time.monotonic() - job.started, b.entry.override)
+                report.outcomes.append(outcome)
+                watch.done(outcome)
             if failed:
                 for o in report.outcomes:
                     if o.status == "loaded":
@@ -292,61 +403,195 @@ def rebuild(data_dir: DataDir, settings: Settings, *,
             for o in report.outcomes:
                 _log(data_dir, o)
         finally:
-            for w in works:
+            for w in data_dir.drops.glob(f"{TMP_PREFIX}{os.getpid()}-*"):
                 shutil.rmtree(w, ignore_errors=True)
         collect_garbage(data_dir, read_manifest(data_dir))
     return report
 
 
 # --------------------------------------------------------------------------------------------
+# Drops side by side, committed in order
+
+
+@dataclass
+class _Job:
+    """One drop on its way through a load: its files, its work folder, when it started."""
+
+    drop: reader.DropSource
+    work: Path
+    started: float
+    raw_dir: Path | None = None
+    """For a rebuild: the ``raw/<YYYYMMDD>`` folder it is rebuilt from."""
+
+
+_T = TypeVar("_T")
+
+
+def _in_order(jobs: Iterable[_Job], fn: Callable[[_Job], _T],
+              workers: int) -> Iterator[tuple[_Job, Future[_T]]]:
+    """Run ``fn`` on up to ``workers`` jobs at once, taking jobs lazily (a stream may still
+    be writing the next one), and yield each job with its finished future in the order
+    given. A job's exception stays in its future: it is that job's, not the run's."""
+    it = iter(jobs)
+    pending: deque[tuple[_Job, Future[_T]]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ccgi-build") as pool:
+        more = True
+        while True:
+            while more and len(pending) < workers:
+                job = next(it, None)
+                if job is None:
+                    more = False
+                    break
+                pending.append((job, pool.submit(fn, job)))
+            if not pending:
+                return
+            job, future = pending.popleft()
+            wait([future])
+            yield job, future
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """What one build may use while others run beside it."""
+
+    memory: str
+    threads: int | None
+
+
+def _threads(workers: int) -> int | None:
+    """DuckDB threads per build: the cores shared among the builds running at once (None:
+    DuckDB's default, one per core, when a single build runs)."""
+    if workers <= 1:
+        return None
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _share(limit: str, workers: int) -> str:
+    """DuckDB's memory limit for each of ``workers`` builds running at once (together they
+    keep to the configured limit)."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?i?B)\s*", limit, re.IGNORECASE)
+    if workers <= 1 or m is None:
+        return limit
+    units = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 2**10,
+             "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+    scale = units.get(m[2].upper())
+    if scale is None:
+        return limit
+    return f"{max(64, int(float(m[1]) * scale / workers / 1e6))}MB"
+
+
+# --------------------------------------------------------------------------------------------
 # One drop
 
 
-def _ingest_drop(dd: DataDir, drop: reader.DropSource, settings: Settings,
-                 override_reason: str | None, say: Progress) -> DropOutcome:
-    t0 = time.monotonic()
-    manifest = read_manifest(dd)
-    work = _new_work(dd)
+def _prepare(dd: DataDir, job: _Job, settings: Settings, memory_limit: _Budget,
+             say: Progress) -> _Built | DropOutcome:
+    """The part of a load that can run beside other drops': every check that depends on
+    this drop alone, and its database built in the job's work folder. Returns the
+    outcome at once for a drop already loaded with the same content."""
+    drop, work = job.drop, job.work
     say(f"{drop.day}: checking {len(drop.files)} file(s)")
+    manifest = read_manifest(dd)
+    existing = manifest.find(drop.day)
+    latest = manifest.latest()
+    if existing is not None:
+        _check_names(drop, settings)
+        return _same_or_refused(drop, existing, _hash_drop(drop, work))
+    if latest is not None and drop.day < latest.date:
+        raise DropRejected(_older_text(latest))
+    county = settings.county_code or manifest.county_code or None
+    return _build(dd, drop, settings, county, work=work, copy_raw=True,
+                  memory_limit=memory_limit, say=say)
+
+
+def _same_or_refused(drop: reader.DropSource, existing: DropEntry, sha: str) -> DropOutcome:
+    if sha == existing.sha256:
+        return DropOutcome(drop.day, "already_loaded",
+                           f"Drop {drop.day} is already loaded with the same content "
+                           f"(sha256 {sha[:12]}); nothing was changed.",
+                           rows=dict(existing.rows), rejects=existing.rejects)
+    raise DropRejected(f"a drop for {drop.day} is already loaded with different content "
+                       f"(sha256 {existing.sha256[:12]} loaded, {sha[:12]} offered). "
+                       "A drop is a snapshot and is never replaced; if CCGI corrected "
+                       "it, ask them to send it with the next drop date.")
+
+
+def _older_text(latest: DropEntry) -> str:
+    return (f"refused: a newer drop ({latest.drop_date}) is already loaded, and drops load "
+            "in date order. If this older drop must be included, rebuild from raw/ with it "
+            "added.")
+
+
+def _settle(dd: DataDir, job: _Job, result: Future[_Built | DropOutcome], settings: Settings,
+            override_reason: str | None, say: Progress) -> DropOutcome:
+    """Commit a prepared drop, or turn whatever went wrong with it into its rejection."""
+    drop = job.drop
     try:
-        try:
-            outcome = _load_drop(dd, drop, settings, manifest, work, override_reason, say)
-        except DropRejected as exc:
-            quarantine = _quarantine(dd, drop, str(exc), exc.rows)
-            msg = (f"Drop {drop.day} rejected: {exc} Nothing from this drop was loaded; the "
-                   f"data already served is unchanged. The files were copied to {quarantine}; "
-                   "fix them and load the drop again.")
-            outcome = DropOutcome(drop.day, "rejected", msg, quarantine=quarantine)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    outcome.seconds = time.monotonic() - t0
+        prepared = result.result()
+        if isinstance(prepared, DropOutcome):
+            outcome = prepared
+        else:
+            outcome = _commit(dd, drop, prepared, settings, override_reason)
+    except DropRejected as exc:
+        outcome = _reject(dd, drop, str(exc), exc.rows)
+    except Exception as exc:  # one drop's fault rejects that drop only
+        outcome = _reject(dd, drop, _failure_text(dd, exc, drop.day), [])
+    outcome.seconds = time.monotonic() - job.started
     _log(dd, outcome)
     say(f"{drop.day}: {outcome.status.replace('_', ' ')} ({outcome.seconds:.1f}s)")
     return outcome
 
 
-def _load_drop(dd: DataDir, drop: reader.DropSource, settings: Settings, manifest: Manifest,
-               work: Path, override_reason: str | None, say: Progress) -> DropOutcome:
-    existing = manifest.find(drop.day)
-    latest = manifest.latest()
-    if existing is None and latest is not None and drop.day < latest.date:
-        raise DropRejected(f"refused: a newer drop ({latest.drop_date}) is already loaded, "
-                           "and drops load in date order. If this older drop must be "
-                           "included, rebuild from raw/ with it added.")
-    if existing is not None:
-        _check_names(drop, settings)
-        sha = _hash_drop(drop, work)
-        if sha == existing.sha256:
-            return DropOutcome(drop.day, "already_loaded",
-                               f"Drop {drop.day} is already loaded with the same content "
-                               f"(sha256 {sha[:12]}); nothing was changed.",
-                               rows=dict(existing.rows), rejects=existing.rejects)
-        raise DropRejected(f"a drop for {drop.day} is already loaded with different content "
-                           f"(sha256 {existing.sha256[:12]} loaded, {sha[:12]} offered). "
-                           "A drop is a snapshot and is never replaced; if CCGI corrected "
-                           "it, ask them to send it with the next drop date.")
-    b = _build(dd, drop, settings, manifest, work=work, previous=latest,
-               override_reason=override_reason, copy_raw=True, say=say)
+def _reject(dd: DataDir, drop: reader.DropSource, reason: str, rows: list[tuple]) -> DropOutcome:
+    try:
+        quarantine: Path | None = _quarantine(dd, drop, reason, rows)
+        where = f"The files were copied to {quarantine}; fix them and load the drop again."
+    except OSError as exc:
+        quarantine = None
+        where = (f"The files could not be copied to quarantine ({_exc_text(exc)}); they were "
+                 "left where they are.")
+    msg = (f"Drop {drop.day} rejected: {reason} Nothing from this drop was loaded; the data "
+           f"already served is unchanged. {where}")
+    return DropOutcome(drop.day, "rejected", msg, quarantine=quarantine)
+
+
+def _commit(dd: DataDir, drop: reader.DropSource, b: _Built, settings: Settings,
+            override_reason: str | None) -> DropOutcome:
+    """The checks that need the drop before, then publish and commit (in date order)."""
+    fresh = read_manifest(dd)
+    existing = fresh.find(drop.day)
+    if existing is not None:  # the same date offered twice in one stream
+        return _same_or_refused(drop, existing, b.entry.sha256)
+    latest = fresh.latest()
+    if latest is not None and drop.day < latest.date:
+        raise DropRejected(_older_text(latest))
+    county = settings.county_code or fresh.county_code or b.county
+    drop_warnings = list(b.header_warnings)
+    outside = _outside_text(b.entry.district_counts, county)
+    if outside:
+        drop_warnings.append(outside)
+    override = ""
+    if latest is not None:
+        ing = settings.ingest
+        counts = b.entry.district_counts
+        check = validate.roster_check(latest.district_counts, counts,
+                                      ing.roster_check_min_students,
+                                      ing.roster_shrink_limit, ing.roster_growth_limit)
+        for code, n in check.new:
+            drop_warnings.append(f"new district {code} ({_district_name(code)}): {n:,} "
+                                 f"students, not in the previous drop ({latest.drop_date}).")
+        if check.swings:
+            text = _swing_text(check.swings, latest, settings)
+            if not override_reason:
+                raise DropRejected(text + " If the change is real (a district joined or "
+                                   "left, a roster was fixed), load the drop again with "
+                                   "an override and its reason (--override \"...\").")
+            override = override_reason
+            drop_warnings.append("roster check overridden (" + override_reason + "): " + text)
+    if county != b.county or drop_warnings != b.drop_warnings:
+        _amend(b.tmp_file, county, drop_warnings)
+    b.entry.warnings = b.file_warnings + drop_warnings
+    b.entry.override = override
     final = dd.new_drop_file(drop.day)
     publish_drop_file(b.tmp_file, final)
     _fault_point("published")
@@ -354,20 +599,64 @@ def _load_drop(dd: DataDir, drop: reader.DropSource, settings: Settings, manifes
     _move_into_place(b.raw_tmp, dd.raw / drop.stamp)
     _fault_point("raw_copied")
     b.entry.file = final.name
-    fresh = read_manifest(dd)
     fresh.drops.append(b.entry)
     fresh.drops.sort(key=lambda d: d.drop_date)
     if not fresh.county_code:
-        fresh.county_code = b.county
+        fresh.county_code = county
     commit_manifest(dd, fresh)
     _fault_point("committed")
     msg = f"Loaded drop {drop.day}: {_rows_text(b.entry.rows)}"
     msg += (f"; {b.entry.rejects:,} row(s) rejected (see the rejects table)"
             if b.entry.rejects else "; no rows rejected")
-    if b.override:
-        msg += f"; roster check overridden: {b.override}"
+    if override:
+        msg += f"; roster check overridden: {override}"
     return DropOutcome(drop.day, "loaded", msg + ".", dict(b.entry.rows), b.entry.rejects,
-                       list(b.warnings), None, 0.0, b.override)
+                       list(b.entry.warnings), None, 0.0, override)
+
+
+def _amend(db: Path, county: str, drop_warnings: list[str]) -> None:
+    """Write the warnings and county only known at commit into a built database (rare: a
+    roster warning, or the first drops of a county loaded side by side)."""
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("DELETE FROM load_warnings WHERE dataset IS NULL")
+        if drop_warnings:
+            con.execute("INSERT INTO load_warnings SELECT NULL, unnest($msg)",
+                        {"msg": drop_warnings})
+        con.execute("UPDATE drop_meta SET county_code = ?", [county])
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def _exc_text(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    kind = "zlib.error" if isinstance(exc, zlib.error) else type(exc).__name__
+    return f"{kind}: {text}" if text else kind
+
+
+def _failure_text(dd: DataDir, exc: Exception, day: date) -> str:
+    """What an error raised inside one drop's load means, and what to do about it. An
+    error of no known kind is a bug: its traceback goes to ``logs/errors.log``."""
+    text = _exc_text(exc)
+    if isinstance(exc, (zipfile.BadZipFile, zlib.error, EOFError, gzip.BadGzipFile)):
+        return (f"a zip or compressed file of this drop is damaged ({text}); it was probably "
+                "cut or corrupted in transfer. Fetch it again, or ask CCGI to send it again.")
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left" in str(exc):
+        return (f"the disk is full ({text}). Free space where {dd.root} lives, then load the "
+                "drop again.")
+    if isinstance(exc, RuntimeError) and "encrypted" in str(exc).lower():
+        return ("the zip is password-protected, so it cannot be read. Ask CCGI for the zip "
+                "without a password, or for the CSV files.")
+    if isinstance(exc, NotImplementedError):
+        return (f"the zip uses a compression method that cannot be read here ({text}). Ask "
+                "CCGI for a standard (deflate) zip, or for the CSV files.")
+    if isinstance(exc, OSError):
+        return (f"a file could not be read or written ({text}). Check that the drop's files "
+                "are readable and the disk is healthy, then load the drop again.")
+    log = log_error(dd.logs, exc, f"loading drop {day}")
+    return (f"an unexpected error stopped this drop ({text}); the details are in {log}. "
+            "Load it again; if it fails the same way, report it with that log.")
 
 
 def _check_names(drop: reader.DropSource, settings: Settings) -> None:
@@ -386,17 +675,19 @@ def _check_names(drop: reader.DropSource, settings: Settings) -> None:
 
 def _hash_drop(drop: reader.DropSource, work: Path) -> str:
     """SHA-256 over the drop's CSV contents in sorted name order (zips: their members)."""
-    files = sorted(drop.by_dataset().values(), key=lambda f: f.name.lower())
+    files = sorted(drop.by_dataset().values(), key=lambda f: f.csv_name.lower())
     if any(f.member for f in files):
         _, sha = reader.extract_members(files, work / "files")
         return sha
     return reader.hash_files(f.path for f in files)
 
 
-def _build(dd: DataDir, drop: reader.DropSource, settings: Settings, manifest: Manifest, *,
-           work: Path, previous: DropEntry | None, override_reason: str | None,
-           copy_raw: bool, say: Progress) -> _Built:
-    """Check a drop and build its database in ``work``; raise DropRejected if it fails."""
+def _build(dd: DataDir, drop: reader.DropSource, settings: Settings, county: str | None, *,
+           work: Path, copy_raw: bool, memory_limit: _Budget, say: Progress) -> _Built:
+    """Check a drop and build its database in ``work``; raise DropRejected if it fails.
+
+    ``county`` is the COE county in force (None before the first load: the drop's own main
+    county is used, and the commit corrects it if an earlier drop of the run set another)."""
     _check_names(drop, settings)
     ing = settings.ingest
     files = drop.by_dataset()
@@ -415,7 +706,7 @@ def _build(dd: DataDir, drop: reader.DropSource, settings: Settings, manifest: M
     if any(f.member for f in files.values()):
         on_disk, sha = reader.extract_members(list(files.values()), work / "files")
 
-    warnings: list[str] = []
+    header_warnings: list[str] = []
     reads: dict[str, _FileToRead] = {}
     for name, f in files.items():
         head, complete = reader.read_head(f, on_disk[name])
@@ -429,8 +720,8 @@ def _build(dd: DataDir, drop: reader.DropSource, settings: Settings, manifest: M
             continue
         if m.extras:
             shown = ", ".join(repr(x) if x else "(unnamed)" for x in m.extras)
-            warnings.append(f"{f.shown}: column(s) {shown} are not part of {name} and were "
-                            "ignored.")
+            header_warnings.append(f"{f.shown}: column(s) {shown} are not part of {name} and "
+                                   "were ignored.")
         at = m.positions["ssid"]
         first = (sn.first_row[at].strip(" ") if sn.first_row and at < len(sn.first_row)
                  and "ssid" not in settings.value_map.get(name, {}) else None)
@@ -439,16 +730,16 @@ def _build(dd: DataDir, drop: reader.DropSource, settings: Settings, manifest: M
     if faults:
         raise DropRejected(" ".join(faults))
 
-    # Hash and copy the files as received while DuckDB reads them.
+    # Hash the files and keep a compressed copy of them as received while DuckDB reads them.
     raw_tmp = dd.raw / f"{TMP_PREFIX}{drop.stamp}-{uuid.uuid4().hex[:8]}" if copy_raw else None
-    loose = sorted((f for f in files.values() if not f.member), key=lambda f: f.name.lower())
+    loose = sorted((f for f in files.values() if not f.member), key=lambda f: f.csv_name.lower())
     with ThreadPoolExecutor(max_workers=1) as pool:
         background: Future[str | None] = pool.submit(
             _hash_and_copy, [f.path for f in loose] if sha is None else [], drop.sources,
             raw_tmp)
         try:
-            entry, county = _build_database(
-                drop, settings, manifest, work, reads, warnings, previous, override_reason,
+            built = _build_database(
+                drop, settings, county, work, reads, header_warnings, memory_limit,
                 lambda: sha or background.result() or "", say)
         except BaseException:
             with contextlib.suppress(Exception):
@@ -458,14 +749,18 @@ def _build(dd: DataDir, drop: reader.DropSource, settings: Settings, manifest: M
             raise
         background.result()  # the raw copy must be complete before it is published
     _fault_point("built")
-    return _Built(work / "drop.duckdb", entry, raw_tmp, entry.warnings, entry.override, county)
+    built.raw_tmp = raw_tmp
+    return built
 
 
 def _hash_and_copy(paths: list[Path], sources: list[Path], raw_tmp: Path | None) -> str | None:
-    """The background half of a load: the drop's hash and its copy as received."""
-    sha = reader.hash_files(paths) if paths else None
+    """The background half of a load: the drop's hash and its compressed copy as received
+    (loose CSVs gzip-compressed in the pass that hashes them; zips and ``.csv.gz`` copied as
+    they came)."""
+    kept = {p.name for p in paths}
+    sha = reader.hash_and_keep(paths, raw_tmp) if paths else None
     if raw_tmp is not None:
-        reader.copy_files(_unique(sources), raw_tmp)
+        reader.copy_files([p for p in _unique(sources) if p.name not in kept], raw_tmp)
     return sha
 
 
@@ -490,28 +785,34 @@ def _missing_columns(f: reader.DropFile, m: reader.HeaderMatch, header: Sequence
     return text
 
 
-def connect_build(db: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+def connect_build(db: Path, memory_limit: str,
+                  threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """The connection a drop database is built with (tests use it too).
 
     Work beyond ``memory_limit`` spills next to the database; the file's order is kept in
     what is published (DuckDB's default, whatever a user's DuckDB configuration says); no
-    automatic checkpoint interrupts the build (one at the end writes each table once)."""
-    return duckdb.connect(str(db), config={"memory_limit": memory_limit,
-                                           "temp_directory": str(db.parent / "spill"),
-                                           "preserve_insertion_order": True,
-                                           "checkpoint_threshold": CHECKPOINT_THRESHOLD})
+    automatic checkpoint interrupts the build (one at the end writes each table once).
+    Blocks of :data:`BLOCK_SIZE` rather than DuckDB's 256 KB: a drop's many small tables
+    and columns waste less of their last block (a Fresno drop's file is a third smaller).
+    ``threads`` caps DuckDB's own worker threads when several drops are built at once (they
+    share the cores)."""
+    config = {"memory_limit": memory_limit, "temp_directory": str(db.parent / "spill"),
+              "preserve_insertion_order": True, "checkpoint_threshold": CHECKPOINT_THRESHOLD,
+              "default_block_size": str(BLOCK_SIZE)}
+    if threads:
+        config["threads"] = str(threads)
+    return duckdb.connect(str(db), config=config)
 
 
-def _build_database(drop: reader.DropSource, settings: Settings, manifest: Manifest,
-                    work: Path, reads: dict[str, _FileToRead],
-                    warnings: list[str], previous: DropEntry | None,
-                    override_reason: str | None, sha: Callable[[], str],
-                    say: Progress) -> tuple[DropEntry, str]:
-    """Load every file into ``work/drop.duckdb`` and run the drop-wide checks.
+def _build_database(drop: reader.DropSource, settings: Settings, county: str | None,
+                    work: Path, reads: dict[str, _FileToRead], header_warnings: list[str],
+                    memory_limit: _Budget, sha: Callable[[], str], say: Progress) -> _Built:
+    """Load every file into ``work/drop.duckdb`` and run the checks of this drop alone.
 
-    Returns the manifest entry (file name still empty) and the county code in force."""
+    Returns the built drop (manifest entry with the file name still empty); the roster
+    check, which needs the drop before, runs at the commit (:func:`_commit`)."""
     ing = settings.ingest
-    con = connect_build(work / "drop.duckdb", ing.memory_limit)
+    con = connect_build(work / "drop.duckdb", memory_limit.memory, memory_limit.threads)
     try:
         validate.create_support_tables(con)
         for name in DATASET_NAMES:
@@ -541,31 +842,14 @@ def _build_database(drop: reader.DropSource, settings: Settings, manifest: Manif
                 "may be dropped, raise max_reject_rate under [ingest] in settings.toml.", rows)
 
         counts = validate.district_counts(con)
-        county = settings.county_code or manifest.county_code or _main_county(counts)
-        outside = _outside_county(con, county)
+        county = county or _main_county(counts)
+        drop_warnings = list(header_warnings)
+        outside = _outside_text(counts, county)
         if outside:
-            warnings.append(outside)
-        override = ""
-        if previous is not None:
-            check = validate.roster_check(previous.district_counts, counts,
-                                          ing.roster_check_min_students,
-                                          ing.roster_shrink_limit, ing.roster_growth_limit)
-            for code, n in check.new:
-                warnings.append(f"new district {code} ({_district_name(code)}): {n:,} "
-                                f"students, not in the previous drop ({previous.drop_date}).")
-            if check.swings:
-                text = _swing_text(check.swings, previous, settings)
-                if not override_reason:
-                    raise DropRejected(text + " If the change is real (a district joined or "
-                                       "left, a roster was fixed), load the drop again with "
-                                       "an override and its reason (--override \"...\").")
-                override = override_reason
-                warnings.append("roster check overridden (" + override_reason + "): " + text)
-
-        all_warnings = [msg for _, msg in file_warnings] + warnings
+            drop_warnings.append(outside)
         con.execute("INSERT INTO load_warnings SELECT unnest($ds), unnest($msg)",
-                    {"ds": [ds for ds, _ in file_warnings] + [None] * len(warnings),
-                     "msg": all_warnings})
+                    {"ds": [ds for ds, _ in file_warnings] + [None] * len(drop_warnings),
+                     "msg": [msg for _, msg in file_warnings] + drop_warnings})
         loaded_at = now_iso()
         digest = sha()
         con.execute("CREATE TABLE drop_meta (drop_date DATE, loaded_at VARCHAR, sha256 VARCHAR,"
@@ -594,9 +878,11 @@ def _build_database(drop: reader.DropSource, settings: Settings, manifest: Manif
         con.execute("CHECKPOINT")
     finally:
         con.close()
+    file_texts = [msg for _, msg in file_warnings]
     entry = DropEntry(drop.day.isoformat(), "", loaded_at, digest, rows, rejects,
-                      all_warnings, counts, year, override)
-    return entry, county
+                      file_texts + drop_warnings, counts, year, "")
+    return _Built(work / "drop.duckdb", entry, None, county, file_texts, header_warnings,
+                  drop_warnings)
 
 
 def _read_on_cursor(con: duckdb.DuckDBPyConnection, r: _FileToRead, settings: Settings,
@@ -629,6 +915,8 @@ def _read_file(con: duckdb.DuckDBPyConnection, r: _FileToRead, settings: Setting
         try:
             return validate.read_file(con, f.dataset, current, f.shown, r.match, value_map,
                                       r.first_ssid), notes
+        except validate.FileCutShort as exc:
+            raise DropRejected(f"{exc}.") from None
         except validate.EncodingRetry:
             if encoding != "utf-8":
                 raise
@@ -653,7 +941,8 @@ def _cp1252_warning(f: reader.DropFile) -> str:
 
 
 def _rewrite(path: Path, work: Path, encoding: str, newlines: bool) -> Path:
-    target = work / "rewritten" / path.name
+    name = path.name[:-len(reader.GZ)] if reader.is_gzip_name(path.name) else path.name
+    target = work / "rewritten" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     reader.rewrite(path, target, encoding=encoding, newlines=newlines)
     return target
@@ -667,12 +956,16 @@ def _main_county(counts: dict[str, int]) -> str:
     return by.most_common(1)[0][0] if by else ""
 
 
-def _outside_county(con: duckdb.DuckDBPyConnection, county: str) -> str | None:
-    rows = con.execute("SELECT substr(school_cds, 1, 2) AS c, count(*) FROM main.students "
-                       "WHERE substr(school_cds, 1, 2) <> ? GROUP BY 1 ORDER BY 2 DESC, 1",
-                       [county]).fetchall()
-    if not rows or not county:
+def _outside_text(counts: dict[str, int], county: str) -> str | None:
+    """The warning for students at schools outside the COE's county, from the per-district
+    counts (a district code starts with its county's two digits)."""
+    by: Counter[str] = Counter()
+    for code, n in counts.items():
+        if code[:2] != county:
+            by[code[:2]] += n
+    if not by or not county:
         return None
+    rows = sorted(by.items(), key=lambda r: (-r[1], r[0]))
     total = sum(n for _, n in rows)
     codes = ", ".join(f"{c}: {n:,}" for c, n in rows)
     return (f"{total:,} student(s) are at schools outside county {county} (school_cds county "

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import hashlib
 import io
 import re
 import shutil
+import struct
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +35,12 @@ HEAD_BYTES = 64 * 1024
 """How much of a file is read in Python to recognise its format and header."""
 CHUNK = 1 << 20
 """Bytes per read when hashing, copying or transcoding (1 MB)."""
+
+GZ = ".gz"
+"""A CSV may arrive, and is kept in ``raw/``, gzip-compressed: ``<dataset>_<date>.csv.gz``."""
+RAW_GZIP_LEVEL = 1
+"""zlib level of the raw copies: level 1 compresses a drop's CSV text to about a quarter at
+~200 MB/s; level 6 saves another 5% of the CSV size at a quarter of the speed."""
 
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 _DELIMITERS = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
@@ -60,8 +68,20 @@ class DropFile:
 
     @property
     def shown(self) -> str:
-        """How messages name the file: ``students_20261120.csv`` or ``drop.zip:students_...``."""
-        return f"{self.path.name}:{self.member}" if self.member else self.name
+        """How messages and the rejects table name the file: ``students_20261120.csv`` (also
+        for its ``.csv.gz``: a raw copy names the file as received) or
+        ``drop.zip:students_...``."""
+        return f"{self.path.name}:{self.member}" if self.member else self.csv_name
+
+    @property
+    def gzipped(self) -> bool:
+        """A loose ``.csv.gz`` (DuckDB and :func:`open_data` decompress it as they read)."""
+        return self.member is None and is_gzip_name(self.name)
+
+    @property
+    def csv_name(self) -> str:
+        """The CSV's name without a ``.gz``: the order files are hashed in."""
+        return self.name[:-len(GZ)] if self.gzipped else self.name
 
 
 @dataclass
@@ -126,6 +146,28 @@ def _no_date(name: str) -> str:
             f"(for example students_20261120.csv) or ccgi_drop_<YYYYMMDD>.zip.")
 
 
+def is_gzip_name(name: str) -> bool:
+    return name.lower().endswith(".csv" + GZ)
+
+
+def gzip_size(path: Path) -> int:
+    """The uncompressed size a gzip file records in its last four bytes (modulo 4 GiB: a
+    guide for the size limit, not an exact figure for huge files)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(-4, 2)
+            return int(struct.unpack("<I", fh.read(4))[0])
+    except (OSError, struct.error):
+        return path.stat().st_size
+
+
+def open_data(path: Path) -> BinaryIO:
+    """A file's bytes as received, decompressed when its name ends in ``.csv.gz``."""
+    if is_gzip_name(path.name):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
 def classify_name(name: str) -> tuple[date | None, str | None, str | None]:
     """What a file name says: (drop date, dataset, fault).
 
@@ -134,7 +176,7 @@ def classify_name(name: str) -> tuple[date | None, str | None, str | None]:
     gives the date and a fault, so that the fault rejects that drop by name. A name with no
     date gives (None, None, None): the caller reports it as belonging to no drop.
     """
-    m = FILE_RE.match(name)
+    m = FILE_RE.match(name[:-len(GZ)] if is_gzip_name(name) else name)
     if m:
         day = _day(m["date"])
         dataset = m["dataset"].lower()
@@ -156,7 +198,7 @@ def _zip_members(zpath: Path, day: date, drop: DropSource) -> None:
     try:
         with zipfile.ZipFile(zpath) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
+    except Exception as exc:  # whatever a damaged zip raises rejects its drop
         drop.faults.append(f"{zpath.name}: not a readable zip file ({exc}). Download it again "
                            "or send the CSV files themselves.")
         return
@@ -194,15 +236,19 @@ def discover(paths: Sequence[Path]) -> Discovery:
     candidates: list[tuple[Path, bool]] = []
     for p in paths:
         p = Path(p)
-        if p.is_dir():
-            for child in sorted(p.iterdir()):
-                if _hidden(child.name) or not child.is_file():
-                    continue
-                candidates.append((child, False))
-        elif p.exists():
-            candidates.append((p, True))
-        else:
-            problems.append(f"{p}: no such file or folder.")
+        try:
+            if p.is_dir():
+                for child in sorted(p.iterdir()):
+                    if _hidden(child.name) or not child.is_file():
+                        continue
+                    candidates.append((child, False))
+            elif p.exists():
+                candidates.append((p, True))
+            else:
+                problems.append(f"{p}: no such file or folder.")
+        except OSError as exc:
+            problems.append(f"{p}: cannot be read ({exc.strerror or exc}); check its "
+                            "permissions.")
     seen: set[Path] = set()
     for path, explicit in candidates:
         key = path.resolve()
@@ -228,7 +274,11 @@ def discover(paths: Sequence[Path]) -> Discovery:
             continue
         drop = drops.setdefault(day, DropSource(day))
         drop.sources.append(path)
-        size = path.stat().st_size
+        try:
+            size = gzip_size(path) if is_gzip_name(name) else path.stat().st_size
+        except OSError as exc:
+            drop.faults.append(f"{name}: cannot be read ({exc.strerror or exc}).")
+            size = 0
         if fault:
             drop.faults.append(fault)
             drop.files.append(DropFile(name, None, path, None, size))
@@ -344,7 +394,7 @@ def read_head(f: DropFile, extracted: Path | None = None) -> tuple[bytes, bool]:
     """The first :data:`HEAD_BYTES` of a file (or of its extracted copy) and whether that is
     the whole file."""
     path = extracted or f.path
-    with open(path, "rb") as fh:
+    with open_data(path) as fh:
         head = fh.read(HEAD_BYTES + 1)
     return head[:HEAD_BYTES], len(head) <= HEAD_BYTES
 
@@ -435,12 +485,56 @@ def hash_stream(fh: BinaryIO, h: hashlib._Hash, out: BinaryIO | None = None) -> 
 
 
 def hash_files(paths: Iterable[Path]) -> str:
-    """SHA-256 over the contents of ``paths`` in the order given."""
+    """SHA-256 over the contents of ``paths`` in the order given (a ``.csv.gz``: over its
+    CSV text, so a drop hashes the same compressed or not)."""
     h = hashlib.sha256()
     for p in paths:
-        with open(p, "rb") as fh:
+        with open_data(p) as fh:
             hash_stream(fh, h)
     return h.hexdigest()
+
+
+def hash_and_keep(paths: Sequence[Path], into: Path | None) -> str:
+    """:func:`hash_files`, copying each file into ``into`` on the way, compressed: a CSV is
+    written as ``<name>.gz`` (gzip level :data:`RAW_GZIP_LEVEL`, in the same pass that hashes
+    it), a ``.csv.gz`` is copied as it came. zlib and hashlib release the GIL on large
+    buffers, so this runs beside DuckDB's reads at little cost."""
+    h = hashlib.sha256()
+    if into is not None:
+        into.mkdir(parents=True, exist_ok=True)
+    for p in paths:
+        if is_gzip_name(p.name):
+            with gzip.open(p, "rb") as fh:
+                hash_stream(fh, h)
+            if into is not None:
+                shutil.copyfile(p, into / p.name)
+            continue
+        with open(p, "rb") as fh:
+            if into is None:
+                hash_stream(fh, h)
+                continue
+            with open(into / (p.name + GZ), "wb") as raw, gzip.GzipFile(
+                    filename=p.name, mode="wb", fileobj=raw, compresslevel=RAW_GZIP_LEVEL,
+                    mtime=0) as out:
+                hash_stream(fh, h, out)  # type: ignore[arg-type]
+    return h.hexdigest()
+
+
+def ends_with_newline(path: Path) -> bool:
+    """Whether a file's last byte is a line end (a ``.csv.gz`` is read to its end, which
+    happens only for the rare file whose last record is short)."""
+    if is_gzip_name(path.name):
+        last = b""
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                last = chunk[-1:]
+        return last in (b"\n", b"\r")
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return False
+        fh.seek(-1, 2)
+        return fh.read(1) in (b"\n", b"\r")
 
 
 def extract_members(files: Sequence[DropFile], into: Path) -> tuple[dict[str, Path], str]:
@@ -474,7 +568,7 @@ def rewrite(src: Path, dst: Path, *, encoding: str = "utf-8", newlines: bool = F
     file whose lines end both ways (DuckDB's strict CSV parser refuses the mix). A UTF-8 BOM
     is dropped either way."""
     dec = codecs.getincrementaldecoder(encoding)(errors="replace")
-    with open(src, "rb") as fin, open(dst, "w", encoding="utf-8", newline="") as fout:
+    with open_data(src) as fin, open(dst, "w", encoding="utf-8", newline="") as fout:
         first, carry = True, b""
         while chunk := fin.read(CHUNK):
             chunk = carry + chunk

@@ -47,6 +47,35 @@ def load_attempts(dd: DataDir) -> pd.DataFrame:
     return frame[cols].iloc[::-1].reset_index(drop=True)
 
 
+def disk_usage(dd: DataDir) -> dict[str, int]:
+    """Bytes on disk under the data directory's raw copies, databases and quarantine (what
+    grows with every drop), plus the inbox and logs. Blocks actually allocated are counted,
+    so compressed or sparse files count what they really take."""
+    parts = {"raw files": dd.raw, "databases": dd.warehouse, "quarantine": dd.quarantine,
+             "inbox": dd.inbox, "logs": dd.logs}
+    out = {}
+    for label, folder in parts.items():
+        total = 0
+        if folder.exists():
+            for p in folder.rglob("*"):
+                try:
+                    st = p.lstat()
+                except OSError:
+                    continue
+                if p.is_file():
+                    total += getattr(st, "st_blocks", 0) * 512 or st.st_size
+        out[label] = total
+    return out
+
+
+def size_text(n: int) -> str:
+    """Bytes for a person: 1.2 GB, 310.4 MB, 12.0 KB."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n} bytes"
+
+
 @dataclass(frozen=True)
 class Freshness:
     latest: date | None
@@ -102,6 +131,10 @@ def status_lines(dd: DataDir, settings: Settings) -> list[str]:
     quarantined = sorted(p.name for p in dd.quarantine.glob("*")) if dd.quarantine.exists() else []
     if quarantined:
         lines.append(f"Quarantined drops ({dd.quarantine}): {', '.join(quarantined[-5:])}")
+    usage = disk_usage(dd)
+    lines.append("Disk used: " + ", ".join(f"{label} {size_text(n)}"
+                                           for label, n in usage.items())
+                 + f" (total {size_text(sum(usage.values()))})")
     return lines
 
 

@@ -22,8 +22,10 @@ import contextlib
 import json
 import os
 import re
+import tempfile
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -238,6 +240,30 @@ def append_jsonl(path: Path, record: dict[str, Any]) -> None:
         os.write(fd, line.encode("utf-8"))
     finally:
         os.close(fd)
+
+
+ERROR_LOG = "errors.log"
+"""File in ``logs/`` holding the tracebacks of unexpected errors (the console gets one line)."""
+
+
+def log_error(logs: Path, exc: BaseException, context: str) -> Path:
+    """Append ``exc``'s traceback to ``<logs>/errors.log`` and return the log's path.
+
+    Where ``logs`` cannot be written, the traceback goes to a file in the system's
+    temporary folder instead, so the one line printed can always name where it is."""
+    text = (f"=== {now_iso()} pid {os.getpid()}: {context}\n"
+            + "".join(traceback.format_exception(exc)) + "\n")
+    try:
+        logs.mkdir(parents=True, exist_ok=True)
+        path = logs / ERROR_LOG
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text)
+        return path
+    except OSError:
+        fd, name = tempfile.mkstemp(prefix="ccgi-error-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return Path(name)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -6,7 +6,12 @@
   inbox while it is the newest one there; once a newer drop has arrived it is offered to the
   loader anyway, which rejects it with the missing datasets named.
 * Files the loader has dealt with leave the inbox: a loaded drop is kept in ``raw/``, a
-  rejected one in ``quarantine/``, so nothing is lost and the next sync starts clean.
+  rejected one (a damaged zip included) in ``quarantine/``, so nothing is lost and the next
+  sync does not trip on it again. Only files whose copy could not be made stay.
+* A second sync started while one runs says so in one line and exits with code 3: that is
+  the expected outcome of an overlap, not an error.
+* An unexpected error is recorded (``logs/errors.log`` holds its traceback, ``syncs.jsonl``
+  the run) and ends the run with code 1 and one line naming the log.
 * Every run appends one line to ``logs/syncs.jsonl`` (the data status page reads the last).
 
 Exit codes: 0 all good (including "nothing new"), 1 a drop was rejected or a file could not
@@ -25,7 +30,7 @@ from ccgi_dash import loader
 from ccgi_dash.fetch import FetchConfigError, FetchError, FetchReport, FetchSecrets, fetch
 from ccgi_dash.locking import LockHeld, SyncLock
 from ccgi_dash.settings import Settings
-from ccgi_dash.store import DataDir, append_jsonl, now_iso, read_jsonl
+from ccgi_dash.store import DataDir, append_jsonl, log_error, now_iso, read_jsonl
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY = 0, 1, 2, 3
 
@@ -38,9 +43,14 @@ class SyncReport:
     waiting: list[str] = field(default_factory=list)
     exit_code: int = EXIT_OK
     seconds: float = 0.0
+    busy: str = ""
+    """Set when another sync held the lock: the one line this run prints."""
 
     def lines(self) -> list[str]:
-        """The one-screen summary printed at the end of a sync."""
+        """The one-screen summary printed at the end of a sync (one line when another sync
+        was running)."""
+        if self.busy:
+            return [self.busy]
         out = ["== CCGI sync summary =="]
         if self.fetch_error:
             out.append(f"Fetch FAILED: {self.fetch_error}")
@@ -105,16 +115,25 @@ def sync(dd: DataDir, settings: Settings, secrets: FetchSecrets | None = None, *
                 offer, report.waiting, files = _split(dd, settings)
                 report.ingest = (loader.ingest(dd, offer, settings, progress=progress)
                                  if offer else loader.IngestReport())
-                done = {o.drop_date.isoformat() for o in report.ingest.outcomes}
-                for day in done:
-                    for p in files.get(day, []):
+                for o in report.ingest.outcomes:
+                    if o.status == "rejected" and o.quarantine is None:
+                        continue  # no copy was kept: the files stay in the inbox
+                    for p in files.get(o.drop_date.isoformat(), []):
                         with contextlib.suppress(FileNotFoundError):
                             p.unlink()
                 if report.ingest.exit_code and report.exit_code == EXIT_OK:
                     report.exit_code = EXIT_FAILED
     except LockHeld as exc:
-        report.fetch_error = f"another sync is running ({exc}); nothing done"
+        who = f" (pid {exc.pid})" if getattr(exc, "pid", None) else ""
+        report.busy = (f"Another sync is already running{who}; this one did nothing and "
+                       "exits with code 3. No action needed: the running sync fetches and "
+                       "loads what has arrived.")
         report.exit_code = EXIT_BUSY
+    except Exception as exc:  # a bug: recorded, one line, never a traceback on the console
+        log = log_error(dd.logs, exc, "sync")
+        report.fetch_error = (f"unexpected error ({type(exc).__name__}); the traceback is in "
+                              f"{log}. Data already loaded is unchanged.")
+        report.exit_code = EXIT_FAILED
     report.seconds = time.monotonic() - started
     _record(dd, report)
     return report
@@ -126,7 +145,7 @@ def _record(dd: DataDir, report: SyncReport) -> None:
         "at": now_iso(),
         "exit_code": report.exit_code,
         "fetched": len(report.fetch.fetched) if report.fetch else 0,
-        "fetch_error": report.fetch_error,
+        "fetch_error": report.fetch_error or report.busy,
         "loaded": [str(o.drop_date) for o in ingest.outcomes if o.status == "loaded"]
         if ingest else [],
         "rejected": [str(o.drop_date) for o in ingest.outcomes if o.status == "rejected"]

@@ -39,7 +39,7 @@ from pathlib import Path
 import duckdb
 
 from ccgi_dash.datasets import DATASETS, Column, Dataset
-from ccgi_dash.reader import HeaderMatch
+from ccgi_dash.reader import HeaderMatch, ends_with_newline
 
 ORPHAN = 30000
 """Fault code of a row whose ssid is not among the drop's accepted students."""
@@ -70,6 +70,36 @@ def q(name: str) -> str:
 
 class EncodingRetry(Exception):
     """DuckDB found bytes that are not UTF-8: read the file again as Windows-1252."""
+
+
+CUT_SHORT = "the file ends mid-record; the transfer was probably cut: fetch it again"
+
+
+class FileCutShort(Exception):
+    """A file that ends in the middle of a record (see :func:`cut_short`); ``str()`` is
+    the file's name and :data:`CUT_SHORT`."""
+
+
+def cut_short(errors: Sequence[tuple], last_parsed: int | None, path: Path) -> bool:
+    """Whether a file ends in the middle of a record, judged from DuckDB's own parse.
+
+    Only the file's last line counts, when it is an unparseable record after every parsed
+    row: it is cut when it opens a quote it never closes (an odd number of quote characters
+    on that one line: DuckDB's ``UNQUOTED VALUE``), or when it has too few fields
+    (``MISSING COLUMNS``) and the file has no final line end. A quote opened earlier that
+    swallows several lines up to the end is a typo in the data (one malformed row, as
+    before); a short last row that ends in a line end is an ordinary malformed row; a cut
+    that happens to fall at a line end or between two fields of the right count cannot be
+    told from a complete file."""
+    if not errors:
+        return False
+    line, kind, _message, text = errors[-1][:4]
+    if last_parsed is not None and int(line) <= last_parsed:
+        return False
+    text = (text or "").removesuffix("\n").removesuffix("\r")
+    if kind == "UNQUOTED VALUE":
+        return "\n" not in text and "\r" not in text and text.count('"') % 2 == 1
+    return kind == "MISSING COLUMNS" and not ends_with_newline(path)
 
 
 @dataclass
@@ -334,6 +364,14 @@ def read_file(con: duckdb.DuckDBPyConnection, dataset: str, path: Path, shown: s
     if any(e[1] == "INVALID ENCODING" for e in errors):
         discard_file(con, dataset, shown)
         raise EncodingRetry(shown)
+    if errors:
+        # Before the correction below, the last parsed row's line in the file is its number
+        # plus the unparseable lines before it: all but one when the last error follows it.
+        last = con.execute(f"SELECT max(line) FROM {table}").fetchone()[0]
+        last = None if last is None else int(last) + len(errors) - 1
+        if cut_short(errors, last, path):
+            discard_file(con, dataset, shown)
+            raise FileCutShort(f"{shown}: {CUT_SHORT}")
 
     # ``line`` is the row's position among the parsed rows (ORDINALITY numbers a table
     # function's rows in the file's order, also when DuckDB reads the file in parallel) plus

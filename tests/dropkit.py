@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import csv
+import gzip
 import io
 import resource
 import shutil
@@ -242,6 +243,40 @@ def tree(path: Path) -> dict[str, bytes]:
         return {}
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
             if p.is_file() and not p.name.endswith(".lock")}
+
+
+def flip_member_byte(zpath: Path, member: str) -> None:
+    """Damage one member of a zip the way a bad transfer does: flip a byte in the middle of
+    its compressed data (the central directory stays readable, so the zip opens and lists
+    its members; reading that member fails with a CRC or zlib error)."""
+    with zipfile.ZipFile(zpath) as zf:
+        info = zf.getinfo(member)
+    data = bytearray(zpath.read_bytes())
+    name_len, extra_len = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28],
+                                         "little"), \
+        int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
+    start = info.header_offset + 30 + name_len + extra_len
+    at = start + info.compress_size // 2
+    data[at] ^= 0xFF
+    zpath.write_bytes(bytes(data))
+
+
+def cut(path: Path, keep: float = 0.5) -> None:
+    """Cut a file to ``keep`` of its bytes, as an interrupted transfer leaves it."""
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+
+
+def raw_tree(path: Path) -> dict[str, bytes]:
+    """:func:`tree` of a ``raw/<date>`` folder as the files were received: a ``.csv.gz``
+    kept there is shown decompressed under its CSV name."""
+    out = {}
+    for name, data in tree(path).items():
+        if name.endswith(".csv.gz"):
+            out[name[:-3]] = gzip.decompress(data)
+        else:
+            out[name] = data
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -127,8 +127,8 @@ def build_marked(demo_drops: Path, where: Path) -> DataDir:
 
 def latest_students(dd: DataDir) -> pd.DataFrame:
     """The roster of the newest drop loaded into ``dd`` (every value as text), read from the
-    raw copy the loader keeps."""
-    newest = max((dd.root / "raw").glob("*/students_*.csv"), key=lambda p: p.name)
+    raw copy the loader keeps (a .csv.gz: pandas decompresses it)."""
+    newest = max((dd.root / "raw").glob("*/students_*.csv*"), key=lambda p: p.name)
     return _read(newest)
 
 
@@ -137,7 +137,7 @@ def roster_identifiers(dd: DataDir) -> tuple[set[str], set[tuple[str, str]]]:
     (read from the raw copies the loader keeps)."""
     ssids: set[str] = set()
     names: set[tuple[str, str]] = set()
-    files = sorted((dd.root / "raw").glob("*/students_*.csv"))
+    files = sorted((dd.root / "raw").glob("*/students_*.csv*"))
     assert files, f"no roster under {dd.root / 'raw'}"
     for f in files:
         s = pd.read_csv(f, dtype=str, keep_default_na=False,

@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -123,6 +124,21 @@ class SshServer:
                             key_file=str(self.client_key), timeout_seconds=10.0, retries=3)
         return replace(base, **overrides)  # type: ignore[arg-type]
 
+    def settings_toml(self, remote_dir: Path | str, **overrides: object) -> str:
+        """A settings.toml ``[sftp]`` section for :meth:`settings` (for the command line)."""
+        sftp = self.settings(remote_dir, **overrides)
+        lines = ["[sftp]"]
+        for key in ("host", "port", "username", "remote_dir", "known_hosts", "key_file",
+                    "delete_remote", "timeout_seconds", "retries"):
+            value = getattr(sftp, key)
+            if isinstance(value, bool):
+                lines.append(f"{key} = {str(value).lower()}")
+            elif isinstance(value, int | float):
+                lines.append(f"{key} = {value}")
+            else:
+                lines.append(f"{key} = {str(value)!r}".replace("'", '"'))
+        return "\n".join(lines) + "\n"
+
     def remote_dir(self, name: str) -> Path:
         """A fresh folder the server will serve (the test user sees the real file system)."""
         path = self.root / "remote" / name
@@ -153,6 +169,30 @@ class SshServer:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGSTOP)
         return len(pids)
+
+    @contextlib.contextmanager
+    def dropping_connections(self) -> Iterator[list[int]]:
+        """While the block runs, the server accepts every connection and then drops it:
+        each per-connection sshd is SIGKILLed as soon as it appears (a crashing or
+        overloaded server, a firewall cutting sessions). Yields the pids killed so far."""
+        killed: list[int] = []
+        stop = threading.Event()
+
+        def cut() -> None:
+            while not stop.is_set():
+                for pid in self.session_pids():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                        killed.append(pid)
+                time.sleep(0.002)
+
+        thread = threading.Thread(target=cut, name="sshd-cutter", daemon=True)
+        thread.start()
+        try:
+            yield killed
+        finally:
+            stop.set()
+            thread.join()
 
     def known_hosts_line(self, key_file: Path | None = None) -> str:
         """A known_hosts line for this server with the given (default: the real) host key."""

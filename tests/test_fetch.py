@@ -566,3 +566,41 @@ def test_the_lock_file_is_kept_and_holds_no_stale_pid(dd: DataDir) -> None:
     assert lock.path.exists() and lock.holder() is None
     lock.release()  # idempotent
 
+
+
+def _cli_fetch(dd: DataDir) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ccgi_dash", "fetch", "--data-dir",
+                           str(dd.root)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+@SSHD
+def test_a_server_that_drops_every_connection_gives_one_summary_and_no_traceback(
+        server: SshServer, remote: Path, dd: DataDir) -> None:
+    """Issue 9: the server accepts the connection and drops it, on every retry. paramiko's
+    tracebacks go to logs/fetch.log; the console gets one message, no traceback."""
+    _put(remote, "students_20250901.csv", b"ssid\n")
+    (dd.root / "settings.toml").write_text(server.settings_toml(remote, retries=2,
+                                                                timeout_seconds=5))
+    with server.dropping_connections() as killed:
+        run = _cli_fetch(dd)
+    out = run.stdout + run.stderr
+    assert killed, "the server did not drop any connection"
+    assert run.returncode == 1, out
+    assert "Traceback" not in out and "paramiko" not in out
+    errors = [line for line in out.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot reach the sFTP server" in errors[0]
+    assert "after 3 attempt(s)" in errors[0]
+    log = (dd.logs / fetch_mod.LOG_NAME).read_text()
+    assert "paramiko.transport" in log and "Traceback" in log
+
+
+@SSHD
+def test_fetch_prints_its_summary_once(server: SshServer, remote: Path, dd: DataDir) -> None:
+    _put(remote, "students_20250901.csv", b"ssid\n")
+    (dd.root / "settings.toml").write_text(server.settings_toml(remote))
+    run = _cli_fetch(dd)
+    assert run.returncode == 0, run.stdout + run.stderr
+    summaries = [line for line in run.stdout.splitlines() if " already fetched, " in line]
+    assert len(summaries) == 1 and summaries[0].startswith("fetched 1 file(s)"), run.stdout
+    assert "Traceback" not in run.stdout + run.stderr

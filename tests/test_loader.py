@@ -6,8 +6,11 @@ blocked, rebuild from raw/).
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -22,7 +25,18 @@ from ccgi_dash.datasets import DATASET_NAMES, DATASETS
 from ccgi_dash.locking import LockHeld, load_lock
 from ccgi_dash.settings import Settings
 from ccgi_dash.store import DROP_TABLES, DataDir, Warehouse, read_jsonl, read_manifest
-from tests.dropkit import ROOT, Drop, ingest, load, make_drop, query, rejects, settings, tree
+from tests.dropkit import (
+    ROOT,
+    Drop,
+    ingest,
+    load,
+    make_drop,
+    query,
+    raw_tree,
+    rejects,
+    settings,
+    tree,
+)
 
 DAY = date(2026, 11, 20)
 NEXT = date(2026, 11, 27)
@@ -86,7 +100,9 @@ def test_a_valid_drop_is_published_with_every_table(tmp_path):
     finally:
         con.close()
     # the raw copy is byte for byte what was offered, and the attempt is logged
-    assert tree(dd.raw / "20261120") == tree(tmp_path / "in-20261120")
+    assert raw_tree(dd.raw / "20261120") == tree(tmp_path / "in-20261120")
+    assert sorted(p.name for p in (dd.raw / "20261120").iterdir()) == sorted(
+        f"{d.file_name(n)}.gz" for n in DATASET_NAMES)  # kept compressed
     [log] = read_jsonl(dd.load_log)
     assert {k: log[k] for k in ("drop_date", "outcome", "rows", "rejects", "warnings",
                                 "override")} == {
@@ -463,7 +479,7 @@ def test_a_load_killed_at_any_stage_changes_nothing_served(tmp_path, stage):
     leftovers = [p.name for p in (*dd.drops.iterdir(), *dd.raw.iterdir())
                  if p.name.startswith(".")]
     assert leftovers == []
-    assert tree(dd.raw / "20261127") == tree(tmp_path / "next")
+    assert raw_tree(dd.raw / "20261127") == tree(tmp_path / "next")
 
 
 def test_rebuild_replaces_every_drop_file_in_one_commit(tmp_path):
@@ -491,7 +507,7 @@ def test_a_failed_rebuild_leaves_the_old_manifest_in_force(tmp_path):
     make_drop(NEXT).write(tmp_path / "next")
     _loaded(ingest(dd, tmp_path / "next"))
     before = _state(dd)
-    (dd.raw / "20261127" / "students_20261127.csv").write_bytes(b"")
+    (dd.raw / "20261127" / "students_20261127.csv.gz").write_bytes(gzip.compress(b""))
     rebuilt = loader.rebuild(dd, Settings())
     assert rebuilt.exit_code == 1
     assert [o.status for o in rebuilt.outcomes] == ["rejected", "rejected"]
@@ -595,3 +611,136 @@ def test_line_numbers_are_checked_against_the_first_record(tmp_path):
     match = reader.match_header("students", reader.sniff(head, complete).header)
     with pytest.raises(RuntimeError, match="line numbers could not be established"):
         validate.load_file(con, "students", path, path.name, match, {}, "0000000002")
+
+
+def _all_metrics(dd: DataDir) -> dict[tuple, list]:
+    """Every metric of the catalogue, county-wide and by district, for every loaded drop."""
+    from ccgi_dash import metrics
+    from ccgi_dash.scope import Scope
+
+    out = {}
+    with contextlib.closing(Warehouse(dd)) as wh:
+        for day in wh.drops:
+            for metric in metrics.METRICS:
+                for by in ((), ("district",), ("grade_level",)):
+                    frame = metrics.compute(wh, Scope.county(), metric, by, as_of=day)
+                    out[(day, metric, by)] = frame.to_dict("records")
+    return out
+
+
+@pytest.mark.parametrize("raw_form", ["compressed", "older uncompressed"])
+def test_rebuild_from_the_raw_files_gives_the_same_numbers(tmp_path, raw_form):
+    """Issue 9: raw copies are kept as .csv.gz; a rebuild from them (or from the plain .csv
+    folders older versions kept) publishes the same numbers as the original loads."""
+    first = make_drop(DAY)
+    first.tables["students"][3]["gender"] = "?"  # a rejected row, kept rejected
+    second = make_drop(NEXT, students=90)
+    cfg = settings(max_reject_rate=0.05)
+    _loaded(load(tmp_path, first, cfg)[0])
+    second.write(tmp_path / "next")
+    dd = DataDir(tmp_path / "data")
+    _loaded(ingest(dd, tmp_path / "next", config=cfg))
+    raw = sorted(p for p in dd.raw.rglob("*") if p.is_file())
+    assert raw and all(p.name.endswith(".csv.gz") for p in raw)
+    assert sum(p.stat().st_size for p in raw) < 0.5 * sum(
+        len(first.csv_text(n)) + len(second.csv_text(n)) for n in DATASET_NAMES)
+    if raw_form == "older uncompressed":
+        for p in raw:
+            p.with_name(p.name[:-3]).write_bytes(gzip.decompress(p.read_bytes()))
+            p.unlink()
+    before = _all_metrics(dd)
+    old = read_manifest(dd)
+    old_rejects = rejects(dd, DAY)
+    assert any(r["dataset"] == "students" and r["line"] == 5 for r in old_rejects)
+
+    rebuilt = loader.rebuild(dd, cfg)
+
+    assert rebuilt.exit_code == 0, rebuilt.summary_lines()
+    new = read_manifest(dd)
+    assert [(e.sha256, e.rows, e.rejects, e.district_counts) for e in new.drops] == \
+        [(e.sha256, e.rows, e.rejects, e.district_counts) for e in old.drops]
+    assert _all_metrics(dd) == before
+    assert rejects(dd, DAY) == old_rejects
+
+
+# --------------------------------------------------------------------------------------------
+# Progress and the demo handed to the loader
+
+
+def _run_cli(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ccgi_dash", *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_ingest_prints_a_line_per_drop_off_a_terminal_and_only_the_summary_when_quiet(
+        tmp_path):
+    for d in (make_drop(DAY), make_drop(NEXT)):
+        d.write(tmp_path / "in")
+    loud = _run_cli("ingest", "--data-dir", str(tmp_path / "a"), str(tmp_path / "in"))
+    assert loud.returncode == 0, loud.stderr
+    lines = loud.stdout.splitlines()
+    assert lines[0].startswith("2026-11-20: loaded in ") and lines[0].endswith("(1/2)")
+    assert lines[1].startswith("2026-11-27: loaded in ") and lines[1].endswith("(2/2)")
+    assert "\r" not in loud.stdout  # no redrawn bar in a log
+
+    quiet = _run_cli("ingest", "--quiet", "--data-dir", str(tmp_path / "b"),
+                     str(tmp_path / "in"))
+    assert quiet.returncode == 0, quiet.stderr
+    def untimed(lines: list[str]) -> list[str]:
+        return [re.sub(r"in \d+\.\ds", "in ?s", line) for line in lines]
+
+    # the summary only (the same as after the progress lines, but for the timings)
+    assert untimed(quiet.stdout.splitlines()) == untimed(loud.stdout.splitlines()[2:])
+    assert quiet.stdout.splitlines()[0].startswith("2026-11-20: loaded in")
+
+
+def test_a_terminal_gets_a_progress_bar(tmp_path):
+    from ccgi_dash.progress import DropProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for d in (make_drop(DAY), make_drop(NEXT)):
+        d.write(tmp_path / "in")
+    screen = Terminal()
+    with DropProgress("Loading", stream=screen) as bar:
+        report = loader.ingest(DataDir(tmp_path / "data"), [tmp_path / "in"], Settings(),
+                               watcher=bar)
+    assert report.exit_code == 0
+    text = screen.getvalue()
+    assert "Loading" in text and "2/2" in text and "\r" in text  # drawn by tqdm
+    assert "2026-11-27 loaded" in text
+
+
+def test_the_demo_hands_each_drop_to_the_loader_and_removes_its_csvs(tmp_path):
+    from ccgi_dash import demo
+
+    out = tmp_path / "drops"
+    dd = DataDir(tmp_path / "demo")
+    summary, report = demo.generate_and_load("Alpine", dd, Settings(), out, scale=0.3,
+                                             through=date(2025, 7, 20))
+    assert report.exit_code == 0, report.summary_lines()
+    assert [o.status for o in report.outcomes] == ["loaded"] * len(summary.drop_dates)
+    assert [d.date for d in read_manifest(dd).drops] == list(summary.drop_dates)
+    assert not out.exists()  # every CSV removed once loaded
+    for day in summary.drop_dates:
+        kept = sorted(p.name for p in (dd.raw / f"{day:%Y%m%d}").iterdir())
+        assert kept == sorted(f"{n}_{day:%Y%m%d}.csv.gz" for n in DATASET_NAMES)
+    # the same drops written as files and loaded with ingest give the same numbers
+    demo.generate("Alpine", tmp_path / "files", scale=0.3, through=date(2025, 7, 20))
+    other = DataDir(tmp_path / "other")
+    assert ingest(other, tmp_path / "files").exit_code == 0
+    assert _all_metrics(other) == _all_metrics(dd)
+
+
+def test_run_sh_and_the_first_run_benchmark_build_the_demo_the_same_way(tmp_path):
+    """The benchmark times what run.sh does: the same demo command, loading as it writes."""
+    from benchmarks.bench_first_run import demo_commands
+
+    script = (ROOT / "run.sh").read_text()
+    [cmd] = demo_commands(tmp_path).values()
+    flags = [a for a in cmd if a.startswith("--")]
+    demo_line = script[script.index("-m ccgi_dash demo"):].split("\n\n")[0]
+    assert all(flag in demo_line for flag in flags), (flags, demo_line)
+    assert "ingest" not in demo_line  # the demo hands its drops to the loader itself

@@ -7,17 +7,26 @@ checks the exact words a data manager would read.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import gzip
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from ccgi_dash import loader
 from ccgi_dash.datasets import DATASET_NAMES
 from ccgi_dash.settings import Settings
 from ccgi_dash.store import DataDir, read_jsonl, read_manifest
 from tests.dropkit import (
     OUT_OF_COUNTY_SCHOOL,
+    ROOT,
     Drop,
+    cut,
+    flip_member_byte,
     ingest,
     load,
     make_drop,
@@ -453,3 +462,189 @@ def test_students_outside_the_county_are_a_warning_not_a_rejection(tmp_path):
     assert query(dd, "SELECT dataset, message FROM {t}.load_warnings") == [(None, warning)]
     assert read_manifest(dd).drops[0].warnings == [warning]
     assert json.loads(dd.load_log.read_text().splitlines()[-1])["warnings"] == [warning]
+
+
+# --------------------------------------------------------------------------------------------
+# Damaged drops (issue 9): a fault inside one drop rejects that drop, never the run
+
+
+OLD, NEW = "2026-11-13", "2026-11-20"
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ccgi_dash", *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def _flipped_zip(folder: Path) -> Path:
+    z = make_drop(OLD).write_zip(folder)
+    flip_member_byte(z, "students_20261113.csv")
+    return z
+
+
+def _truncated_zip(folder: Path) -> Path:
+    z = make_drop(OLD).write_zip(folder)
+    cut(z, 0.6)
+    return z
+
+
+def _truncated_gzip(folder: Path) -> Path:
+    files = make_drop(OLD).write(folder)
+    p = files["students"]
+    gz = p.with_name(p.name + ".gz")
+    gz.write_bytes(gzip.compress(p.read_bytes()))
+    p.unlink()
+    cut(gz, 0.5)
+    return gz
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    (_flipped_zip, "a zip or compressed file of this drop is damaged ("),
+    (_truncated_zip, "ccgi_drop_20261113.zip: not a readable zip file"),
+    (_truncated_gzip, "a zip or compressed file of this drop is damaged (EOFError"),
+], ids=["byte-flipped", "truncated-zip", "truncated-gzip"])
+def test_a_damaged_drop_beside_a_good_newer_one(tmp_path, damage, said):
+    """The damaged drop is refused with its reason and quarantined, the good newer drop still
+    loads, the run exits 1, and nothing prints a traceback."""
+    folder = tmp_path / "inbox"
+    bad = damage(folder)
+    make_drop(NEW).write(folder)
+    dd = DataDir(tmp_path / "data")
+
+    run = _cli("ingest", "--data-dir", str(dd.root), str(folder))
+
+    out = run.stdout + run.stderr
+    assert run.returncode == 1, out
+    assert "Traceback" not in out
+    assert f"2026-11-13: rejected. Drop 2026-11-13 rejected: {said}" in out
+    assert "Fetch it again, or ask CCGI to send it again." in out or "Download it again" in out
+    assert "2026-11-20: loaded in" in out
+    assert [d.drop_date for d in read_manifest(dd).drops] == [NEW]
+    [q] = list(dd.quarantine.iterdir())
+    assert q.name.startswith("20261113-")
+    assert (q / bad.name).read_bytes() == bad.read_bytes()  # kept as received
+    assert said in (q / "REASON.txt").read_text()
+    log = read_jsonl(dd.load_log)
+    assert [(r["drop_date"], r["outcome"]) for r in log] == [(OLD, "rejected"),
+                                                              (NEW, "loaded")]
+    assert str(q) == log[0]["quarantine"]
+
+
+@pytest.mark.parametrize("cut_how", ["short last row", "unclosed quote"])
+def test_a_csv_cut_mid_record_is_refused_as_a_cut_transfer(tmp_path, cut_how):
+    d = make_drop(NEW)
+    folder = tmp_path / "in"
+    p = d.write(folder)["students"]
+    text = p.read_text()
+    if cut_how == "short last row":
+        last = text.rstrip("\n").rsplit("\n", 1)[1]
+        cut_text = text.rstrip("\n")[: -len(last) + last.index(",", last.index(",") + 1)]
+    else:
+        cut_text = text.rstrip("\n") + '\n0000000999,"Cut Sch'
+    p.write_text(cut_text)
+    message = _rejected(ingest(DataDir(tmp_path / "data"), folder))
+    assert ("students_20261120.csv: the file ends mid-record; the transfer was probably cut: "
+            "fetch it again.") in message
+    assert not read_manifest(DataDir(tmp_path / "data")).drops
+
+
+def test_a_short_last_row_that_ends_its_line_is_an_ordinary_bad_row(tmp_path):
+    d = make_drop(NEW)
+    folder = tmp_path / "in"
+    p = d.write(folder)["favorite_majors"]
+    p.write_text(p.read_text() + "0000000001,Nursing\n")  # one field short, line end kept
+    report = ingest(DataDir(tmp_path / "data"), folder, config=LENIENT)
+    assert report.exit_code == 0, report.summary_lines()
+    [r] = rejects(DataDir(tmp_path / "data"))
+    assert r["reason"].startswith("malformed CSV line")
+
+
+def test_an_unexpected_error_in_one_drop_rejects_it_and_names_the_log(tmp_path, monkeypatch):
+    """A bug met while building one drop (here: a build step that raises) is that drop's
+    rejection, with the traceback in logs/errors.log; the next drop still loads."""
+    real = loader.build_student_facts
+
+    def broken(con, day):
+        if str(day) == OLD:
+            raise KeyError("planted bug")
+        return real(con, day)
+
+    monkeypatch.setattr(loader, "build_student_facts", broken)
+    folder = tmp_path / "in"
+    make_drop(OLD).write(folder)
+    make_drop(NEW).write(folder)
+    dd = DataDir(tmp_path / "data")
+    report = ingest(dd, folder)
+    assert report.exit_code == 1
+    old, new = report.outcomes
+    assert (old.status, new.status) == ("rejected", "loaded")
+    log = dd.logs / "errors.log"
+    assert f"an unexpected error stopped this drop (KeyError: 'planted bug'); the details are " \
+           f"in {log}." in old.message
+    assert old.quarantine is not None and (old.quarantine / "REASON.txt").exists()
+    text = log.read_text()
+    assert "Traceback" in text and "planted bug" in text and "loading drop 2026-11-13" in text
+
+
+def test_a_full_disk_rejects_the_drop_with_what_to_do(tmp_path, monkeypatch):
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(loader.reader, "hash_and_keep", full)
+    report, dd = load(tmp_path, make_drop(NEW))
+    message = _rejected(report)
+    assert "the disk is full (OSError: [Errno 28] No space left on device). Free space " \
+           f"where {dd.root} lives, then load the drop again." in message
+    assert not read_manifest(dd).drops and tree(dd.raw) == {}
+
+
+def test_a_bug_outside_a_drop_prints_one_line_naming_the_log(tmp_path, monkeypatch, capsys):
+    from ccgi_dash import cli, status
+
+    def broken(*_args, **_kwargs):
+        raise ZeroDivisionError("planted")
+
+    monkeypatch.setattr(status, "status_lines", broken)
+    code = cli.main(["status", "--data-dir", str(tmp_path / "data")])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    log = tmp_path / "data" / "logs" / "errors.log"
+    assert err.splitlines() == [
+        f"error: status failed unexpectedly (ZeroDivisionError: planted); the traceback is "
+        f"in {log}. Data already loaded is unchanged."]
+    assert "Traceback" in log.read_text() and "ZeroDivisionError: planted" in log.read_text()
+
+
+def test_an_orphan_changes_no_metric(tmp_path):
+    """Issue 10: orphan rows (a student not on the roster) in every file that can hold one
+    are rejected and counted nowhere: every metric, county-wide and by district, is the same
+    with and without them."""
+    from ccgi_dash import metrics
+    from ccgi_dash.scope import Scope
+    from ccgi_dash.store import Warehouse
+
+    clean = make_drop(NEW)
+    dirty = clean.copy()
+    orphan = "9999999990"
+    dirty.tables["fafsa_cadaa"].append({"ssid": orphan, "application_type": "FAFSA",
+                                        "status": "Completed", "submitted_date": "2026-10-02",
+                                        "completed_date": "2026-10-09"})
+    for name in ("uc_apply", "csu_apply", "ccc_apply"):
+        row = dict(dirty.tables[name][0], ssid=orphan)
+        dirty.tables[name].append(row)
+    for name in ("favorite_colleges", "favorite_careers", "favorite_majors",
+                 "career_assessments", "ag_eligibility"):
+        dirty.tables[name].append(dict(dirty.tables[name][0], ssid=orphan))
+    a, dd_clean = load(tmp_path / "clean", clean)
+    b, dd_dirty = load(tmp_path / "dirty", dirty, LENIENT)
+    assert a.exit_code == 0 and b.exit_code == 0, b.summary_lines()
+    orphans = [r for r in rejects(dd_dirty) if r["ssid"] == orphan]
+    assert {r["dataset"] for r in orphans} == set(DATASET_NAMES) - {"students"}
+    assert all(r["reason"].startswith("orphan:") for r in orphans)
+    with contextlib.closing(Warehouse(dd_clean)) as w1, \
+            contextlib.closing(Warehouse(dd_dirty)) as w2:
+        for metric in metrics.METRICS:
+            for by in ((), ("district",)):
+                want = metrics.compute(w1, Scope.county(), metric, by)
+                got = metrics.compute(w2, Scope.county(), metric, by)
+                assert got.equals(want), (metric, by)

@@ -64,3 +64,24 @@ def test_the_manifest_version_follows_each_publication(tmp_path):
         ingest(dd, folder, config=settings())
         assert manifest_version(dd) == read_manifest(dd).version
     assert manifest_version(dd) == 2
+
+
+def test_status_shows_the_disk_used_by_raw_files_databases_and_quarantine(tmp_path):
+    dd = DataDir(tmp_path / "data")
+    good = make_drop("2026-11-13")
+    good.write(tmp_path / "good")
+    assert ingest(dd, tmp_path / "good", config=settings()).exit_code == 0
+    bad = make_drop("2026-11-20")
+    bad.write(tmp_path / "bad")["uc_apply"].write_bytes(b"")
+    assert ingest(dd, tmp_path / "bad", config=settings()).exit_code == 1
+
+    usage = status.disk_usage(dd)
+    for label, folder in (("raw files", dd.raw), ("databases", dd.warehouse),
+                          ("quarantine", dd.quarantine)):
+        files = [p for p in folder.rglob("*") if p.is_file()]
+        assert files, label
+        assert usage[label] == sum(p.stat().st_blocks * 512 for p in files), label
+    assert all(p.name.endswith(".csv.gz") for p in (dd.raw / "20261113").iterdir())
+    [line] = [x for x in status.status_lines(dd, Settings()) if x.startswith("Disk used:")]
+    assert "raw files " in line and "databases " in line and "quarantine " in line
+    assert status.size_text(usage["databases"]) in line

@@ -12,7 +12,7 @@ from ccgi_dash.locking import SyncLock
 from ccgi_dash.settings import Settings
 from ccgi_dash.store import DataDir, read_manifest
 
-from dropkit import make_drop
+from dropkit import flip_member_byte, make_drop
 from sshd import SshServer, sshd_server
 
 pytestmark = pytest.mark.sshd
@@ -79,10 +79,63 @@ def test_two_syncs_never_overlap(server, tmp_path):
     with SyncLock(dd):
         report = sync_mod.sync(dd, _settings(server, remote), FetchSecrets())
     assert report.exit_code == 3
-    assert "another sync is running" in report.fetch_error
+    [line] = report.lines()  # one calm line, not "Fetch FAILED"
+    assert line.startswith("Another sync is already running") and "code 3" in line
+    assert "FAILED" not in line and "error" not in line.lower()
 
 
 def test_missing_sftp_settings_exit_2(tmp_path):
     report = sync_mod.sync(DataDir(tmp_path / "data"), Settings(), FetchSecrets())
     assert report.exit_code == 2
     assert "host" in report.fetch_error
+
+
+def test_a_damaged_zip_is_quarantined_the_good_drop_loads_and_the_next_sync_is_clean(
+        server, tmp_path, capfd):
+    """Issue 9: a byte-flipped zip beside a good newer drop. The zip is refused with its
+    reason and quarantined, the good drop loads, the run says so without a traceback and
+    exits 1; the zip leaves the inbox, so the next sync does not trip on it again."""
+    from ccgi_dash import cli
+
+    remote = server.remote_dir("sync-damaged")
+    z = make_drop("2026-11-13").write_zip(remote)
+    flip_member_byte(z, "students_20261113.csv")
+    make_drop("2026-11-20").write(remote)
+    dd = DataDir(tmp_path / "data")
+    dd.ensure()
+    (dd.root / "settings.toml").write_text(server.settings_toml(remote))
+
+    code = cli.main(["sync", "--data-dir", str(dd.root)])
+    out, err = capfd.readouterr()
+    assert code == 1, out + err
+    assert "Traceback" not in out + err
+    assert "2026-11-13: rejected. Drop 2026-11-13 rejected: a zip or compressed file of this " \
+           "drop is damaged" in out
+    assert [d.drop_date for d in read_manifest(dd).drops] == ["2026-11-20"]
+    [q] = list(dd.quarantine.iterdir())
+    assert (q / z.name).read_bytes() == z.read_bytes()
+    assert not (dd.inbox / z.name).exists()
+    last = sync_mod.last_sync(dd)
+    assert (last["rejected"], last["loaded"], last["exit_code"]) == (
+        ["2026-11-13"], ["2026-11-20"], 1)
+
+    again = cli.main(["sync", "--data-dir", str(dd.root)])
+    out, err = capfd.readouterr()
+    assert again == 0, out + err
+    assert "No new complete drop to load." in out and "Traceback" not in out + err
+    assert len(list(dd.quarantine.iterdir())) == 1
+
+
+def test_a_second_sync_prints_one_calm_line_and_exits_3(server, tmp_path, capfd):
+    from ccgi_dash import cli
+
+    remote = server.remote_dir("sync-busy-cli")
+    dd = DataDir(tmp_path / "data")
+    dd.ensure()
+    (dd.root / "settings.toml").write_text(server.settings_toml(remote))
+    with SyncLock(dd):
+        code = cli.main(["sync", "--data-dir", str(dd.root)])
+    out, err = capfd.readouterr()
+    assert code == 3
+    assert err == "" and len(out.splitlines()) == 1
+    assert out.startswith("Another sync is already running")
