@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import io
 import math
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -118,6 +121,36 @@ KEY_COLUMNS = ("county", "district", "school", "grade_level", "drop_date")
 """Breakdown columns that identify a row (with any subgroup dimension)."""
 
 
+_VIEWS: weakref.WeakKeyDictionary[Warehouse, OrderedDict[tuple, pd.DataFrame]] = (
+    weakref.WeakKeyDictionary())
+_VIEWS_LOCK = threading.Lock()
+_VIEWS_PER_WAREHOUSE = 512
+
+
+def _suppressed_view(wh: Warehouse, request: Request, metric_id: str,
+                     by: Sequence[str]) -> pd.DataFrame:
+    """A parent's or a coarser view's suppressed frame, as ``suppress_metric`` needs it.
+
+    Remembered per warehouse (which never changes: a new load opens a new one) and request,
+    so the cards, charts and tables of one page, which share parents and coarser views, do
+    not count them again. Returns a copy."""
+    from ccgi_dash import metrics
+
+    key = (id(metrics.METRICS), request, metric_id, tuple(by))
+    with _VIEWS_LOCK:
+        memo = _VIEWS.setdefault(wh, OrderedDict())
+        if key in memo:
+            memo.move_to_end(key)
+            return memo[key].copy()
+    frame = suppress_metric(wh, request, metric_id, by, metrics.compute(
+        wh, request.scope, metric_id, by, request.filters, request.as_of))
+    with _VIEWS_LOCK:
+        memo[key] = frame
+        while len(memo) > _VIEWS_PER_WAREHOUSE:
+            memo.popitem(last=False)
+    return frame.copy()
+
+
 def suppress_metric(wh: Warehouse, request: Request, metric_id: str, by: Sequence[str],
                     frame: pd.DataFrame) -> pd.DataFrame:
     """THE suppression of a metric view: every card, chart, table, download and export of a
@@ -134,8 +167,7 @@ def suppress_metric(wh: Warehouse, request: Request, metric_id: str, by: Sequenc
     parent_id = metrics.metric(metric_id).parent
     force = None
     if parent_id is not None and not frame.empty:
-        parent = suppress_metric(wh, request, parent_id, by, metrics.compute(
-            wh, request.scope, parent_id, by, request.filters, request.as_of))
+        parent = _suppressed_view(wh, request, parent_id, by)
         if by:
             # a group the parent hides but the child lacks (no one in the population) would
             # read as "0" by its absence: it is listed, hidden, like the others
@@ -172,7 +204,6 @@ def _lone_hidden(wh: Warehouse, request: Request, metric_id: str, by: list[str],
     district view hides the district, a district's only student group where the district's
     total is hidden. The coarser view is suppressed first (it never depends on a finer one),
     so the two views hide the same number."""
-    from ccgi_dash import metrics
 
     out = pd.Series(False, index=frame.index)
     if frame.empty:
@@ -192,8 +223,7 @@ def _lone_hidden(wh: Warehouse, request: Request, metric_id: str, by: list[str],
         lone = counts == 1
         if not lone.any():
             continue
-        view = suppress_metric(wh, request, metric_id, coarse, metrics.compute(
-            wh, request.scope, metric_id, coarse, request.filters, request.as_of))
+        view = _suppressed_view(wh, request, metric_id, coarse)
         hidden = view.set_index(coarse)["suppressed"]
         cols = [frame["school_district"] if (d == "district" and dim == "school") else frame[d]
                 for d in coarse]

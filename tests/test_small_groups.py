@@ -98,6 +98,37 @@ def _coarser(by: tuple[str, ...], dim: str) -> tuple[tuple[str, ...], list[str]]
     return None
 
 
+def _alone(frame: pd.DataFrame, by: tuple[str, ...]) -> pd.Series:
+    """Rows alone in one of their partitions (equal to a coarser view's cell)."""
+    out = pd.Series(False, index=frame.index)
+    for part in _partitions(frame, by):
+        if len(part) == 1:
+            out.loc[part] = True
+    return out
+
+
+def _last_resort(frame: pd.DataFrame, by: tuple[str, ...], dim: str, i: object,
+                 alone: pd.Series, threshold: int) -> bool:
+    """Whether row ``i`` (alone along ``dim``, hidden, not small) was hidden as the last
+    complement of a part along another dimension whose every other candidate was alone too.
+    Only then may a coarser view still show it."""
+    sizes = frame["denominator"].astype("Float64").fillna(0)
+    if 0 < sizes[i] < threshold:
+        return False  # hidden for its own size: a coarser view has the same size
+    for other in by:
+        if other == dim or other in ("drop_date", "county"):
+            continue
+        rest = [d for d in by if d != other]
+        same = ((frame[rest] == frame.loc[i, rest]).all(axis=1) if rest
+                else pd.Series(True, index=frame.index))
+        # had a visible candidate that is alone nowhere been left, it would have been picked
+        peers = frame[same & (frame.index != i) & (sizes > 0) & ~alone
+                      & frame["numerator"].notna()]
+        if peers.empty:
+            return True
+    return False
+
+
 def check_views(wh: Warehouse, req: Request, by: tuple[str, ...]) -> int:
     """Every metric by ``by``: no hidden number can be read directly or worked out as a total
     minus the visible parts, in its own view or in a view whose population is its count.
@@ -125,7 +156,10 @@ def check_views(wh: Warehouse, req: Request, by: tuple[str, ...]) -> int:
             if lone.empty:
                 continue
             other = export.metric_export(wh, req, metric_id, view).set_index(keys)
-            for _, row in lone.iterrows():
+            alone = _alone(fine, by)
+            for i, row in lone.iterrows():
+                if _last_resort(fine, by, dim, i, alone, req.threshold):
+                    continue  # the documented limit: see docs/metrics.md
                 key = tuple(row[k] for k in keys) if len(keys) > 1 else row[keys[0]]
                 assert pd.isna(other.loc[key, "numerator"]), (metric_id, by, view, key)
         parent_id = CHILDREN.get(metric_id)
@@ -150,8 +184,10 @@ def check_views(wh: Warehouse, req: Request, by: tuple[str, ...]) -> int:
 
 
 BREAKDOWNS = [("district",), ("school",), ("grade_level",), ("drop_date",),
-              *((g,) for g in SUBGROUP_DIMENSIONS), ("district", "gender"),
-              ("district", "foster_youth"), ("school", "race_ethnicity")]
+              *((g,) for g in SUBGROUP_DIMENSIONS),
+              *(("district", g) for g in SUBGROUP_DIMENSIONS), ("school", "race_ethnicity")]
+"""Every breakdown a page or ``export`` offers for one drop, every district x group heat map,
+and a school x group table."""
 
 
 def test_the_issue_case_every_export_hides_the_same_counts(tmp_path):
@@ -256,7 +292,7 @@ def small_drops(draw) -> tuple[dropkit.Drop, int]:
     return drop, draw(st.integers(5, 15))
 
 
-@settings(max_examples=6, deadline=None,
+@settings(max_examples=4, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(case=small_drops())
 def test_no_view_reveals_a_cell_another_hides(tmp_path_factory, case):
@@ -273,6 +309,15 @@ def test_no_view_reveals_a_cell_another_hides(tmp_path_factory, case):
             shown = table.set_index("District")[metrics.metric(child).population_title]
             for _, row in hidden[hidden["suppressed"]].iterrows():
                 assert shown[row["district_label"]] == "*"
+        # the follow-up table (and its download) by school, against the a-g view by school
+        uc = views.metric_view(wh, req, "uc_eligible", ("school",)).set_index("school_label")
+        follow = apps.follow_up(wh, req).table
+        if not follow.empty:
+            follow = follow.set_index("School")
+            for school, row in uc.iterrows():
+                if school in follow.index:
+                    want = "*" if row["suppressed"] else f"{int(row['numerator']):,}"
+                    assert follow.loc[school, "UC-eligible seniors"] == want, school
 
 
 @pytest.mark.parametrize("by", [("district",), ("gender",)])

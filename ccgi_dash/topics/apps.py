@@ -45,6 +45,15 @@ def campuses(wh: Warehouse, req: Request, choice: str) -> Panel:
     return ranked(wh, req, CAMPUSES[choice], top=RANKED_CHART_ROWS)
 
 
+FOLLOW_UP_METRICS = {"uc": "uc_eligible_applied", "csu": "csu_eligible_applied"}
+"""The two sides of the follow-up table: the metric over each kind of eligible seniors."""
+
+
+def _population(side: str) -> str:
+    """The column of a side's eligible seniors: its metric's population, from the catalogue."""
+    return metrics.metric(FOLLOW_UP_METRICS[side]).population_title
+
+
 def _side(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
     """One metric's school view as follow-up columns: eligible, applied, not yet applied."""
     hidden = frame["suppressed"].astype(bool)
@@ -74,7 +83,7 @@ def follow_up(wh: Warehouse, req: Request) -> Panel:
     """
     name = "eligible-seniors-not-applied-by-school"
     uc, csu = parallel([partial(views.metric_view, wh, req, m, ("school",))
-                        for m in ("uc_eligible_applied", "csu_eligible_applied")])
+                        for m in FOLLOW_UP_METRICS.values()])
     if uc.empty and csu.empty:
         return Panel(name, pd.DataFrame(), None,
                      "No a-g eligible seniors match these filters.")
@@ -93,10 +102,10 @@ def follow_up(wh: Warehouse, req: Request) -> Panel:
     table = pd.DataFrame({
         "School": both["school_name"].to_numpy(),
         "District": [names.get(c, c) for c in both["district"]],
-        "UC-eligible seniors": both["uc_size_text"].to_numpy(),
+        _population("uc"): both["uc_size_text"].to_numpy(),
         "Applied to UC": both["uc_rate_text"].to_numpy(),
         "Not yet applied to UC": both["uc_missing_text"].to_numpy(),
-        "CSU-eligible seniors": both["csu_size_text"].to_numpy(),
+        _population("csu"): both["csu_size_text"].to_numpy(),
         "Applied to a CSU": both["csu_rate_text"].to_numpy(),
         "Not yet applied to a CSU": both["csu_missing_text"].to_numpy(),
     })
@@ -121,7 +130,7 @@ def _follow_up_chart(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     # CSU first: horizontal grouped bars stack the first trace at the bottom of each school
     for i, (p, what) in ((1, ("csu", "a CSU")), (0, ("uc", "UC"))):
-        pop = f"{'UC' if p == 'uc' else 'CSU'}-eligible seniors"
+        pop = _population(p)
         fig.add_trace(go.Bar(
             name=f"Not yet applied to {what}", orientation="h", y=labels,
             x=[0 if pd.isna(v) else int(v) for v in f[f"{p}_missing"]],
