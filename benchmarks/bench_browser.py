@@ -307,13 +307,14 @@ async def phase_shots(browser: Any, server: kit.Server, folder: Path) -> list[st
                 await kit.enter_demo(page, server.url, leader)
                 who = "leader" if leader else "coordinator"
                 for title in await kit.nav_titles(page):
-                    if width < 600:
-                        # the sidebar covers a narrow page; open it to reach the navigation
-                        opener = page.locator('[data-testid="stExpandSidebarButton"], '
-                                              '[data-testid="stSidebarCollapsedControl"] '
-                                              'button')
-                        if await opener.count() and await opener.first.is_visible():
-                            await opener.first.click()
+                    nav = page.locator('[data-testid="stSidebarNav"]').get_by_text(
+                        title, exact=True)
+                    if not await nav.first.is_visible():  # a narrow window closed it
+                        opener = page.get_by_role("button", name="Expand sidebar")
+                        if await opener.count() == 0:
+                            opener = page.locator('[data-testid="stExpandSidebarButton"]')
+                        await opener.first.click()
+                        await nav.first.wait_for()
                     await kit.open_page(page, title)
                     slug = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
                     stem = folder / f"{who}-{slug}-{width}x{height}"

@@ -334,21 +334,41 @@ async def clear_filters(page: Any) -> float | None:
     return await timed(page, lambda: button.first.click())
 
 
+async def sidebar_covers(page: Any) -> bool:
+    """Whether the expanded sidebar lies over the main area (a narrow window)."""
+    return await page.evaluate("""() => {
+        const side = document.querySelector('[data-testid="stSidebar"]');
+        const main = document.querySelector('[data-testid="stMain"]');
+        if (!side || !main) return false;
+        const s = side.getBoundingClientRect(), m = main.getBoundingClientRect();
+        return s.width > 0 && s.right > 0 && s.right > m.left + 1
+            && side.getAttribute('aria-expanded') !== 'false';
+    }""")
+
+
 async def screenshots(page: Any, stem: Path) -> list[Path]:
-    """The first screen as a reader sees it (``stem``.png), and the whole page
-    (``stem``-full.png: Streamlit scrolls inside its main area, so the window is made as
-    tall as the content for that shot, then restored)."""
+    """The first screen as a reader sees it after navigating (``stem``.png); when the
+    sidebar covers the page, the first screen with the sidebar closed (``-closed.png``);
+    and the whole page (``-full.png``: Streamlit scrolls inside its main area, so the window
+    is made as tall as the content for that shot, then restored)."""
     size = page.viewport_size
-    first = stem.with_suffix(".png")
-    await page.screenshot(path=str(first))
+    shots = [stem.with_suffix(".png")]
+    await page.screenshot(path=str(shots[0]))
+    if await sidebar_covers(page):
+        close = page.get_by_role("button", name="Collapse sidebar")
+        if await close.count():
+            await close.first.click()
+            await settled(page)
+            shots.append(stem.with_name(stem.name + "-closed.png"))
+            await page.screenshot(path=str(shots[-1]))
     height = await page.evaluate("""() => Math.max(...[...document.querySelectorAll(
         '[data-testid="stMain"], [data-testid="stMain"] > div, '
-        + '[data-testid="stMainBlockContainer"], [data-testid="stSidebarContent"]')]
-        .map(e => e.scrollHeight), 0)""")
-    full = stem.with_name(stem.name + "-full.png")
+        + '[data-testid="stMainBlockContainer"]')].map(e => e.scrollHeight), 0)""")
+    shots.append(stem.with_name(stem.name + "-full.png"))
     await page.set_viewport_size({"width": size["width"],
                                   "height": max(size["height"], min(int(height) + 80, 16_000))})
     await settled(page)
-    await page.screenshot(path=str(full), full_page=True)
+    await page.screenshot(path=str(shots[-1]), full_page=True)
     await page.set_viewport_size(size)
-    return [first, full]
+    await settled(page)
+    return shots

@@ -49,7 +49,13 @@ PERSONAS = {"coordinator": (None, COORDINATOR), "leader": (OTHER_DISTRICT_NAME, 
 FILTER_LABELS = ("Data as of (weekly drop)", "District", "School", "Grade")
 """The sidebar filters every page has, by their accessible names."""
 
-KNOWN: dict[tuple[str, str, str], str] = {}
+KNOWN: dict[tuple[str, str, str], str] = {
+    ("axe", "*", "*"): (
+        "a11y-findings A1+A2 (December 2026): 'list' and 'listitem' (serious) on every page: "
+        "the sidebar navigation with sections (st.navigation(dict)) puts section headers "
+        "straight inside <ul data-testid=stSidebarNavItems>; 'color-contrast' (serious) at "
+        "1440 px on every page: st.caption and other muted grey text below 4.5:1"),
+}
 """(check, persona or "*", page title or "*") -> the finding of the day, for the xfail."""
 
 
@@ -153,8 +159,10 @@ def test_axe_finds_no_critical_or_serious_violation(visitor, persona, size, titl
     violations = axe_violations(page)
     record([{"check": "axe", "persona": persona, "size": size, "page": title,
              "rule": v["id"], "impact": v["impact"], "help": v["help"],
-             "nodes": len(v["nodes"]), "target": v["nodes"][0]["target"] if v["nodes"] else [],
-             "html": v["nodes"][0]["html"][:200] if v["nodes"] else ""}
+             "nodes": len(v["nodes"]),
+             "examples": [{"target": n["target"], "html": n["html"][:200],
+                           "data": [c.get("data") for c in n.get("any", [])][:1]}
+                          for n in v["nodes"][:8]]}
             for v in violations])
     blocking = [f"{v['id']} ({v['impact']}, {len(v['nodes'])} element(s), e.g. "
                 f"{v['nodes'][0]['target'] if v['nodes'] else '?'}): {v['help']}"
@@ -188,7 +196,6 @@ def test_tab_reaches_every_sidebar_filter(visitor, persona):
     """From the top of the page, Tab (at most 80 presses) reaches each sidebar filter."""
     page = visitor(persona, "wide")
     go(page, PAGES[0].title)
-    page.locator("body").click(position={"x": 5, "y": 5})
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
     reached: list[str] = []
     for _ in range(80):
@@ -209,6 +216,8 @@ def test_tab_reaches_every_sidebar_filter(visitor, persona):
 def test_a_filter_is_set_with_the_keyboard_alone(visitor):
     """Focus the Grade filter, open it with the arrow key, pick with Enter: the page runs
     with the grade chosen (its chip shows), and Escape closes the list."""
+    from playwright.sync_api import expect
+
     page = visitor("coordinator", "wide")
     go(page, PAGES[0].title)
     box = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(
@@ -230,5 +239,8 @@ def test_a_filter_is_set_with_the_keyboard_alone(visitor):
                                                                   name="Clear filters")
     clear.focus()
     page.keyboard.press("Enter")
+    try:  # the run Enter starts may not have begun yet: wait for its effect, bounded
+        expect(tags).to_have_count(0, timeout=20_000)
+    except AssertionError as exc:
+        raise AssertionError("Clear filters by keyboard left the grade chosen") from exc
     settle(page)
-    assert tags.count() == 0, "Clear filters by keyboard left the grade chosen"
