@@ -255,8 +255,14 @@ async def enter_demo(page: Any, url: str, leader: bool) -> str:
         await picker.wait_for()
         await settled(page)
         lines = [t.strip() for t in (await picker.inner_text()).splitlines()]
-        name = next((t for t in lines if t and t != "District"), "?")
-        persona = f"leader of {name}"
+        name = next((t for t in lines if t and t != "District"), "")
+        inputs = picker.locator("input")
+        if not name and await inputs.count():
+            name = (await inputs.first.get_attribute("value")
+                    or await inputs.first.get_attribute("aria-label") or "")
+            if name == "District":
+                name = ""
+        persona = f"leader of {name or 'the first district offered'}"
     await door.click()
     await page.locator('[data-testid="stSidebarNav"]').wait_for()
     await page.locator("h1").first.wait_for()

@@ -111,12 +111,9 @@ def visitor(browser, demo_url) -> Iterator[Callable[[str, str], Any]]:  # noqa: 
 def show_nav(page: Any) -> None:
     """Open the sidebar when a narrow window has collapsed it, to reach the navigation."""
     nav = page.locator('[data-testid="stSidebarNav"]')
-    if nav.count() and nav.first.is_visible():
-        box = nav.first.bounding_box()
-        if box and box["x"] + box["width"] > 0:
-            return
-    opener = page.locator('[data-testid="stExpandSidebarButton"], '
-                          '[data-testid="stSidebarCollapsedControl"] button')
+    opener = page.locator('[data-testid="stExpandSidebarButton"]')
+    if not (opener.count() and opener.first.is_visible()):
+        return
     opener.first.click()
     nav.first.wait_for()
     settle(page)
