@@ -96,6 +96,8 @@ DIAGNOSE_JS = r"""
   const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
   return JSON.stringify({
     state: app && app.getAttribute('data-test-script-state'),
+    connection: app && app.getAttribute('data-test-connection-state'),
+    open_lists: document.querySelectorAll('[role="listbox"]').length,
     runs_since_click: c.states.filter(([t, _]) => t >= Math.max(c.t0, since)).length,
     status_widget: !!document.querySelector('[data-testid="stStatusWidget"]'),
     stale: document.querySelectorAll('[data-stale="true"]').length,
@@ -204,7 +206,10 @@ class Sample:
     """None: it did not settle within SETTLE_TIMEOUT_MS."""
     errors: list[str] = field(default_factory=list)
     note: str = ""
-    """On a timeout: which part of the settled signal was still missing."""
+    """On a timeout: which part of the settled signal was still missing; on a failed
+    interaction: why."""
+    span: tuple[float, float] | None = None
+    """When the interaction began and ended (this process's monotonic clock)."""
 
 
 async def new_page(browser: Any, width: int = 1440, height: int = 900) -> Any:
@@ -278,6 +283,7 @@ async def nav_titles(page: Any) -> list[str]:
 async def open_page(page: Any, title: str) -> float | None:
     """Click ``title`` in the navigation; the seconds until the page settled."""
     link = page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True)
+    await close_lists(page)
     return await timed(page, lambda: link.first.click())
 
 
@@ -298,21 +304,37 @@ async def pick(page: Any, label: str, nth: int = 0) -> tuple[str, float | None]:
     await box.scroll_into_view_if_needed()
     option = page.get_by_role("option").filter(
         has_not_text=re.compile(r"^\s*Select all\s*$")).nth(nth)
-    for _ in range(3):  # the first click on a combobox may only focus it: bounded retries
-        await box.locator("input").click()
-        with contextlib.suppress(Exception):
-            await option.wait_for(timeout=2_000)
+    opened = False
+    for attempt in range(4):  # a click on a combobox may only focus it: bounded retries
+        if attempt % 2 == 0:
+            await box.locator("input").click()
+        else:
+            await box.get_by_role("button", name="Open").click()
+        try:
+            await option.wait_for(timeout=3_000)
+            opened = True
             break
-        await page.keyboard.press("ArrowDown")
-        with contextlib.suppress(Exception):
-            await option.wait_for(timeout=2_000)
-            break
-        await page.keyboard.press("Escape")
-    await option.wait_for()
+        except Exception:  # Playwright's timeout: try the other way in
+            await page.keyboard.press("Escape")
+            await settled(page)
+    if not opened:
+        raise RuntimeError(f"the {label!r} filter's list did not open in 4 tries")
     text = (await option.inner_text()).strip()
     seconds = await timed(page, lambda: option.click())
-    await page.keyboard.press("Escape")
+    await close_lists(page)
     return text, seconds
+
+
+async def close_lists(page: Any) -> None:
+    """Close an open dropdown list with Escape (bounded): while one is open, the next click
+    elsewhere only closes it, and the page would wait for a run that never starts."""
+    lists = page.locator('[role="listbox"]')
+    for _ in range(3):
+        if not await lists.count():
+            return
+        await page.keyboard.press("Escape")
+        with contextlib.suppress(Exception):
+            await lists.first.wait_for(state="detached", timeout=3_000)
 
 
 async def open_groups(page: Any) -> str | None:
