@@ -238,12 +238,14 @@ async def phase_a(browser: Any, server: kit.Server, rounds: int) -> dict[str, An
 
 
 async def session(browser: Any, server: kit.Server, index: int, interactions: int,
-                  start: asyncio.Event, entered: list[int], samples: list[kit.Sample]) -> None:
+                  start: asyncio.Event, entered: list[int], samples: list[kit.Sample],
+                  door: asyncio.Semaphore) -> None:
     """One visitor: enter, wait for the others, then ``interactions`` clicks."""
     leader = index % 2 == 1
     page = await kit.new_page(browser)
     try:
-        persona = await kit.enter_demo(page, server.url, leader)
+        async with door:  # entering is not measured: a few at a time, not ten page loads
+            persona = await kit.enter_demo(page, server.url, leader)
         persona = f"{index}: {persona}"
         titles = await kit.nav_titles(page)
         entered.append(index)
@@ -279,8 +281,9 @@ async def phase_b(browser: Any, server: kit.Server, data: Path, drop: Path, sess
     samples: list[kit.Sample] = []
     start = asyncio.Event()
     entered: list[int] = []
+    door = asyncio.Semaphore(3)
     tasks = [asyncio.create_task(
-        session(browser, server, i, interactions, start, entered, samples))
+        session(browser, server, i, interactions, start, entered, samples, door))
         for i in range(sessions)]
     # every session has entered before the first click and the load: poll, bounded
     deadline = time.monotonic() + 300
@@ -387,11 +390,15 @@ async def run(args: argparse.Namespace, data: Path, drop: Path, core_app: int | 
                                                                and not args.shots):
                         continue
                     print(title, flush=True)
+                    load_before = os.getloadavg()[0]
                     try:
                         result[key] = await phase()
                     except Exception as exc:  # keep the other phases' figures
                         result[key] = {"failed": f"{type(exc).__name__}: {exc}"[:2000]}
                         print(f"{title} failed: {result[key]['failed']}", flush=True)
+                    if isinstance(result[key], dict):  # other work on the machine skews
+                        result[key]["machine_load_1min"] = [  # every figure: say how much
+                            round(load_before, 1), round(os.getloadavg()[0], 1)]
                     save("browser", result)
             finally:
                 await browser.close()
@@ -420,6 +427,12 @@ def print_table(result: dict[str, Any]) -> None:
               f"{len(b['errors'])}, load exit {b['load']['exit_code']}, "
               f"{b['interactions_overlapping_the_load']} interactions overlapping the load; "
               f"app CPU per interaction {b['app_cpu_ms_per_interaction']} ms")
+    for key, value in result.items():
+        if isinstance(value, dict) and "failed" in value:
+            print(f"{key} FAILED: {value['failed'][:300]}")
+    if b and b.get("session_failures"):
+        print(f"(b) {len(b['session_failures'])} session(s) failed:",
+              *sorted({f[:200] for f in b["session_failures"]}), sep="\n  ")
     if result.get("server_log_errors"):
         print("server log errors:", *result["server_log_errors"], sep="\n  ")
 

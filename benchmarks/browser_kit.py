@@ -249,9 +249,9 @@ async def errors_shown(page: Any) -> list[str]:
 async def enter_demo(page: Any, url: str, leader: bool) -> str:
     """Pass the demo door as the COE coordinator, or as the leader of the district the door
     offers first (the one with the most schools); the persona's name for reports."""
-    await page.goto(url + "/")
+    await page.goto(url + "/", wait_until="commit")
     door = page.get_by_role("button", name="Enter the demo")
-    await door.wait_for()
+    await door.wait_for(timeout=2 * TIMEOUT_MS)
     await settled(page)
     persona = "coordinator"
     if leader:
