@@ -98,7 +98,7 @@ def next_drop(data: Path, county: str, scale: float) -> Path:
     from ccgi_dash import demo
     from ccgi_dash.store import DataDir, read_manifest
 
-    latest = read_manifest(DataDir(data)).latest
+    latest = read_manifest(DataDir(data)).latest()
     if latest is None:
         raise SystemExit(f"{data} holds no loaded drop")
     when = latest.date + timedelta(weeks=1)
