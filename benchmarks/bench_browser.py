@@ -1,0 +1,491 @@
+"""The dashboard in a real browser: filter changes per page, ten sessions during a load, and
+the app's CPU time per interaction.
+
+    .venv/bin/python -m benchmarks.bench_browser                  # Fresno demo, scale 1
+    .venv/bin/python -m benchmarks.bench_browser --scale 0.2      # a smaller Fresno
+    .venv/bin/python -m benchmarks.bench_browser --data data/demo # an existing demo warehouse
+    .venv/bin/python -m benchmarks.bench_browser --shots /tmp/shots --phases shots
+
+The data. By default the benchmark builds its own demo under
+``benchmarks/out/browser/<county>-<scale>/`` (kept for later runs): ``python -m ccgi_dash demo
+--county Fresno --scale 1 --through 2026-11-20`` (73 weekly drops; Fresno at scale 1 is about
+92,000 students in grades 6-12 in 104 schools), and ``python -m ccgi_dash ingest`` of every
+drop but the last, which is held back as the drop loaded during phase (b). Each run works on a
+fresh copy of that warehouse, so a run's load never changes the next run's data. ``--data``
+uses a loaded data directory instead (copied, never changed; ``data/demo`` as ``run.sh``
+builds it is used when present and neither ``--scale`` nor ``--county`` is given); the drop
+loaded during (b) is then the demo generator's drop one week after its latest, for
+``--county`` and ``--scale``, which must be the ones the directory was built with.
+
+The machine. The app (``streamlit run app.py``, headless, on a free 127.0.0.1 port) runs
+pinned to core 0 with ``taskset -c 0``, and so does the load in (b); this process, Playwright's
+driver and Chromium (Debian's ``/usr/bin/chromium``) run on core 1. On a machine with fewer
+than two cores nothing is pinned (the JSON says so). No traffic leaves 127.0.0.1.
+
+(a) Filter changes. For the demo COE coordinator and a demo district leader (the district
+the demo door offers first), every page of their navigation is opened and then, ``--rounds``
+times: a district (a school for the leader), a grade and a student group are picked in the
+sidebar one after the other, and the filters are cleared. Each change is timed from the click
+to the page settled (see ``benchmarks/browser_kit.py`` for the signal). Target: median under
+1 s per page, none over 2 s.
+
+(b) Ten browser sessions (``--sessions``), half coordinators, half leaders, each making
+``--interactions`` interactions (opening a page, picking a filter, clearing) at once, while
+``python -m ccgi_dash ingest`` loads a drop into the data directory the app reads. Target:
+no error on any page (no ``stException``, no error alert), median under 2 s.
+
+(c) The streamlit process's CPU time (utime + stime from /proc/<pid>/stat) over each phase,
+divided by its interactions.
+
+Results go to ``benchmarks/out/browser.json``; a table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks import browser_kit as kit
+from benchmarks.common import LAST_DROP, OUT, ROOT, save
+
+DEMO_DIR = ROOT / "data" / "demo"
+GROUP_FILTER = "Student groups"
+
+
+# --------------------------------------------------------------------------- data
+
+def run_cli(*args: str, core: int | None = None) -> None:
+    cmd = [sys.executable, "-m", "ccgi_dash", *args]
+    if core is not None:
+        cmd = ["taskset", "-c", str(core), *cmd]
+    subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+
+
+def build_demo(county: str, scale: float) -> tuple[Path, Path]:
+    """The benchmark's own demo: a loaded warehouse without its newest drop, and the folder
+    holding that drop. Built once per county and scale, then reused."""
+    home = OUT / "browser" / f"{county.lower().replace(' ', '-')}-{scale:g}"
+    drops, extra, base = home / "drops", home / "extra", home / "data"
+    if (base / "warehouse" / "manifest.json").exists() and len(list(extra.glob("*.csv"))) == 10:
+        return base, extra
+    for d in (extra, base):
+        shutil.rmtree(d, ignore_errors=True)
+    print(f"building the {county} demo at scale {scale:g} in {home}", flush=True)
+    run_cli("demo", "--county", county, "--scale", f"{scale:g}", "--through",
+            LAST_DROP.isoformat(), "--out", str(drops), "--quiet")
+    extra.mkdir(parents=True)
+    for f in drops.glob(f"*_{LAST_DROP:%Y%m%d}.csv"):
+        f.rename(extra / f.name)
+    run_cli("ingest", "--data-dir", str(base), "--quiet", str(drops))
+    shutil.rmtree(drops)  # loaded; the same arguments write the same files again
+    return base, extra
+
+
+def next_drop(data: Path, county: str, scale: float) -> Path:
+    """The demo generator's drop one week after the newest drop of ``data``."""
+    import duckdb
+
+    from ccgi_dash import demo
+    from ccgi_dash.store import DataDir, read_manifest
+
+    latest = read_manifest(DataDir(data)).latest()
+    if latest is None:
+        raise SystemExit(f"{data} holds no loaded drop")
+    when = latest.date + timedelta(weeks=1)
+    folder = OUT / "browser" / f"next-{when:%Y%m%d}"
+    if len(list(folder.glob("*.csv"))) == 10:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    world = demo.DemoWorld.create(county, seed=7, scale=scale, through=when)
+    con = duckdb.connect()
+    try:
+        for name, table in world.drop(when).items():
+            demo._write(con, table, folder / f"{name}_{when:%Y%m%d}.csv")
+    finally:
+        con.close()
+    return folder
+
+
+def working_copy(base: Path) -> Path:
+    """A fresh copy of the warehouse for this run (its load in (b) changes it)."""
+    run = OUT / "browser" / "run"
+    shutil.rmtree(run, ignore_errors=True)
+    run.mkdir(parents=True)
+    # The raw copies the loader keeps are not read by the app: left out (a GB at Fresno).
+    shutil.copytree(base, run / "data", ignore=lambda folder, names: [
+        n for n in names if Path(folder) == base and n in ("raw", "users.yaml")])
+    (run / "data" / "raw").mkdir()
+    return run / "data"
+
+
+# --------------------------------------------------------------------------- phases
+
+def summary(samples: list[kit.Sample]) -> dict[str, Any]:
+    secs = [s.seconds for s in samples if s.seconds is not None]
+    return {"n": len(samples), "timeouts": sum(s.seconds is None for s in samples),
+            "median_s": round(statistics.median(secs), 3) if secs else None,
+            "max_s": round(max(secs), 3) if secs else None,
+            "errors": sorted({e for s in samples for e in s.errors})}
+
+
+async def record(page: Any, samples: list[kit.Sample], title: str, persona: str, what: str,
+                 seconds: float | None) -> None:
+    note = kit.LAST_TIMEOUT.pop(id(page), "") if seconds is None else ""
+    samples.append(kit.Sample(title, persona, what, seconds, await kit.errors_shown(page),
+                              note))
+
+
+async def attempt(page: Any, samples: list[kit.Sample], title: str, persona: str,
+                  what: str, action: Any) -> Any:
+    """Run one interaction (``action`` returns (label, seconds)), record it, and return its
+    label; an interaction that fails is recorded as such and the run goes on."""
+    began = time.monotonic()
+    try:
+        label, seconds = await action()
+    except Exception as exc:  # recorded; the benchmark goes on
+        samples.append(kit.Sample(title, persona, what, None, await kit.errors_shown(page),
+                                  f"failed: {type(exc).__name__}: {str(exc)[:300]}",
+                                  (began, time.monotonic())))
+        return None
+    if seconds is None and label is None:
+        return None  # nothing to do (no such widget)
+    await record(page, samples, title, persona, f"{what}{': ' + label if label else ''}",
+                 seconds)
+    samples[-1].span = (began, time.monotonic())
+    return label
+
+
+async def filter_round(page: Any, title: str, persona: str, leader: bool, nth: int,
+                       samples: list[kit.Sample]) -> None:
+    """District (school for a leader), grade, a student group, then clear: four changes."""
+    place = "School" if leader else "District"
+    if await kit.has_filter(page, place):
+        await attempt(page, samples, title, persona, place,
+                      lambda: kit.pick(page, place, nth))
+    if await kit.has_filter(page, "Grade"):
+        await attempt(page, samples, title, persona, "Grade",
+                      lambda: kit.pick(page, "Grade", nth))
+
+    async def group() -> tuple[str | None, float | None]:
+        label = await kit.open_groups(page)
+        if not label:
+            return None, None
+        text, seconds = await kit.pick(page, label, nth)
+        return f"{label}: {text}", seconds
+
+    await attempt(page, samples, title, persona, "Student group", group)
+
+    async def clear() -> tuple[str | None, float | None]:
+        seconds = await kit.clear_filters(page)
+        return (None, None) if seconds is None else ("", seconds)
+
+    await attempt(page, samples, title, persona, "Clear filters", clear)
+
+
+async def opened(page: Any, title: str) -> tuple[str, float | None]:
+    return "", await kit.open_page(page, title)
+
+
+async def phase_a(browser: Any, server: kit.Server, rounds: int) -> dict[str, Any]:
+    """Every page as the coordinator and as a district leader: open it, change filters."""
+    changes: list[kit.Sample] = []
+    opens: list[kit.Sample] = []
+    cpu = 0.0
+    for leader in (False, True):
+        page = await kit.new_page(browser)
+        try:
+            persona = await kit.enter_demo(page, server.url, leader)
+            titles = await kit.nav_titles(page)
+            before = kit.cpu_seconds(server.proc.pid)
+            for title in titles:
+                await attempt(page, opens, title, persona, "open",
+                              lambda p=page, t=title: opened(p, t))
+                for nth in range(rounds):
+                    await filter_round(page, title, persona, leader, nth, changes)
+                done = [s for s in changes if s.page == title and s.persona == persona]
+                print(f"  {persona:<28} {title:<22} " + " ".join(
+                    f"{s.seconds:.2f}" if s.seconds is not None else "timeout" for s in done),
+                    flush=True)
+            cpu += kit.cpu_seconds(server.proc.pid) - before
+        finally:
+            await page.context.close()
+    pages: dict[str, Any] = {}
+    for s in changes:
+        pages.setdefault(s.page, [])
+    result = {"pages": {}, "opens": {}, "samples": [asdict(s) for s in changes + opens]}
+    for title in pages:
+        result["pages"][title] = summary([s for s in changes if s.page == title])
+        result["pages"][title]["by_persona"] = {
+            p: summary([s for s in changes if s.page == title and s.persona == p])
+            for p in sorted({s.persona for s in changes if s.page == title})}
+        result["opens"][title] = summary([s for s in opens if s.page == title])
+    n = len(changes) + len(opens)
+    result["interactions"] = n
+    result["app_cpu_s"] = round(cpu, 2)
+    result["app_cpu_ms_per_interaction"] = round(cpu / n * 1000, 1) if n else None
+    result["all_changes"] = summary(changes)
+    return result
+
+
+async def session(browser: Any, server: kit.Server, index: int, interactions: int,
+                  start: asyncio.Event, entered: list[int], samples: list[kit.Sample],
+                  door: asyncio.Semaphore) -> None:
+    """One visitor: enter, wait for the others, then ``interactions`` clicks."""
+    leader = index % 2 == 1
+    page = await kit.new_page(browser)
+    try:
+        async with door:  # entering is not measured: a few at a time, not ten page loads
+            persona = await kit.enter_demo(page, server.url, leader)
+        persona = f"{index}: {persona}"
+        titles = await kit.nav_titles(page)
+        entered.append(index)
+        await start.wait()
+        title = titles[0]
+        filtered = False
+        for i in range(interactions):
+            if i % 2 == 0:
+                others = [t for t in titles if t != title]  # a click on the page shown
+                title = others[(index + i // 2) % len(others)]  # would start no run
+                await attempt(page, samples, title, persona, "open",
+                              lambda t=title: opened(page, t))
+            elif filtered:
+                async def clear() -> tuple[str, float | None]:
+                    return "", await kit.clear_filters(page)
+
+                await attempt(page, samples, title, persona, "Clear filters", clear)
+                filtered = False
+            else:
+                label = "Grade" if leader else "District"
+                if not await kit.has_filter(page, label):
+                    label = "Grade"
+                await attempt(page, samples, title, persona, label,
+                              lambda lab=label, n=(index + i) % 3: kit.pick(page, lab, n))
+                filtered = True
+    finally:
+        await page.context.close()
+
+
+async def phase_b(browser: Any, server: kit.Server, data: Path, drop: Path, sessions: int,
+                  interactions: int, core: int | None) -> dict[str, Any]:
+    """``sessions`` visitors clicking at once while a drop loads."""
+    samples: list[kit.Sample] = []
+    start = asyncio.Event()
+    entered: list[int] = []
+    door = asyncio.Semaphore(3)
+    tasks = [asyncio.create_task(
+        session(browser, server, i, interactions, start, entered, samples, door))
+        for i in range(sessions)]
+    # every session has entered before the first click and the load: poll, bounded
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(entered) + sum(t.done() for t in tasks) \
+            < sessions:
+        await asyncio.sleep(0.2)
+    cmd = [sys.executable, "-m", "ccgi_dash", "ingest", "--data-dir", str(data), "--quiet",
+           str(drop)]
+    if core is not None:
+        cmd = ["taskset", "-c", str(core), *cmd]
+    before = kit.cpu_seconds(server.proc.pid)
+    log = data.parent / "load.log"
+    start.set()
+    await asyncio.sleep(1.0)  # the sessions' first clicks are out: the load meets them
+    with log.open("wb") as out:
+        began = time.monotonic()
+        load = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                stdout=out, stderr=subprocess.STDOUT)
+
+        async def loaded() -> float:
+            try:
+                await asyncio.to_thread(load.wait, 600)
+            except subprocess.TimeoutExpired:
+                load.kill()
+                load.wait()
+            return time.monotonic()
+
+        load_done = asyncio.create_task(loaded())
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        cpu = kit.cpu_seconds(server.proc.pid) - before
+        ended = time.monotonic()
+        load_end = await load_done
+    failures = [repr(r) for r in results if isinstance(r, BaseException)]
+    during = sum(1 for s in samples if s.span and s.span[0] <= load_end and s.span[1] >= began)
+    result = summary(samples)
+    result.update({
+        "sessions": sessions, "interactions_each": interactions,
+        "session_failures": failures,
+        "load": {"exit_code": load.returncode, "seconds": round(load_end - began, 2),
+                 "output": log.read_text(errors="replace")[-2000:]},
+        "sessions_busy_s": round(ended - began, 2),
+        "interactions_overlapping_the_load": during,
+        "app_cpu_s": round(cpu, 2),
+        "app_cpu_ms_per_interaction": round(cpu / len(samples) * 1000, 1) if samples else None,
+        "samples": [asdict(s) for s in samples]})
+    return result
+
+
+async def phase_shots(browser: Any, server: kit.Server, folder: Path) -> list[str]:
+    """Every page of both personas at 1440x900 and 400x800: first screen and whole page."""
+    folder.mkdir(parents=True, exist_ok=True)
+    saved: list[str] = []
+    for leader in (False, True):
+        for width, height in ((1440, 900), (400, 800)):
+            page = await kit.new_page(browser, width, height)
+            try:
+                await kit.enter_demo(page, server.url, leader)
+                who = "leader" if leader else "coordinator"
+                for title in await kit.nav_titles(page):
+                    nav = page.locator('[data-testid="stSidebarNav"]').get_by_text(
+                        title, exact=True)
+                    opener = page.locator('[data-testid="stExpandSidebarButton"]')
+                    if await opener.count() and await opener.first.is_visible():  # closed
+                        await opener.first.click()
+                        await nav.first.wait_for()
+                        await kit.settled(page)
+                    await kit.open_page(page, title)
+                    slug = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
+                    stem = folder / f"{who}-{slug}-{width}x{height}"
+                    saved += [str(p) for p in await kit.screenshots(page, stem)]
+            finally:
+                await page.context.close()
+    return saved
+
+
+# --------------------------------------------------------------------------- main
+
+async def run(args: argparse.Namespace, data: Path, drop: Path, core_app: int | None,
+              ) -> dict[str, Any]:
+    from playwright.async_api import async_playwright
+
+    result: dict[str, Any] = {}
+    log = data.parent / "streamlit.log"
+    with kit.streamlit_server(data, log, core=core_app) as server:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=str(kit.CHROMIUM),
+                                              args=kit.CHROMIUM_ARGS)
+            try:
+                warm = await kit.new_page(browser)  # a fresh server's first request
+                await warm.goto(server.url + "/")
+                await warm.get_by_role("button", name="Enter the demo").wait_for()
+                await warm.context.close()
+                phases = [
+                    ("a", "a_filter_changes", "(a) filter changes, page by page",
+                     lambda: phase_a(browser, server, args.rounds)),
+                    ("shots", "screenshots", f"screenshots into {args.shots}",
+                     lambda: phase_shots(browser, server, args.shots)),
+                    ("b", "b_sessions_during_load",
+                     f"(b) {args.sessions} sessions while a drop loads",
+                     lambda: phase_b(browser, server, data, drop, args.sessions,
+                                     args.interactions, core_app))]
+                for name, key, title, phase in phases:
+                    if name not in args.phases.split(",") or (name == "shots"
+                                                               and not args.shots):
+                        continue
+                    print(title, flush=True)
+                    load_before = os.getloadavg()[0]
+                    try:
+                        result[key] = await phase()
+                    except Exception as exc:  # keep the other phases' figures
+                        result[key] = {"failed": f"{type(exc).__name__}: {exc}"[:2000]}
+                        print(f"{title} failed: {result[key]['failed']}", flush=True)
+                    if isinstance(result[key], dict):  # other work on the machine skews
+                        result[key]["machine_load_1min"] = [  # every figure: say how much
+                            round(load_before, 1), round(os.getloadavg()[0], 1)]
+                    save("browser", result)
+            finally:
+                await browser.close()
+        result["server_log_errors"] = server.errors()[-20:]
+    return result
+
+
+def print_table(result: dict[str, Any]) -> None:
+    a = result.get("a_filter_changes")
+    if a and "pages" in a:
+        print(f"\n{'page':<24}{'changes':>8}{'median s':>10}{'max s':>8}{'open s':>8}  verdict")
+        for title, s in a["pages"].items():
+            ok = (s["median_s"] is not None and s["median_s"] < 1 and s["max_s"] <= 2
+                  and not s["timeouts"])
+            opened = a["opens"].get(title, {}).get("median_s")
+            print(f"{title:<24}{s['n']:>8}{s['median_s'] or float('nan'):>10.2f}"
+                  f"{s['max_s'] or float('nan'):>8.2f}{opened or float('nan'):>8.2f}  "
+                  f"{'ok' if ok else 'MISSES the target'}"
+                  + (f"  errors: {s['errors']}" if s["errors"] else ""))
+        print(f"app CPU per interaction (a): {a['app_cpu_ms_per_interaction']} ms "
+              f"({a['interactions']} interactions, {a['app_cpu_s']} s)")
+    b = result.get("b_sessions_during_load")
+    if b and "samples" in b:
+        print(f"(b) {b['sessions']} sessions x {b['interactions_each']}: median "
+              f"{b['median_s']} s, max {b['max_s']} s, timeouts {b['timeouts']}, errors "
+              f"{len(b['errors'])}, load exit {b['load']['exit_code']}, "
+              f"{b['interactions_overlapping_the_load']} interactions overlapping the load; "
+              f"app CPU per interaction {b['app_cpu_ms_per_interaction']} ms")
+    for key, value in result.items():
+        if isinstance(value, dict) and "failed" in value:
+            print(f"{key} FAILED: {value['failed'][:300]}")
+    if b and b.get("session_failures"):
+        print(f"(b) {len(b['session_failures'])} session(s) failed:",
+              *sorted({f[:200] for f in b["session_failures"]}), sep="\n  ")
+    if result.get("server_log_errors"):
+        print("server log errors:", *result["server_log_errors"], sep="\n  ")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--county", default=None, help="demo county (default Fresno)")
+    ap.add_argument("--scale", type=float, default=None, help="demo scale (default 1)")
+    ap.add_argument("--data", type=Path, default=None,
+                    help="a loaded demo data directory to copy instead of building one")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="filter rounds per page and persona in (a) (default 2)")
+    ap.add_argument("--sessions", type=int, default=10)
+    ap.add_argument("--interactions", type=int, default=8,
+                    help="interactions per session in (b) (default 8)")
+    ap.add_argument("--phases", default="a,b", help="comma list of a, b, shots")
+    ap.add_argument("--shots", type=Path, default=None,
+                    help="folder for screenshots of every page (phase 'shots')")
+    args = ap.parse_args()
+    if not kit.CHROMIUM.exists():
+        raise SystemExit(f"needs Debian's Chromium at {kit.CHROMIUM} (apt-get install chromium)")
+    if not 1 <= args.rounds <= 10 or not 1 <= args.sessions <= 20 \
+            or not 1 <= args.interactions <= 50:
+        raise SystemExit("--rounds 1-10, --sessions 1-20, --interactions 1-50")
+    if args.shots:
+        args.phases += ",shots"
+    county = args.county or "Fresno"
+    scale = 1.0 if args.scale is None else args.scale
+    source = args.data
+    if source is None and args.county is None and args.scale is None \
+            and (DEMO_DIR / "warehouse" / "manifest.json").exists():
+        source = DEMO_DIR
+    if source is not None:
+        base, drop = source, next_drop(source, county, scale)
+    else:
+        base, drop = build_demo(county, scale)
+    data = working_copy(base)
+    pinned = kit.two_cores()
+    if pinned:
+        os.sched_setaffinity(0, {1})  # this process, Playwright's driver and Chromium
+    began = time.time()
+    result = asyncio.run(run(args, data, drop, 0 if pinned else None))
+    result["setup"] = {
+        "county": county, "scale": scale, "data": str(base), "drop_loaded_in_b": str(drop),
+        "pinned": {"app_and_load": 0, "browser": 1} if pinned else "not pinned (< 2 cores)",
+        "load_average_at_start": os.getloadavg(), "started": date.today().isoformat(),
+        "seconds": round(time.time() - began), "rounds": args.rounds,
+        "quiet_ms": kit.QUIET_MS}
+    path = save("browser", result)
+    print_table(result)
+    print(f"saved {path}")
+
+
+if __name__ == "__main__":
+    main()
