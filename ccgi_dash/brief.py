@@ -681,9 +681,14 @@ def brief_for_view(wh: Warehouse, request: Request,
     scope, filters and drop), its file name and the audit text (codes only). One call for
     the UI; it raises ``BriefScopeError`` / ``BriefError`` as ``brief_data`` does."""
     data = brief_data(wh, request, settings)
-    codes = [*data.filters.districts, *data.filters.schools]
-    name = "-".join(["brief", *codes, data.drop.isoformat()])
-    return render_pdf(brief_html(data)), f"{name}.pdf", audit_text(data)
+    return (render_pdf(brief_html(data)), file_name(data.district, data.school, data.drop),
+            audit_text(data))
+
+
+def file_name(district: str | None, school: str | None, drop: date) -> str:
+    """The brief's file name: ``brief-<district>[-<school>]-<drop date>.pdf``."""
+    codes = [c for c in (district, school) if c]
+    return "-".join(["brief", *codes, drop.isoformat()]) + ".pdf"
 
 
 def audit_text(data: Brief) -> str:
