@@ -17,6 +17,7 @@ from test_browser import (  # noqa: F401  (browser and demo_url are fixtures)
     demo_url,
     enter_demo,
     new_page,
+    open_page,
     settle,
 )
 
@@ -51,7 +52,8 @@ def click_bar(page: Any, chart: Any, label: str | None = None) -> str:
 
 
 def title(chart: Any) -> str:
-    return str(chart.locator(".js-plotly-plot").evaluate("e => e.layout.title.text || ''"))
+    return str(chart.locator(".js-plotly-plot").evaluate(
+        "e => (e.layout && e.layout.title && e.layout.title.text) || ''"))
 
 
 def query(page: Any) -> dict[str, list[str]]:
@@ -82,11 +84,44 @@ def test_a_click_on_a_district_opens_its_schools_and_back_returns(browser, demo_
         page.screenshot(path="/tmp/actui-drill-school.png", full_page=True)
         page.get_by_role("button", name="Back to Fresno Unified").click()
         page.get_by_role("button", name="Back to the county").wait_for()
+        page.wait_for_function("() => !location.search.includes('school=')")
         settle(page)
         assert "school" not in query(page) and query(page)["district"] == [FRESNO_UNIFIED]
         page.get_by_role("button", name="Back to the county").click()
+        page.wait_for_function("() => !location.search.includes('district=')")
         settle(page)
         page.get_by_text("Click a district's bar").wait_for()
         assert "district" not in query(page)
         assert chips(page, "District", 0) == []
         assert_no_error(page, "back to the county")
+
+
+def test_a_topic_page_by_district_drills_to_schools_and_back(browser, demo_url):  # noqa: F811
+    with new_page(browser) as page:
+        page.set_viewport_size({"width": 1440, "height": 900})
+        enter_demo(page, demo_url + "/")
+        open_page(page, "Financial aid")
+        chart = by(page, "by district")
+        clicked = click_bar(page, chart)
+        page.get_by_role("button", name="Back to the county").first.wait_for()
+        assert chips(page, "District", 1) == [clicked.replace("&amp;", "&")]
+        assert len(query(page).get("district", [])) == 1
+        # the breakdown switched to the district's schools
+        assert by(page, "by school") is not None
+        page.get_by_role("button", name="Back to the county").first.click()
+        page.wait_for_function("() => !location.search.includes('district=')")
+        settle(page)
+        assert "district" not in query(page)
+        assert by(page, "by district") is not None
+        assert_no_error(page, "Financial aid, back to the county")
+
+
+def by(page: Any, words: str) -> Any:
+    """The first chart whose title has ``words`` ("by district")."""
+    charts = page.locator('[data-testid="stPlotlyChart"]').filter(
+        has=page.locator(".js-plotly-plot"))
+    page.wait_for_function(
+        """w => [...document.querySelectorAll('.js-plotly-plot')].some(
+            e => e.layout && e.layout.title && (e.layout.title.text || '').includes(w))""",
+        arg=words)
+    return next(c for c in charts.all() if words in title(c))
