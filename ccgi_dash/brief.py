@@ -1,10 +1,14 @@
 """The one-page brief: a Letter-size, tagged (accessible) PDF of one view for a board meeting.
 
-``brief_pdf(wh, scope, settings, district, school, as_of)`` returns the PDF's bytes (the
-Overview's "Download brief (PDF)" button and ``python -m ccgi_dash brief`` both call it).
-Its numbers come from ``export.metric_export``, the function behind ``export``, so a brief
-and an export of the same view show the same counts, rates and ``*``. The scope is checked
-first: a district leader can brief only their own districts.
+``brief_pdf(wh, request, settings)`` returns the PDF's bytes for the view the request's
+filters name (one district, or one school, or the county); ``brief_for_view`` adds the file
+name and audit text for the Overview's "Download brief (PDF)" button, and
+``python -m ccgi_dash brief`` calls ``brief_data`` and ``render_pdf``. The request carries
+the scope, the as-of drop and the county's suppression threshold (no default anywhere).
+Its numbers come from ``export.metric_export``, the function behind ``export``, suppressed by
+``privacy.suppress_metric`` (a population that is another metric's hidden count is hidden
+too), so a brief and an export of the same view show the same counts, rates and ``*``. The
+scope is checked first: a district leader can brief only their own districts.
 
 Why WeasyPrint and matplotlib: the page is laid out as HTML and CSS (a table is a table, a
 heading a heading), and WeasyPrint writes it as PDF/UA-1, a *tagged* PDF with a structure
@@ -21,7 +25,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -30,9 +34,9 @@ import pandas as pd
 from ccgi_dash import metrics
 from ccgi_dash.export import metric_export
 from ccgi_dash.goals import Goal, goal_for
-from ccgi_dash.metrics import METRICS, Filters
-from ccgi_dash.pace import Pace, pace, projection_line, series, view_export
-from ccgi_dash.privacy import format_count, format_rate, suppress
+from ccgi_dash.metrics import METRICS, Filters, Request
+from ccgi_dash.pace import Pace, pace, projection_line, series
+from ccgi_dash.privacy import format_count, format_rate, format_size, suppress
 from ccgi_dash.scope import Scope
 from ccgi_dash.settings import Settings
 from ccgi_dash.store import Warehouse
@@ -66,7 +70,8 @@ class Headline:
     title: str
     population: str
     numerator: int | None
-    denominator: int
+    denominator: int | None
+    """None where the population is itself another metric's hidden count (issue 14)."""
     rate: float | None
     suppressed: bool
     last_year_rate: float | None
@@ -80,7 +85,7 @@ class Headline:
     def count_text(self) -> str:
         if self.suppressed:
             return "*"
-        return f"{format_count(self.numerator, False)} of {self.denominator:,}"
+        return f"{format_count(self.numerator, False)} of {format_size(self.denominator)}"
 
     @property
     def last_year_text(self) -> str:
@@ -142,42 +147,43 @@ class Brief:
         return next(h for h in self.headlines if h.metric_id == KEY_METRIC)
 
 
-def followup_counts(wh: Warehouse, scope: Scope, filters: Filters = Filters(),
-                    as_of: date | None = None, threshold: int = 11) -> list[FollowUpCount]:
+def followup_counts(wh: Warehouse, request: Request) -> list[FollowUpCount]:
     """How many students each follow-up list (``students.FOLLOW_UPS``, one definition) holds
-    in the view, as aggregates any role may see: a list of 1 to threshold-1 students reads
-    ``*`` (``privacy.suppress`` with the list as the group, as ranked lists are)."""
-    drop = wh.resolve(as_of)
+    in the request's view, as aggregates any role may see: a list of 1 to threshold-1
+    students reads ``*``. The lists are not metrics, so ``suppress_metric`` cannot judge
+    them; they go through ``privacy.suppress`` with the list as the group, the rule the
+    privacy module applies to ranked lists (counts of students, not rates)."""
+    drop = wh.resolve(request.as_of)
     ids = list(FOLLOW_UPS)
+    scope = request.scope
     if drop is None or scope.sees_nothing:
         values = [0] * len(ids)
     else:
-        scope_sql, sp = scope.sql("f.district_code")
-        filt_sql, fp = filters.sql()
+        scope_sql, sp = scope.named_sql("f.district_code")
+        filt_sql, fp = request.filters.sql()
         counts = ", ".join(f"count(*) FILTER (WHERE {x.condition})" for x in FOLLOW_UPS.values())
         sql = (f"SELECT {counts} FROM (SELECT * FROM {wh.table(drop, 'student_facts')} "
                f"WHERE {filt_sql}) f WHERE {scope_sql}")
         with wh.query() as cur:
-            values = [int(v) for v in cur.execute(sql, [*fp, *sp]).fetchone()]
-    frame = suppress(pd.DataFrame({"list_id": ids, "students": values}), (), threshold,
-                     count_col="students")
+            values = [int(v) for v in cur.execute(sql, {**fp, **sp}).fetchone()]
+    frame = suppress(pd.DataFrame({"list_id": ids, "students": values}), (),
+                     request.threshold, count_col="students")
     return [FollowUpCount(i, FOLLOW_UPS[i].title,
                           None if s else int(n), bool(s))
             for i, n, s in zip(frame["list_id"], frame["students"], frame["suppressed"],
                                strict=True)]
 
 
-def view_row(wh: Warehouse, scope: Scope, metric_id: str, parent: Filters,
-             row_of: tuple[str, str] | None, drop: date | None,
-             threshold: int = 11) -> pd.Series | None:
-    """The view's export row: for a school, its row of ``export --by school --where
-    district=D``; for a district, its row of ``export --by district``; for the county,
-    ``export`` with no breakdown. Taking the row from the table it belongs to keeps a cell
-    that table hides (complementary suppression included) hidden in the brief too."""
-    if drop is None:
-        return None
+def view_row(wh: Warehouse, request: Request, metric_id: str,
+             row_of: tuple[str, str] | None) -> pd.Series:
+    """The view's export row at the request's drop:
+    for a school, its row of ``export --by school --where district=D`` (the request's
+    filters are that parent view's); for a district, its row of ``export --by district``;
+    for the county, ``export`` with no breakdown. Taking the row from the table it belongs
+    to keeps a cell that table hides (complementary suppression included) hidden in the
+    brief too."""
     by = () if row_of is None else (row_of[0],)
-    frame = view_export(wh, scope, metric_id, by, parent, drop, threshold)
+    frame = metric_export(wh, request, metric_id, by)
     if row_of is not None:
         frame = frame[frame[row_of[0]].astype(str) == row_of[1]]
     if frame.empty:
@@ -185,8 +191,14 @@ def view_row(wh: Warehouse, scope: Scope, metric_id: str, parent: Filters,
     return frame.iloc[0]
 
 
+def denominator(row: pd.Series) -> int | None:
+    """An export row's group size; None where it is another metric's hidden count."""
+    value = row["denominator"]
+    return None if value is None or pd.isna(value) else int(value)
+
+
 def _rate(row: pd.Series | None) -> float | None:
-    if row is None or bool(row["suppressed"]) or int(row["denominator"]) == 0:
+    if row is None or bool(row["suppressed"]) or not denominator(row):
         return None
     return int(row["numerator"]) / int(row["denominator"])
 
@@ -232,9 +244,9 @@ def resolve_view(wh: Warehouse, scope: Scope, district: str | None, school: str 
     return "All districts", Filters()
 
 
-def _trend(wh: Warehouse, scope: Scope, parent: Filters, row_of: tuple[str, str] | None,
-           drop: date, threshold: int) -> pd.DataFrame:
-    frame = series(wh, scope, KEY_METRIC, parent, drop, threshold, row_of)
+def _trend(wh: Warehouse, parent: Request, row_of: tuple[str, str] | None,
+           drop: date) -> pd.DataFrame:
+    frame = series(wh, parent, KEY_METRIC, row_of)
     year = metrics.school_year_of(drop)
     rows = []
     for _, r in frame.iterrows():
@@ -247,17 +259,17 @@ def _trend(wh: Warehouse, scope: Scope, parent: Filters, row_of: tuple[str, str]
     return pd.DataFrame(rows, columns=["year", "date", "rate"])
 
 
-def _parts(wh: Warehouse, scope: Scope, filters: Filters, drop: date, threshold: int,
-           district: str | None, school: str | None) -> tuple[pd.DataFrame, str, int]:
+def _parts(wh: Warehouse, view: Request, district: str | None,
+           school: str | None) -> tuple[pd.DataFrame, str, int]:
     cols = ["name", "seniors", "rate", "rate_text"]
     if school:
         return pd.DataFrame(columns=cols), "", 0
     by = "school" if district else "district"
-    frame = metric_export(wh, scope, KEY_METRIC, (by,), filters, drop, threshold=threshold)
-    frame = frame[frame["denominator"] > 0]
+    frame = metric_export(wh, view, KEY_METRIC, (by,))
+    frame = frame[frame["denominator"].fillna(1) > 0]
     out = pd.DataFrame({
         "name": frame[f"{by}_name"].astype(str).to_numpy(),
-        "seniors": frame["denominator"].astype(int).to_numpy(),
+        "seniors": [denominator(r) for _, r in frame.iterrows()],
         "rate": [None if s else float(n) / float(d) for n, d, s in
                  zip(frame["numerator"], frame["denominator"], frame["suppressed"],
                      strict=True)],
@@ -266,45 +278,49 @@ def _parts(wh: Warehouse, scope: Scope, filters: Filters, drop: date, threshold:
                           strict=True)],
     })
     total = len(out)
-    out = out.sort_values("seniors", ascending=False, kind="stable").head(PARTS_ROWS)
-    out = out.sort_values("name", kind="stable").reset_index(drop=True)
+    out = out.assign(_size=out["seniors"].fillna(0))
+    out = out.sort_values("_size", ascending=False, kind="stable").head(PARTS_ROWS)
+    out = out.drop(columns="_size").sort_values("name", kind="stable").reset_index(drop=True)
     title = ("Schools" if by == "school" else "Districts")
     return out, title, total
 
 
-def brief_data(wh: Warehouse, scope: Scope, settings: Settings, district: str | None = None,
-               school: str | None = None, as_of: date | None = None, *,
+def brief_data(wh: Warehouse, request: Request, settings: Settings, *,
                synthetic: bool | None = None) -> Brief:
-    """What the brief of a district (or one of its schools, or the county when ``district``
-    is None and the scope is county-wide) shows, at the as-of drop.
+    """What the brief of the request's view shows: the one district or school its filters
+    name (``view_of``), or the county when they name none and the scope is county-wide, at
+    the request's drop, suppressed with the request's threshold. Grade and student-group
+    filters are not part of a brief: it covers the whole view's students.
 
     Raises ``BriefScopeError`` for a district outside the scope, ``BriefError`` for an
-    unknown district or school or when no data is loaded."""
-    drop = wh.resolve(as_of)
+    unknown district or school, several of them, or when no data is loaded."""
+    scope = request.scope
+    drop = wh.resolve(request.as_of)
     if drop is None:
-        raise BriefError("no drop is loaded" + (f" on or before {as_of}" if as_of else ""))
-    threshold = settings.privacy.suppression_threshold
+        raise BriefError("no drop is loaded" + (f" on or before {request.as_of}"
+                                                 if request.as_of else ""))
+    district, school = view_of(scope, request.filters)
     name, filters = resolve_view(wh, scope, district, school, drop)
     district = filters.districts[0] if filters.districts else None
     school = filters.schools[0] if filters.schools else None
     row_of: tuple[str, str] | None = (("school", school) if school else
                                       ("district", district) if district else None)
-    parent = Filters(districts=(district,)) if school and district else Filters()
+    view = replace(request, filters=filters, as_of=drop)
+    parent = replace(view, filters=Filters(districts=(district,)) if school and district
+                     else Filters())
     last = metrics.same_week_last_year(wh.drops, drop)
     ids = [*HEADLINE_METRICS, *(m for m in settings.goals if m not in HEADLINE_METRICS)]
     headlines = []
     for metric_id in ids:
-        row = view_row(wh, scope, metric_id, parent, row_of, drop, threshold)
-        assert row is not None
-        then = _rate(view_row(wh, scope, metric_id, parent, row_of, last, threshold))
+        row = view_row(wh, parent, metric_id, row_of)
+        then = _rate(view_row(wh, parent.at(last), metric_id, row_of)) if last else None
         hidden = bool(row["suppressed"])
-        p = pace(wh, scope, metric_id, settings, parent, drop, row_of)
+        p = pace(wh, parent, metric_id, settings, row_of)
         headlines.append(Headline(
             metric_id, METRICS[metric_id].title, METRICS[metric_id].population_title,
             None if hidden or pd.isna(row["numerator"]) else int(row["numerator"]),
-            int(row["denominator"]), _rate(row), hidden, then, p))
-    parts, parts_title, parts_total = _parts(wh, scope, filters, drop, threshold, district,
-                                             school)
+            denominator(row), _rate(row), hidden, then, p))
+    parts, parts_title, parts_total = _parts(wh, view, district, school)
     key_goal = goal_for(settings, KEY_METRIC, drop, district)
     through = key_goal.deadline if key_goal else next(
         h.pace.deadline for h in headlines if h.metric_id == KEY_METRIC and h.pace)
@@ -315,11 +331,10 @@ def brief_data(wh: Warehouse, scope: Scope, settings: Settings, district: str | 
         scope_name=name, county_name=county,
         district=district, school=school, filters=filters, drop=drop, last_year_drop=last,
         synthetic=(scope.dataset == "demo") if synthetic is None else synthetic,
-        headlines=headlines, trend=_trend(wh, scope, parent, row_of, drop, threshold),
-        projection=projection_line(wh, scope, KEY_METRIC, through or drop, parent, drop,
-                                   threshold, row_of),
+        headlines=headlines, trend=_trend(wh, parent, row_of, drop),
+        projection=projection_line(wh, parent, KEY_METRIC, through or drop, row_of),
         parts=parts, parts_title=parts_title, parts_total=parts_total,
-        followups=followup_counts(wh, scope, filters, drop, threshold),
+        followups=followup_counts(wh, view),
     )
 
 
@@ -550,7 +565,7 @@ def brief_html(b: Brief) -> str:
             bar = ("" if not rate else '<span class="bar" style="width:'
                    f'{max(1.0, 70 * rate / max(top, 0.01)):.0f}pt"></span>')
             body.append(f"<tr><th scope=\"row\">{_e(r['name'])}</th>"
-                        f"<td class=\"num\">{int(r['seniors']):,}</td>"
+                        f"<td class=\"num\">{format_size(r['seniors'])}</td>"
                         f"<td class=\"num\">{_e(r['rate_text'])}</td><td aria-hidden=\"true\">"
                         f"{bar}</td></tr>")
         more = (f"<p class=\"note\">The {len(b.parts)} largest of {b.parts_total} "
@@ -644,23 +659,36 @@ def render_pdf(document: str) -> bytes:
 def view_of(scope: Scope, filters: Filters) -> tuple[str | None, str | None]:
     """The (district, school) a page's filters show, for the brief of that view: one school,
     or one district, else the county (or the user's one district). Grade and student-group
-    filters are not part of a brief: it always covers the whole view's students."""
+    filters are not part of a brief: it always covers the whole view's students. Several
+    districts or schools are refused by name (a brief is of one of them, or the county)."""
     from ccgi_dash.goals import single_district
 
-    school = filters.schools[0] if len(filters.schools) == 1 else None
+    if len(filters.schools) > 1:
+        raise BriefError("a brief is of one school: choose one school (or none)")
+    if len(filters.districts) > 1:
+        raise BriefError("a brief is of one district or the county: choose one district "
+                         "(or none)")
+    school = filters.schools[0] if filters.schools else None
+    if filters.districts:
+        return filters.districts[0], school
     district = school[:7] if school else single_district(scope, filters)
     return district, school
 
 
-def brief_for_view(wh: Warehouse, scope: Scope, settings: Settings, filters: Filters,
-                   as_of: date | None = None) -> tuple[bytes, str, str]:
-    """The Overview's "Download brief (PDF)": the brief of the page's view, its file name
-    and the audit text (codes only). One call for the UI."""
-    district, school = view_of(scope, filters)
-    data = brief_data(wh, scope, settings, district, school, as_of)
-    codes = [*data.filters.districts, *data.filters.schools]
-    name = "-".join(["brief", *codes, data.drop.isoformat()])
-    return render_pdf(brief_html(data)), f"{name}.pdf", audit_text(data)
+def brief_for_view(wh: Warehouse, request: Request,
+                   settings: Settings) -> tuple[bytes, str, str]:
+    """The Overview's "Download brief (PDF)": the brief of the page's view (the request's
+    scope, filters and drop), its file name and the audit text (codes only). One call for
+    the UI; it raises ``BriefScopeError`` / ``BriefError`` as ``brief_data`` does."""
+    data = brief_data(wh, request, settings)
+    return (render_pdf(brief_html(data)), file_name(data.district, data.school, data.drop),
+            audit_text(data))
+
+
+def file_name(district: str | None, school: str | None, drop: date) -> str:
+    """The brief's file name: ``brief-<district>[-<school>]-<drop date>.pdf``."""
+    codes = [c for c in (district, school) if c]
+    return "-".join(["brief", *codes, drop.isoformat()]) + ".pdf"
 
 
 def audit_text(data: Brief) -> str:
@@ -671,9 +699,7 @@ def audit_text(data: Brief) -> str:
                      *(f"school={s[:7]}-{s[7:]}" for s in data.filters.schools)])
 
 
-def brief_pdf(wh: Warehouse, scope: Scope, settings: Settings, district: str | None = None,
-              school: str | None = None, as_of: date | None = None, *,
+def brief_pdf(wh: Warehouse, request: Request, settings: Settings, *,
               synthetic: bool | None = None) -> bytes:
-    """The one-page brief of a view as PDF bytes (see ``brief_data`` for the arguments)."""
-    return render_pdf(brief_html(brief_data(wh, scope, settings, district, school, as_of,
-                                            synthetic=synthetic)))
+    """The one-page brief of the request's view as PDF bytes (see ``brief_data``)."""
+    return render_pdf(brief_html(brief_data(wh, request, settings, synthetic=synthetic)))

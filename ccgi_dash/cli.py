@@ -259,6 +259,7 @@ def _brief_scope(args: argparse.Namespace, dd: DataDir) -> tuple[Scope, str]:
 def cmd_brief(args: argparse.Namespace) -> int:
     from ccgi_dash import brief
     from ccgi_dash.accounts.audit import write_audit
+    from ccgi_dash.metrics import Filters, Request
     from ccgi_dash.store import Warehouse
 
     dd, settings = _context(args)
@@ -269,8 +270,11 @@ def cmd_brief(args: argparse.Namespace) -> int:
             print(f"No data is loaded in {dd.root}.", file=sys.stderr)
             return EXIT_FAILED
         try:
-            data = brief.brief_data(wh, scope, settings, args.district, args.school,
-                                    args.as_of, synthetic=True if args.synthetic else None)
+            view = Filters(districts=(args.district,) if args.district else (),
+                           schools=(args.school,) if args.school else ())
+            request = Request(scope, view, args.as_of, settings.privacy.suppression_threshold)
+            data = brief.brief_data(wh, request, settings,
+                                    synthetic=True if args.synthetic else None)
         except brief.BriefScopeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_FAILED

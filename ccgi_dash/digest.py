@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -35,12 +35,12 @@ from ccgi_dash import metrics
 from ccgi_dash.accounts.actions import operator as current_operator
 from ccgi_dash.accounts.audit import write_audit
 from ccgi_dash.accounts.users import User
-from ccgi_dash.brief import FollowUpCount, county_name_of, followup_counts, view_row
+from ccgi_dash.brief import FollowUpCount, county_name_of, denominator, followup_counts, view_row
 from ccgi_dash.export import metric_export
 from ccgi_dash.mail import Outbox, SmtpConfig, send
-from ccgi_dash.metrics import METRICS, Filters
-from ccgi_dash.pace import Pace, pace, project_by
-from ccgi_dash.privacy import format_count, format_rate
+from ccgi_dash.metrics import METRICS, Filters, Request
+from ccgi_dash.pace import Pace, pace, projected_by
+from ccgi_dash.privacy import format_count, format_rate, format_size
 from ccgi_dash.scope import Scope
 from ccgi_dash.settings import Settings
 from ccgi_dash.store import DataDir, Warehouse
@@ -98,7 +98,8 @@ class Line:
     title: str
     population: str
     numerator: int | None
-    denominator: int
+    denominator: int | None
+    """None where the population is another metric's hidden count (issue 14)."""
     rate: float | None
     suppressed: bool
     week_numerator: int | None
@@ -113,7 +114,7 @@ class Line:
     @property
     def count_text(self) -> str:
         return "*" if self.suppressed else f"{format_count(self.numerator, False)} of " \
-                                            f"{self.denominator:,}"
+                                            f"{format_size(self.denominator)}"
 
     @staticmethod
     def _pts(now: float | None, then: float | None) -> str:
@@ -183,7 +184,7 @@ def _url(base: str, page: str, params: Mapping[str, Any] | None = None) -> str:
 
 
 def _rate(row: pd.Series | None) -> float | None:
-    if row is None or bool(row["suppressed"]) or int(row["denominator"]) == 0:
+    if row is None or bool(row["suppressed"]) or not denominator(row):
         return None
     return int(row["numerator"]) / int(row["denominator"])
 
@@ -194,65 +195,60 @@ def _num(row: pd.Series | None) -> int | None:
     return int(row["numerator"])
 
 
-def _lines(wh: Warehouse, scope: Scope, settings: Settings, row_of: tuple[str, str] | None,
-           drop: date, prev: date | None, last: date | None) -> list[Line]:
-    threshold = settings.privacy.suppression_threshold
+def _lines(wh: Warehouse, request: Request, settings: Settings,
+           row_of: tuple[str, str] | None, prev: date | None,
+           last: date | None) -> list[Line]:
+    """The headline lines of a view (``request`` at the digest's drop, no filters; the row
+    ``row_of`` of its breakdown table, or the county)."""
     ids = [*DIGEST_METRICS, *(m for m in settings.goals if m not in DIGEST_METRICS)]
     out = []
     for metric_id in ids:
-        now = view_row(wh, scope, metric_id, Filters(), row_of, drop, threshold)
-        week = view_row(wh, scope, metric_id, Filters(), row_of, prev, threshold)
-        then = view_row(wh, scope, metric_id, Filters(), row_of, last, threshold)
-        assert now is not None
+        now = view_row(wh, request, metric_id, row_of)
+        week = view_row(wh, request.at(prev), metric_id, row_of) if prev else None
+        then = view_row(wh, request.at(last), metric_id, row_of) if last else None
         out.append(Line(metric_id, METRICS[metric_id].title,
-                        METRICS[metric_id].population_title, _num(now), int(now["denominator"]),
+                        METRICS[metric_id].population_title, _num(now), denominator(now),
                         _rate(now), bool(now["suppressed"]), _num(week), _rate(week),
-                        _rate(then), pace(wh, scope, metric_id, settings, Filters(), drop,
-                                          row_of)))
+                        _rate(then), pace(wh, request, metric_id, settings, row_of)))
     return out
 
 
-def _district_names(wh: Warehouse, scope: Scope, drop: date) -> dict[str, str]:
-    frame = metric_export(wh, scope, "account_registered", ("district",), Filters(), drop)
+def _district_names(wh: Warehouse, request: Request) -> dict[str, str]:
+    frame = metric_export(wh, request, "account_registered", ("district",))
     return dict(zip(frame["district"].astype(str), frame["district_name"].astype(str),
                     strict=True))
 
 
-def _districts_table(wh: Warehouse, scope: Scope, settings: Settings, drop: date,
+def _districts_table(wh: Warehouse, request: Request, settings: Settings,
                      prev: date | None) -> pd.DataFrame:
-    """The key metric by district for coordinators: rate, week change, projection."""
-    threshold = settings.privacy.suppression_threshold
-    now = metric_export(wh, scope, KEY_METRIC, ("district",), Filters(), drop,
-                        threshold=threshold)
-    before = (metric_export(wh, scope, KEY_METRIC, ("district",), Filters(), prev,
-                            threshold=threshold).set_index("district")
-              if prev else pd.DataFrame())
-    from ccgi_dash.goals import cal_grant_deadline, goal_for
+    """The key metric by district for coordinators: rate, week change, projection (the
+    leaderboard's ``pace.projected_by``)."""
+    now = metric_export(wh, request, KEY_METRIC, ("district",))
+    before = (metric_export(wh, request.at(prev), KEY_METRIC, ("district",))
+              .set_index("district") if prev else pd.DataFrame())
+    from ccgi_dash.goals import goal_for
 
-    deadline = cal_grant_deadline(drop)[0]
-    county_goal = goal_for(settings, KEY_METRIC, drop)
-    if county_goal:
-        deadline = county_goal.deadline
-    proj = project_by(wh, scope, KEY_METRIC, "district", deadline, Filters(), drop,
-                      threshold).set_index("district")
+    board = projected_by(wh, request, KEY_METRIC, "district", settings)
+    proj = board.frame.set_index("district")
     rows = []
     for _, r in now.iterrows():
-        if int(r["denominator"]) == 0:
+        if denominator(r) == 0:
             continue
         code = str(r["district"])
         rate = _rate(r)
         prev_rate = _rate(before.loc[code]) if code in before.index else None
         p = proj.loc[code]["projected"] if code in proj.index else None
-        goal = goal_for(settings, KEY_METRIC, drop, code)
+        on_pace = proj.loc[code]["on_pace"] if code in proj.index else None
+        goal = goal_for(settings, KEY_METRIC, request.as_of, code)
         p_text = "--" if p is None or pd.isna(p) else f"{float(p) * 100:.1f}%"
-        if goal and p_text != "--":
-            p_text += " (on pace)" if float(p) >= goal.rate - 1e-12 else " (not on pace)"
+        if on_pace is not None and p_text != "--":
+            p_text += " (on pace)" if on_pace else " (not on pace)"
         rows.append({"district": code, "District": str(r["district_name"]),
-                     "Seniors": f"{int(r['denominator']):,}",
+                     "Seniors": format_size(r["denominator"]),
                      "Completed": format_rate(r["rate"], r["denominator"], r["suppressed"]),
                      "Students": format_count(r["numerator"], bool(r["suppressed"])),
                      "Week": Line._pts(rate, prev_rate),
-                     f"Projected {deadline:%b} {deadline.day}": p_text,
+                     board.column: p_text,
                      "Goal": goal.text if goal else "--"})
     frame = pd.DataFrame(rows)
     return frame.sort_values("District", kind="stable").reset_index(drop=True) if rows \
@@ -269,26 +265,26 @@ def build(wh: Warehouse, settings: Settings, recipient: Recipient, as_of: date |
     last = metrics.same_week_last_year(wh.drops, drop)
     scope = recipient.scope
     base = settings.digest.app_base_url
-    threshold = settings.privacy.suppression_threshold
+    request = Request(scope, Filters(), drop, settings.privacy.suppression_threshold)
     sections = []
     table = pd.DataFrame()
     if recipient.role == "coe":
         county = settings.county_name or county_name_of(wh, drop)
         sections.append(Section(
             f"{county + ' County' if county else 'The county'}, all districts", None,
-            _lines(wh, scope, settings, None, drop, prev, last),
-            followup_counts(wh, scope, Filters(), drop, threshold),
+            _lines(wh, request, settings, None, prev, last),
+            followup_counts(wh, request),
             _url(base, "overview"), "Open the county overview"))
-        table = _districts_table(wh, scope, settings, drop, prev)
+        table = _districts_table(wh, request, settings, prev)
     else:
-        names = _district_names(wh, scope, drop)
+        names = _district_names(wh, request)
         for code in recipient.districts:
             if code not in names:
                 continue
             sections.append(Section(
-                names[code], code, _lines(wh, scope, settings, ("district", code), drop, prev,
+                names[code], code, _lines(wh, request, settings, ("district", code), prev,
                                           last),
-                followup_counts(wh, scope, Filters(districts=(code,)), drop, threshold),
+                followup_counts(wh, replace(request, filters=Filters(districts=(code,)))),
                 _url(base, "students", {"district": code}),
                 f"Open the student lists of {names[code]}"))
     return Digest(recipient, drop, prev, last, sections, table, synthetic)

@@ -12,18 +12,30 @@ was rejected: in the first weeks of a year last year's rate is near zero and the
 explodes. The projection is clipped to 0..100%.
 
 Last year's rate at a date is read off **last year's weekly drops** (the metric exactly as
-``export --as-of`` gives it for each drop, suppressed like every view), interpolated linearly
+``export --as-of`` gives it for each drop: ``export.metric_export``, suppressed by
+``privacy.suppress_metric`` like every view, so a population that is another metric's hidden
+count hides the projection too), interpolated linearly
 between the two drops around the date; a date more than ``TOLERANCE_DAYS`` outside last year's
 loaded drops has no value. When the weekly drops do not cover the weeks needed and the metric
 has a date behind it (``Metric.date_column``), last year's curve is read instead from **the
 dates in last year's latest drop** (students whose first qualifying date is on or before the
-date, over that drop's population). Where neither exists, or a needed point is suppressed, the
+date, over that drop's population), used only where that drop's export row of the view is
+shown. Where neither exists, or a needed point is suppressed, the
 projection is None: nothing is shown rather than a guess. Each ``Projection`` carries the
 sentence saying which method produced it, for display beside the figure.
 
 Only cumulative metrics are projected (``CUMULATIVE``): counts that, once a student is in, stay
 in for the school year. Statuses that come and go (active in the last 30 days, a-g eligible or
 on track) have no "curve to follow" and are not projected.
+
+Every function takes the page's ``metrics.Request`` (scope, filters, as-of drop and the
+county's suppression threshold) right after the warehouse. The three calls the pages draw:
+
+- ``pace(wh, request, metric_id, settings)``: a card's goal and pace (``Pace``);
+- ``trend_projection(wh, request, metric_id, settings)``: a trend chart's dotted
+  continuation and the goal's value (``TrendProjection``);
+- ``projected_by(wh, request, metric_id, by, settings)``: the leaderboard's "projected at
+  Mar 2" column, per district or school (``ProjectedBy``).
 """
 
 from __future__ import annotations
@@ -38,8 +50,7 @@ import pandas as pd
 from ccgi_dash import metrics
 from ccgi_dash.export import metric_export
 from ccgi_dash.goals import Goal, cal_grant_deadline, goal_for, single_district
-from ccgi_dash.metrics import METRICS, Filters, MetricError
-from ccgi_dash.scope import Scope
+from ccgi_dash.metrics import METRICS, MetricError, Request
 from ccgi_dash.settings import Settings
 from ccgi_dash.store import Warehouse
 
@@ -119,6 +130,21 @@ class Pace:
         return (f"{word} for the goal of {self.goal.text}: projected {self.at_deadline.text} "
                 f"at {self.goal.deadline:%b} {self.goal.deadline.day}.")
 
+    @property
+    def card_text(self) -> str | None:
+        """A card's one line under its value: "Goal 65% by Mar 2 · projected 58.3% · not on
+        pace"; without a goal, the projection at the deadline; None when there is neither."""
+        proj = self.at_deadline
+        shown = proj is not None and proj.rate is not None and self.deadline is not None
+        when = f"{self.deadline:%b} {self.deadline.day}" if self.deadline else ""
+        if self.goal is None:
+            return f"Projected {proj.text} at {when}" if shown and proj else None
+        parts = [f"Goal {self.goal.text}"]
+        if shown and proj:
+            parts.append(f"projected {proj.text}")
+            parts.append("on pace" if self.on_pace else "not on pace")
+        return " · ".join(parts)
+
 
 def school_year_end(drop: date) -> date:
     """June 30 of the drop's school year (July 1 - June 30)."""
@@ -191,11 +217,11 @@ def _combine(metric_id: str, drop: date, target: date, now: float | None,
     return Projection(metric_id, drop, target, now, rate, method, ly_now, ly_target)
 
 
-def _date_curve(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters, drop: date,
-                threshold: int) -> tuple[Curve, date] | None:
+def _date_curve(wh: Warehouse, request: Request, metric_id: str, drop: date
+                ) -> tuple[Curve, date] | None:
     """Last year's curve from the dates in last year's latest drop (metrics with a date), on
-    this year's calendar, and that drop's date; None when there is no such drop or its
-    population is too small to show."""
+    this year's calendar, and that drop's date; None when there is no such drop or the
+    view's export row of that drop is hidden (``export.metric_export`` decides, not here)."""
     if METRICS[metric_id].date_column is None:
         return None
     year = metrics.school_year_of(drop)
@@ -203,17 +229,14 @@ def _date_curve(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters, d
     if not last_year:
         return None
     source = max(last_year)
-    cum = metrics.cumulative(wh, scope, metric_id, filters, source)
+    row = metric_export(wh, request.at(source), metric_id)
+    if row.empty or bool(row["suppressed"].iloc[0]) or pd.isna(row["denominator"].iloc[0]):
+        return None
+    cum = metrics.cumulative(wh, request.scope, metric_id, request.filters, source)
     if cum.empty:
-        pop = metric_export(wh, scope, metric_id, (), filters, source, threshold=threshold)
-        den = int(pop["denominator"].iloc[0])
-        if den < threshold:
-            return None
         return [(_shift(date(metrics.school_year_of(source), 7, 1), drop), 0.0),
                 (_shift(source, drop), 0.0)], _shift(source, drop)
     den = int(cum["denominator"].iloc[0])
-    if den < threshold:
-        return None
     start = _shift(date(metrics.school_year_of(source), 7, 1), drop)
     points: Curve = [(start, 0.0)]
     points += [(_shift(d, drop), int(n) / den) for d, n in zip(cum["date"], cum["numerator"],
@@ -231,66 +254,39 @@ def _date_curve(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters, d
     return steps, end
 
 
-POPULATION_COUNTS: dict[str, str] = {"uc_eligible_seniors": "uc_eligible",
-                                     "csu_eligible_seniors": "csu_eligible"}
-"""Populations that are another metric's count (issue 14): where that count is hidden, the
-population and every rate over it are hidden too."""
-
-
-def view_export(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
-                filters: Filters = Filters(), as_of: date | None = None,
-                threshold: int = 11) -> pd.DataFrame:
-    """``export.metric_export``, with a rate over another metric's count (UC-eligible seniors
-    who applied) hidden wherever that count is hidden in the same breakdown, so the brief,
-    the digest and the projections never show a number another view hides."""
-    frame = metric_export(wh, scope, metric_id, by, filters, as_of, threshold=threshold)
-    parent = POPULATION_COUNTS.get(METRICS[metric_id].population)
-    if parent is None or frame.empty:
-        return frame
-    hidden = metric_export(wh, scope, parent, by, filters, as_of, threshold=threshold)
-    keys = list(by)
-    if keys:
-        hidden_keys = {tuple(str(v) for v in k) for k in
-                       hidden.loc[hidden["suppressed"], keys].itertuples(index=False)}
-        mask = [tuple(str(v) for v in k) in hidden_keys
-                for k in frame[keys].itertuples(index=False)]
-    else:
-        mask = [bool(hidden["suppressed"].iloc[0])] * len(frame)
-    frame = frame.copy()
-    mask_s = pd.Series(mask, index=frame.index)
-    frame["suppressed"] = frame["suppressed"] | mask_s
-    frame["numerator"] = frame["numerator"].mask(mask_s)
-    frame["rate"] = frame["rate"].mask(mask_s)
-    return frame
-
-
-def series(wh: Warehouse, scope: Scope, metric_id: str, filters: Filters, drop: date,
-            threshold: int, row_of: tuple[str, str] | None) -> pd.DataFrame:
-    """The metric by drop date as ``export`` gives it; with ``row_of`` = (dimension, value),
-    the rows of that one group of the breakdown by that dimension, so a cell is hidden
-    exactly where the breakdown's table hides it (complementary suppression included)."""
+def series(wh: Warehouse, request: Request, metric_id: str,
+           row_of: tuple[str, str] | None = None) -> pd.DataFrame:
+    """The metric by drop date, up to the request's drop, exactly as ``export`` gives it
+    (``export.metric_export``: suppressed by ``privacy.suppress_metric``, so a rate over
+    another metric's hidden count is hidden too). With ``row_of`` = (dimension, value), the
+    rows of that one group of the breakdown by that dimension, so a cell is hidden exactly
+    where the breakdown's table hides it (complementary suppression included)."""
     by = ("drop_date",) if row_of is None else ("drop_date", row_of[0])
-    frame = view_export(wh, scope, metric_id, by, filters, drop, threshold)
+    frame = metric_export(wh, request, metric_id, by)
     if row_of is not None:
         frame = frame[frame[row_of[0]].astype(str) == str(row_of[1])]
     return frame
 
 
-def project(wh: Warehouse, scope: Scope, metric_id: str, target: date,
-            filters: Filters = Filters(), as_of: date | None = None,
-            threshold: int = 11, row_of: tuple[str, str] | None = None) -> Projection:
+def _check(metric_id: str) -> None:
+    if metric_id not in METRICS:
+        raise MetricError(f"unknown metric {metric_id!r}; choose from {', '.join(METRICS)}")
+
+
+def project(wh: Warehouse, request: Request, metric_id: str, target: date,
+            row_of: tuple[str, str] | None = None) -> Projection:
     """Where the view will stand at ``target`` if this year follows last year's curve from
-    the as-of drop (see the module's docstring for the method). Rates come from
+    the request's drop (see the module's docstring for the method). Rates come from
     ``export.metric_export``, suppressed: a hidden point gives no projection.
 
     ``row_of`` = (dimension, value) projects one row of a breakdown (a school of the
     district's table) from that table's cells, weekly drops only."""
-    if metric_id not in METRICS:
-        raise MetricError(f"unknown metric {metric_id!r}; choose from {', '.join(METRICS)}")
-    drop = wh.resolve(as_of)
+    _check(metric_id)
+    drop = wh.resolve(request.as_of)
     if drop is None:
         return Projection(metric_id, None, target, None, None, NO_DATA)
-    frame = series(wh, scope, metric_id, filters, drop, threshold, row_of)
+    request = request.at(drop)
+    frame = series(wh, request, metric_id, row_of)
     now_by, curves = _weekly_curves(frame, drop, None)
     now = now_by.get(None)
     if metric_id not in CUMULATIVE:
@@ -300,7 +296,7 @@ def project(wh: Warehouse, scope: Scope, metric_id: str, target: date,
     curve = curves.get(None, [])
     ly_now, ly_target = value_at(curve, drop), value_at(curve, target)
     if now is not None and row_of is None and (ly_now is None or ly_target is None):
-        dated = _date_curve(wh, scope, metric_id, filters, drop, threshold)
+        dated = _date_curve(wh, request, metric_id, drop)
         if dated is not None:
             points, end = dated
             if target <= end + timedelta(days=TOLERANCE_DAYS):
@@ -309,25 +305,22 @@ def project(wh: Warehouse, scope: Scope, metric_id: str, target: date,
     return _combine(metric_id, drop, target, now, ly_now, ly_target, WEEKLY)
 
 
-def project_by(wh: Warehouse, scope: Scope, metric_id: str, by: str, target: date,
-               filters: Filters = Filters(), as_of: date | None = None,
-               threshold: int = 11) -> pd.DataFrame:
+def project_by(wh: Warehouse, request: Request, metric_id: str, by: str,
+               target: date) -> pd.DataFrame:
     """``project`` for every group of one breakdown (``district``, ``school``, a student
-    group), from last year's weekly drops, in one query; for the leaderboard's "projected at
-    Mar 2" column and the drill-down.
+    group), from last year's weekly drops, in one export.
 
     Columns: the export's breakdown columns (``district``/``district_name``, ``school``/
     ``school_name``, or the group), ``rate_now``, ``projected`` (None where there is nothing
     to project from or a needed cell is suppressed, complementary suppression included) and
     ``method``."""
-    if metric_id not in METRICS:
-        raise MetricError(f"unknown metric {metric_id!r}; choose from {', '.join(METRICS)}")
-    drop = wh.resolve(as_of)
+    _check(metric_id)
+    drop = wh.resolve(request.as_of)
     names = {"district": ["district", "district_name"], "school": ["school", "school_name"]}
     cols = [*names.get(by, [by]), "rate_now", "projected", "method"]
     if drop is None:
         return pd.DataFrame(columns=cols)
-    frame = view_export(wh, scope, metric_id, ("drop_date", by), filters, drop, threshold)
+    frame = metric_export(wh, request.at(drop), metric_id, ("drop_date", by))
     now_by, curves = _weekly_curves(frame, drop, by)
     current = frame[frame["drop_date"] == drop.isoformat()]
     rows = []
@@ -346,18 +339,16 @@ def project_by(wh: Warehouse, scope: Scope, metric_id: str, by: str, target: dat
     return pd.DataFrame(rows, columns=cols)
 
 
-def projection_line(wh: Warehouse, scope: Scope, metric_id: str, through: date,
-                    filters: Filters = Filters(), as_of: date | None = None,
-                    threshold: int = 11, row_of: tuple[str, str] | None = None
-                    ) -> pd.DataFrame:
-    """The dotted continuation of a weekly trend chart: from the as-of drop to ``through``,
-    one point per week of last year's weekly drops (on this year's calendar), each the
-    projection at that date. Columns ``date``, ``rate``; empty where there is no
+def projection_line(wh: Warehouse, request: Request, metric_id: str, through: date,
+                    row_of: tuple[str, str] | None = None) -> pd.DataFrame:
+    """The dotted continuation of a weekly trend chart: from the request's drop to
+    ``through``, one point per week of last year's weekly drops (on this year's calendar),
+    each the projection at that date. Columns ``date``, ``rate``; empty where there is no
     projection."""
-    drop = wh.resolve(as_of)
+    drop = wh.resolve(request.as_of)
     if drop is None or metric_id not in CUMULATIVE:
         return pd.DataFrame(columns=["date", "rate"])
-    frame = series(wh, scope, metric_id, filters, drop, threshold, row_of)
+    frame = series(wh, request.at(drop), metric_id, row_of)
     now_by, curves = _weekly_curves(frame, drop, None)
     now, curve = now_by.get(None), curves.get(None, [])
     ly_now = value_at(curve, drop)
@@ -378,28 +369,110 @@ def projection_line(wh: Warehouse, scope: Scope, metric_id: str, through: date,
     return pd.DataFrame(points, columns=["date", "rate"])
 
 
-def pace(wh: Warehouse, scope: Scope, metric_id: str, settings: Settings,
-         filters: Filters = Filters(), as_of: date | None = None,
+def pace(wh: Warehouse, request: Request, metric_id: str, settings: Settings,
          row_of: tuple[str, str] | None = None) -> Pace:
-    """The metric's goal for this view (a district's own goal when the view is one district),
-    and the projections at the goal's deadline (the Cal Grant deadline when no goal is set)
-    and at the end of the school year. ``row_of`` as in ``project``."""
-    threshold = settings.privacy.suppression_threshold
-    drop = wh.resolve(as_of)
+    """A card's goal and pace: the metric's goal for this view (a district's own goal when
+    the view is one district), and the projections at the goal's deadline (the Cal Grant
+    deadline when no goal is set) and at the end of the school year. ``row_of`` as in
+    ``project``. ``Pace.card_text`` is the card's one line; ``Pace.status`` its sentence."""
+    drop = wh.resolve(request.as_of)
     if drop is None:
         return Pace(metric_id, None, None, None, None, None, None)
-    district = single_district(scope, filters)
+    request = request.at(drop)
+    district = single_district(request.scope, request.filters)
     if row_of is not None and row_of[0] in ("district", "school"):
         district = str(row_of[1])[:7]
     goal = goal_for(settings, metric_id, drop, district)
     deadline = goal.deadline if goal else cal_grant_deadline(drop)[0]
-    at_deadline = project(wh, scope, metric_id, deadline, filters, drop, threshold, row_of)
-    at_end = project(wh, scope, metric_id, school_year_end(drop), filters, drop, threshold,
-                     row_of)
+    at_deadline = project(wh, request, metric_id, deadline, row_of)
+    at_end = project(wh, request, metric_id, school_year_end(drop), row_of)
     return Pace(metric_id, drop, at_deadline.rate_now, goal, deadline, at_deadline, at_end)
 
 
-def paces(wh: Warehouse, scope: Scope, metric_ids: Sequence[str], settings: Settings,
-          filters: Filters = Filters(), as_of: date | None = None) -> dict[str, Pace]:
+def paces(wh: Warehouse, request: Request, metric_ids: Sequence[str],
+          settings: Settings) -> dict[str, Pace]:
     """``pace`` for several metrics (the cards of a page), by metric id."""
-    return {m: pace(wh, scope, m, settings, filters, as_of) for m in metric_ids}
+    return {m: pace(wh, request, m, settings) for m in metric_ids}
+
+
+@dataclass(frozen=True)
+class TrendProjection:
+    """What a weekly trend chart adds after its last point: the dotted continuation
+    (``line``: ``date``, ``rate`` on this year's calendar, from the as-of drop to the end of
+    the school year; empty where nothing can be projected), the goal (a horizontal line at
+    ``goal.rate``, None when no goal is set), the deadline the pace is judged at, the
+    projections at that deadline and at the year's end, and the method sentence to show
+    beside the chart."""
+
+    metric_id: str
+    line: pd.DataFrame
+    goal: Goal | None
+    deadline: date | None
+    at_deadline: Projection | None
+    at_year_end: Projection | None
+    method: str
+
+    @property
+    def goal_rate(self) -> float | None:
+        return self.goal.rate if self.goal else None
+
+
+def trend_projection(wh: Warehouse, request: Request, metric_id: str,
+                     settings: Settings) -> TrendProjection:
+    """The dotted continuation of a trend chart and the goal's value, for the view of
+    ``request`` (one call for the chart)."""
+    p = pace(wh, request, metric_id, settings)
+    if p.drop is None:
+        return TrendProjection(metric_id, pd.DataFrame(columns=["date", "rate"]), None, None,
+                               None, None, NO_DATA)
+    line = projection_line(wh, request.at(p.drop), metric_id, school_year_end(p.drop))
+    method = (p.at_deadline.method if p.at_deadline else NO_DATA)
+    return TrendProjection(metric_id, line, p.goal, p.deadline, p.at_deadline, p.at_year_end,
+                           method)
+
+
+@dataclass(frozen=True)
+class ProjectedBy:
+    """The leaderboard's projection column: ``frame`` has the breakdown columns
+    (``district``/``district_name`` or ``school``/``school_name``), ``rate_now``,
+    ``projected`` (None where nothing can be projected or a cell is hidden), ``goal`` (the
+    goal in force for the row: a district's own goal, else the county's; None without one),
+    ``on_pace`` (True/False, None without a goal or a projection) and ``method``.
+    ``column`` is the column's title ("Projected at Mar 2")."""
+
+    metric_id: str
+    by: str
+    target: date | None
+    column: str
+    method: str
+    frame: pd.DataFrame
+
+
+def projected_by(wh: Warehouse, request: Request, metric_id: str, by: str,
+                 settings: Settings) -> ProjectedBy:
+    """The projection of every district or school (``by``) of the request's view at the
+    county goal's deadline (the Cal Grant deadline without a goal), for the leaderboard."""
+    drop = wh.resolve(request.as_of)
+    if drop is None:
+        empty = project_by(wh, request, metric_id, by, date.today())
+        return ProjectedBy(metric_id, by, None, "Projected", NO_DATA,
+                           empty.assign(goal=None, on_pace=None))
+    county_goal = goal_for(settings, metric_id, drop, None)
+    target = county_goal.deadline if county_goal else cal_grant_deadline(drop)[0]
+    frame = project_by(wh, request.at(drop), metric_id, by, target)
+    goals, on_pace = [], []
+    for _, row in frame.iterrows():
+        district = (str(row["district"]) if by == "district" else
+                    str(row["school"])[:7] if by == "school" else
+                    single_district(request.scope, request.filters))
+        g = goal_for(settings, metric_id, drop, district)
+        goals.append(g.rate if g else None)
+        proj = row["projected"]
+        on_pace.append(None if g is None or proj is None or pd.isna(proj)
+                       else bool(float(proj) >= g.rate - 1e-12))
+    frame = frame.assign(goal=pd.Series(goals, index=frame.index, dtype="object"),
+                         on_pace=pd.Series(on_pace, index=frame.index, dtype="object"))
+    methods = [m for m in frame["method"] if m in (WEEKLY,)]
+    method = methods[0] if methods else (frame["method"].iloc[0] if len(frame) else NO_DATA)
+    return ProjectedBy(metric_id, by, target, f"Projected at {target:%b} {target.day}",
+                       method, frame)

@@ -13,12 +13,19 @@ from ccgi_dash import brief
 from ccgi_dash.accounts import audit as account_audit
 from ccgi_dash.accounts import passwords, users
 from ccgi_dash.cli import main
+from ccgi_dash.metrics import Filters, Request
 from ccgi_dash.scope import Scope
 from ccgi_dash.settings import parse_settings
 from ccgi_dash.store import Warehouse
 from tests.conftest import FRESNO_UNIFIED, PASSWORD, export_rows
 
 SETTINGS = parse_settings({"goals": {"aid_completed": {"goal": "65%"}}})
+
+
+def req(scope: Scope, district: str | None = None, school: str | None = None) -> Request:
+    """The request of a view of one district (or school), latest drop, threshold 11."""
+    return Request(scope, Filters(districts=(district,) if district else (),
+                                  schools=(school,) if school else ()), None, 11)
 
 
 def pdf_text(data: bytes) -> tuple[pypdf.PdfReader, str]:
@@ -48,7 +55,7 @@ def pct(row: dict) -> str:
 @pytest.fixture(scope="module")
 def district_pdf(demo_data) -> bytes:
     with contextlib.closing(Warehouse(demo_data)) as wh:
-        return brief.brief_pdf(wh, Scope.county("demo"), SETTINGS, FRESNO_UNIFIED)
+        return brief.brief_pdf(wh, req(Scope.county("demo"), FRESNO_UNIFIED), SETTINGS)
 
 
 def test_one_tagged_letter_page_with_title_language_and_alt_text(district_pdf):
@@ -96,7 +103,7 @@ def test_a_district_brief_shows_nothing_of_another_district(demo_data):
     scope = Scope("district", districts=(FRESNO_UNIFIED,), student_level=True,
                   dataset="demo", user="dora")
     with contextlib.closing(Warehouse(demo_data)) as wh:
-        _, text = pdf_text(brief.brief_pdf(wh, scope, SETTINGS))
+        _, text = pdf_text(brief.brief_pdf(wh, req(scope), SETTINGS))
     assert "Fresno Unified" in text
     districts = export_rows(demo_data, "--metric", "aid_completed", "--by", "district")
     others = {r["district_name"] for r in districts if r["district"] != FRESNO_UNIFIED}
@@ -117,10 +124,10 @@ def test_a_district_leader_cannot_brief_another_district(demo_data):
                  if r["district"] != FRESNO_UNIFIED)
     with contextlib.closing(Warehouse(demo_data)) as wh:
         with pytest.raises(brief.BriefScopeError, match=f"only its own districts.*not {other}"):
-            brief.brief_data(wh, scope, SETTINGS, other)
+            brief.brief_data(wh, req(scope, other), SETTINGS)
         with pytest.raises(brief.BriefError, match="not in district"):
-            brief.brief_data(wh, Scope.county(), SETTINGS, FRESNO_UNIFIED,
-                             "19647251934678")
+            brief.brief_data(wh, req(Scope.county(), FRESNO_UNIFIED, "19647251934678"),
+                             SETTINGS)
 
 
 def test_a_school_brief_takes_its_row_of_the_districts_school_table(demo_data):
@@ -128,8 +135,8 @@ def test_a_school_brief_takes_its_row_of_the_districts_school_table(demo_data):
                        "--where", f"district={FRESNO_UNIFIED}")
     row = max((r for r in rows if not r["suppressed"]), key=lambda r: r["denominator"])
     with contextlib.closing(Warehouse(demo_data)) as wh:
-        reader, text = pdf_text(brief.brief_pdf(wh, Scope.county("demo"), SETTINGS,
-                                                FRESNO_UNIFIED, row["school"]))
+        reader, text = pdf_text(brief.brief_pdf(
+            wh, req(Scope.county("demo"), FRESNO_UNIFIED, row["school"]), SETTINGS))
     assert len(reader.pages) == 1
     assert f"{row['school_name']}, Fresno Unified" in re.sub(r"\s+", " ", text)
     assert f"{pct(row)} {row['numerator']:,} of {row['denominator']:,}" in text
@@ -185,12 +192,13 @@ def test_a_rate_over_a_hidden_count_is_hidden_in_the_brief(tmp_path):
                         if r["district"] == "1964733")["numerator"]
     applied = {r["district"]: r for r in export_rows(dd, "--metric", "uc_eligible_applied",
                                                      "--by", "district")}
-    assert applied["1964733"]["denominator"] == hidden_count == 20
-    assert not applied["1964733"]["suppressed"]  # export alone would give the count away
+    assert hidden_count == 20
+    # suppress_metric hides the population where the parent count is hidden: export too
+    assert applied["1964733"]["denominator"] is None and applied["1964733"]["suppressed"]
     settings = parse_settings({"goals": {"uc_eligible_applied": {"goal": "50%"}}})
     with contextlib.closing(Warehouse(dd)) as wh:
-        data = brief.brief_data(wh, Scope.county(), settings, "1964733")
-        _, text = pdf_text(brief.brief_pdf(wh, Scope.county(), settings, "1964733"))
+        data = brief.brief_data(wh, req(Scope.county(), "1964733"), settings)
+        _, text = pdf_text(brief.brief_pdf(wh, req(Scope.county(), "1964733"), settings))
     line = next(h for h in data.headlines if h.metric_id == "uc_eligible_applied")
     assert line.suppressed and line.rate_text == "*" and line.count_text == "*"
     assert line.pace is not None and line.pace.at_deadline is not None
@@ -199,8 +207,6 @@ def test_a_rate_over_a_hidden_count_is_hidden_in_the_brief(tmp_path):
 
 
 def test_brief_for_a_page_view_picks_the_district_or_school_of_its_filters(demo_data):
-    from ccgi_dash.metrics import Filters
-
     scope = Scope("district", districts=(FRESNO_UNIFIED,), student_level=True,
                   dataset="demo", user="dora")
     assert brief.view_of(scope, Filters()) == (FRESNO_UNIFIED, None)
@@ -208,6 +214,9 @@ def test_brief_for_a_page_view_picks_the_district_or_school_of_its_filters(demo_
     assert brief.view_of(Scope.county(), Filters(schools=("10621661031897",))) == (
         FRESNO_UNIFIED, "10621661031897")
     with contextlib.closing(Warehouse(demo_data)) as wh:
-        pdf, name, what = brief.brief_for_view(wh, scope, SETTINGS, Filters())
+        pdf, name, what = brief.brief_for_view(wh, req(scope), SETTINGS)
+        with pytest.raises(brief.BriefError, match="one district"):
+            brief.brief_for_view(wh, Request(Scope.county("demo"), Filters(
+                districts=(FRESNO_UNIFIED, "1062117")), None, 11), SETTINGS)
     assert pdf.startswith(b"%PDF") and name == f"brief-{FRESNO_UNIFIED}-2026-11-20.pdf"
     assert what == f"brief as_of=2026-11-20 district={FRESNO_UNIFIED}"

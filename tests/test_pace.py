@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 
 from ccgi_dash import pace
-from ccgi_dash.metrics import Filters
+from ccgi_dash.metrics import Filters, Request
 from ccgi_dash.scope import Scope
 from ccgi_dash.settings import parse_settings
 from ccgi_dash.store import DataDir, Warehouse
@@ -22,6 +22,8 @@ from tests.dropkit import Drop, ingest, make_drop
 SCHOOL = "19647251934678"
 DISTRICT = "1964725"
 SENIORS = 20
+REQ = Request(Scope.county(), Filters(), None, 11)
+"""The county at the latest drop, with the threshold of the privacy spec (11)."""
 
 
 def completed(day: str, n: int, dates: list[str] | None = None, students: int = 140) -> Drop:
@@ -61,8 +63,8 @@ def weekly(tmp_path) -> DataDir:
 
 def test_projection_by_hand_from_last_years_weekly_drops(weekly):
     with contextlib.closing(Warehouse(weekly)) as wh:
-        p = pace.project(wh, Scope.county(), "aid_completed", date(2027, 3, 2))
-        end = pace.project(wh, Scope.county(), "aid_completed", date(2027, 6, 30))
+        p = pace.project(wh, REQ, "aid_completed", date(2027, 3, 2))
+        end = pace.project(wh, REQ, "aid_completed", date(2027, 6, 30))
     # Last year's drops move forward one school year (365 days): Nov 21 2025 -> Nov 21 2026,
     # Mar 6 2026 -> Mar 6 2027, Jun 26 2026 -> Jun 26 2027.
     # Last year at this week (Nov 20): Nov 21 is 1 day away (within a week) -> 4/20 = 0.20.
@@ -80,15 +82,14 @@ def test_projection_by_hand_from_last_years_weekly_drops(weekly):
 
 def test_on_pace_compares_the_projection_at_the_deadline_with_the_goal(weekly):
     with contextlib.closing(Warehouse(weekly)) as wh:
-        ok = pace.pace(wh, Scope.county(), "aid_completed",
+        ok = pace.pace(wh, REQ, "aid_completed",
                        parse_settings({"goals": {"aid_completed": {"goal": "78%"}}}))
-        short = pace.pace(wh, Scope.county(), "aid_completed",
+        short = pace.pace(wh, REQ, "aid_completed",
                           parse_settings({"goals": {"aid_completed": {"goal": "79%"}}}))
-        own = pace.pace(wh, Scope.county(), "aid_completed",
-                        parse_settings({"goals": {"aid_completed": {
-                            "goal": "50%", "districts": {DISTRICT: "90%"}}}}),
-                        Filters(districts=(DISTRICT,)))
-        none = pace.pace(wh, Scope.county(), "aid_completed", parse_settings({}))
+        own = pace.pace(wh, Request(Scope.county(), Filters(districts=(DISTRICT,)), None, 11),
+                        "aid_completed", parse_settings({"goals": {"aid_completed": {
+                            "goal": "50%", "districts": {DISTRICT: "90%"}}}}))
+        none = pace.pace(wh, REQ, "aid_completed", parse_settings({}))
     assert ok.deadline == date(2027, 3, 2) and ok.on_pace is True  # 78.1% >= 78%
     assert short.on_pace is False and "Not on pace" in short.status
     assert own.goal is not None and own.goal.rate == pytest.approx(0.9)
@@ -99,9 +100,9 @@ def test_on_pace_compares_the_projection_at_the_deadline_with_the_goal(weekly):
 
 def test_projection_by_district_and_the_dotted_line_agree_with_project(weekly):
     with contextlib.closing(Warehouse(weekly)) as wh:
-        one = pace.project(wh, Scope.county(), "aid_completed", date(2027, 3, 2))
-        by = pace.project_by(wh, Scope.county(), "aid_completed", "district", date(2027, 3, 2))
-        line = pace.projection_line(wh, Scope.county(), "aid_completed", date(2027, 3, 2))
+        one = pace.project(wh, REQ, "aid_completed", date(2027, 3, 2))
+        by = pace.project_by(wh, REQ, "aid_completed", "district", date(2027, 3, 2))
+        line = pace.projection_line(wh, REQ, "aid_completed", date(2027, 3, 2))
     assert list(by["district"]) == [DISTRICT]
     assert by["projected"].iloc[0] == pytest.approx(one.rate)
     assert line["date"].iloc[0] == date(2026, 11, 20)
@@ -113,8 +114,8 @@ def test_projection_by_district_and_the_dotted_line_agree_with_project(weekly):
 def test_nothing_where_last_year_has_no_data(tmp_path):
     dd = load(tmp_path, completed("2026-11-13", 5), completed("2026-11-20", 6))
     with contextlib.closing(Warehouse(dd)) as wh:
-        p = pace.project(wh, Scope.county(), "aid_completed", date(2027, 3, 2))
-        line = pace.projection_line(wh, Scope.county(), "aid_completed", date(2027, 3, 2))
+        p = pace.project(wh, REQ, "aid_completed", date(2027, 3, 2))
+        line = pace.projection_line(wh, REQ, "aid_completed", date(2027, 3, 2))
     assert p.rate is None and p.rate_now == pytest.approx(0.30)
     assert p.method == pace.NO_DATA
     assert line.empty
@@ -126,7 +127,7 @@ def test_last_years_dates_when_its_weekly_drops_do_not_cover_the_weeks(tmp_path)
     dates = ["2025-11-01"] * 4 + ["2026-02-15"] * 10 + ["2026-05-01"] * 2
     dd = load(tmp_path, completed("2026-06-26", 16, dates), completed("2026-11-20", 6))
     with contextlib.closing(Warehouse(dd)) as wh:
-        p = pace.project(wh, Scope.county(), "aid_completed", date(2027, 3, 2))
+        p = pace.project(wh, REQ, "aid_completed", date(2027, 3, 2))
     # last year at Nov 20 (2025-11-20 before the shift): 4/20; at Mar 2 (2026-03-02): 14/20
     assert p.last_year_now == pytest.approx(0.20)
     assert p.last_year_target == pytest.approx(0.70)
@@ -139,14 +140,14 @@ def test_a_small_group_gets_no_projection(tmp_path):
     dd = load(tmp_path, completed("2025-11-21", 2, students=70),
               completed("2026-03-06", 7, students=70), completed("2026-11-20", 3, students=70))
     with contextlib.closing(Warehouse(dd)) as wh:
-        p = pace.project(wh, Scope.county(), "aid_completed", date(2027, 3, 2))
+        p = pace.project(wh, REQ, "aid_completed", date(2027, 3, 2))
     assert p.rate is None and p.rate_now is None and p.method == pace.HIDDEN
 
 
 def test_status_metrics_and_past_deadlines_are_not_projected(weekly):
     with contextlib.closing(Warehouse(weekly)) as wh:
-        status = pace.project(wh, Scope.county(), "uc_eligible", date(2027, 3, 2))
-        passed = pace.project(wh, Scope.county(), "aid_completed", date(2026, 10, 1))
+        status = pace.project(wh, REQ, "uc_eligible", date(2027, 3, 2))
+        passed = pace.project(wh, REQ, "aid_completed", date(2026, 10, 1))
     assert status.rate is None and status.method == pace.NOT_CUMULATIVE
     assert passed.rate is None and passed.method == pace.PASSED
     assert "aid_completed" in pace.CUMULATIVE and "active_30d" not in pace.CUMULATIVE
@@ -160,3 +161,26 @@ def test_value_at_interpolates_and_stops_a_week_beyond_the_data():
     assert pace.value_at(curve, date(2025, 12, 24)) is None
     assert pace.value_at([(date(2026, 1, 1), None), (date(2026, 1, 11), 1.0)],
                          date(2026, 1, 6)) is None
+
+
+def test_the_three_calls_the_pages_draw(weekly):
+    # goal 78% by Mar 2: projected 30% + (70% - 20%... by hand in the first test) = 78.1%
+    settings = parse_settings({"goals": {"aid_completed": {
+        "goal": "78%", "districts": {DISTRICT: "90%"}}}})
+    with contextlib.closing(Warehouse(weekly)) as wh:
+        one = pace.project(wh, REQ, "aid_completed", date(2027, 3, 2))
+        end = pace.project(wh, REQ, "aid_completed", date(2027, 6, 30))
+        card = pace.pace(wh, REQ, "aid_completed", settings)
+        trend = pace.trend_projection(wh, REQ, "aid_completed", settings)
+        board = pace.projected_by(wh, REQ, "aid_completed", "school", settings)
+    assert card.card_text == f"Goal 78% by Mar 2 · projected {one.text} · on pace"
+    assert trend.goal_rate == pytest.approx(0.78) and trend.deadline == date(2027, 3, 2)
+    assert trend.line["date"].iloc[0] == date(2026, 11, 20)
+    assert trend.line["date"].iloc[-1] == date(2027, 6, 30)
+    assert trend.line["rate"].iloc[-1] == pytest.approx(end.rate)
+    assert trend.method == pace.WEEKLY
+    assert board.column == "Projected at Mar 2" and board.target == date(2027, 3, 2)
+    row = board.frame.iloc[0]
+    assert row["school"] == SCHOOL and row["projected"] == pytest.approx(one.rate)
+    # the school's district has its own goal of 90%: the projected 78.1% falls short
+    assert row["goal"] == pytest.approx(0.90) and row["on_pace"] is False

@@ -137,11 +137,17 @@ def _card_help(card: Headline) -> str:
 def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
                     note: str | None = None) -> None:
     """A chart with the table behind it one click away, and a CSV of exactly that table."""
+    from ccgi_dash.ui import drill
+
     key = slug(name)
+    if fig is not None and drill.level_of(name):
+        drill.way_back(f"chart-{key}")
     chart_tab, table_tab = st.tabs(["Chart", "Table"])
     with chart_tab:
         if fig is None:
             st.caption(note or "Nothing to chart for this selection; the table lists it.")
+        elif drill.level_of(name):  # "by district"/"by school": a click drills down
+            drill.plot(fig, name, f"chart-{key}", PLOTLY_CONFIG)
         else:
             st.plotly_chart(fig, config=PLOTLY_CONFIG, key=f"chart-{key}")
     with table_tab:
