@@ -1,7 +1,6 @@
-"""Overview: the county funnel and the headline numbers, with the change since the last drop
+"""Overview: the seniors' funnel and the headline numbers, with the change since the last drop
 and against the same week last year."""
 
-from ccgi_dash import charts, views
 from ccgi_dash.topics import panels
 from ccgi_dash.ui import data, page, render
 
@@ -9,11 +8,8 @@ HEADLINES = ("account_registered", "aid_submitted", "aid_completed", "any_app_su
              "uc_submitted", "csu_submitted", "ccc_submitted", "csu_eligible")
 
 ctx = page.begin("overview")
-funnel = data.view(views.funnel, ctx.request)
-if not render.no_students(funnel.rename(columns={"population": "denominator"})):
+people = data.view(panels.population, ctx.request, HEADLINES)
+if not render.no_students(people):
     render.headline_cards(data.view(panels.headlines, ctx.request, HEADLINES))
-    table = funnel[["stage", "students_text", "population", "rate_text"]].rename(
-        columns={"stage": "Stage", "students_text": "Students", "population": "Out of",
-                 "rate_text": "Rate"})
-    render.chart_and_table(charts.funnel_chart(funnel, "How far along are the students?"),
-                           table, "overview-funnel", note=render.suppression_note(ctx.threshold))
+    funnel = data.view(panels.senior_funnel, ctx.request)
+    render.chart_and_table(funnel.fig, funnel.table, funnel.name, note=funnel.note)

@@ -105,8 +105,8 @@ def district_heatmap(wh: Warehouse, req: Request, metric_id: str, dim: str) -> P
     """The metric in every district x group cell: one query, suppressed as one table.
 
     The colour scale spans the shown rates (in whole tens) so a metric between 5% and 20%
-    does not paint every cell the same dark colour, and the title gets room above the group
-    names, which ``charts.heatmap`` puts on top.
+    does not paint every cell the same dark colour; ``charts.heatmap`` writes every cell's
+    text (rate, ``*``, ``--``) and keeps the group names clear of the title.
     """
     metric = metrics.metric(metric_id)
     name = f"{metric_id}-by-district-and-{dim}"
@@ -122,7 +122,6 @@ def district_heatmap(wh: Warehouse, req: Request, metric_id: str, dim: str) -> P
         return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
     fig = charts.heatmap(frame, "district", dim, f"Where do groups lag? {metric.title}, by "
                          f"district and {DIMENSIONS[dim].by}")
-    fig.update_layout(margin={"t": 110})
     rates = pd.to_numeric(frame["rate"], errors="coerce").dropna()
     if len(rates):
         lo = 10 * (float(rates.min()) * 100 // 10)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ccgi_dash import metrics
+from ccgi_dash import goals, metrics
 from ccgi_dash.datasets import DIMENSIONS, SUBGROUP_DIMENSIONS
 from ccgi_dash.topics import Section, Topic, panels
 from ccgi_dash.ui import data, page, render
@@ -68,8 +68,11 @@ def _section(topic: Topic, section: Section, ctx: PageContext, metric_id: str) -
     req = ctx.request
     measures = topic.measures
     if section.kind == "trends":
-        marks = tuple(topic.marks(ctx.warehouse.resolve(ctx.as_of))) if topic.marks else ()
-        for p in data.view(panels.trends, req, metric_id, marks):
+        drop = ctx.warehouse.resolve(ctx.as_of)
+        marks = tuple(topic.marks(drop)) if topic.marks else ()
+        goal = goals.goal_for(ctx.settings, metric_id, drop,
+                              goals.single_district(req.scope, req.filters))
+        for p in data.view(panels.trends, req, metric_id, marks, goal):
             _show(p)
     elif section.kind == "breakdown":
         dim = render.breakdown_picker(_choices(topic, ctx), _default_breakdown(topic, ctx),
