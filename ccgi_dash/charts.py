@@ -49,29 +49,55 @@ def series_style(i: int) -> dict[str, object]:
             "symbol": SYMBOLS[i % len(SYMBOLS)]}
 
 
+TITLE_LINE = 52
+"""Characters on one line of a chart title: plotly does not wrap titles, and a longer line is
+cut off on a 400 px phone screen."""
+
+
+def wrap_title(text: str, width: int = TITLE_LINE) -> str:
+    """A chart title on lines of at most ``width`` characters (``<br>`` between words)."""
+    words, lines, line = str(text).split(), [], ""
+    for w in words:
+        if line and len(line) + 1 + len(w) > width:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    lines.append(line)
+    return "<br>".join(lines)
+
+
 def layout(fig: go.Figure, title: str, *, height: int | None = None,
            subtitle: str | None = None) -> go.Figure:
-    """Title (the chart's question, and its accessible name), font, white ground, legend
-    below the plot where it can never cover the title."""
-    title_spec: dict[str, object] = {"text": title, "x": 0, "xanchor": "left",
-                                     "font": {"size": 17}}
+    """Title (the chart's question, and its accessible name: ``meta.title`` keeps it whole),
+    font, white ground, and a legend under the plot at the foot of the figure, where it
+    neither covers the title nor the axis title."""
+    wrapped = wrap_title(title)
+    extra = 22 * wrapped.count("<br>")
+    title_spec: dict[str, object] = {"text": wrapped, "x": 0, "xanchor": "left",
+                                     "font": {"size": 17}, "yref": "container", "y": 0.98,
+                                     "yanchor": "top"}
     if subtitle:
-        title_spec["subtitle"] = {"text": subtitle, "font": {"size": 13, "color": "#555"}}
+        title_spec["subtitle"] = {"text": wrap_title(subtitle, 70),
+                                  "font": {"size": 13, "color": "#555"}}
+        extra += 18 * wrap_title(subtitle, 70).count("<br>")
+    legends = sum(1 for t in fig.data if t.showlegend is not False and t.name)
     fig.update_layout(
         title=title_spec,
         font={"family": FONT, "size": 13, "color": TEXT},
-        margin={"l": 10, "r": 24, "t": 84 if subtitle else 56, "b": 10},
+        margin={"l": 10, "r": 24, "t": (84 if subtitle else 56) + extra,
+                "b": 96 if legends > 1 else 10},
         plot_bgcolor="white",
         paper_bgcolor="white",
         hoverlabel={"bgcolor": "white", "font_size": 13},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.16, "x": 0, "xanchor": "left",
-                "title": None},
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0,
+                "x": 0, "xanchor": "left", "title": None},
         colorway=list(OKABE_ITO),
         separators=".,",
         meta={"title": title},
     )
     if height:
-        fig.update_layout(height=height)
+        fig.update_layout(height=height + extra + (70 if legends > 1 else 0))
     return fig
 
 
@@ -136,10 +162,16 @@ def county_ref(rate: float) -> Reference:
     return Reference(rate, "County", COUNTY_REF, "dot")
 
 
-def _bar_text_fonts() -> dict[str, object]:
-    """Value labels inside the bar's end when they fit (white), after it when not: a
-    reference line is crossed by long bars, whose labels then sit inside them."""
-    return {"textposition": "auto", "insidetextanchor": "end",
+def bar_text_positions(values: Sequence[float], top: float) -> list[str]:
+    """Value labels inside the bar's end (white) when the bar is long enough to hold one,
+    after it when not (a short, zero or hidden bar keeps its label, ``0.0%`` or ``*``): a
+    reference line runs behind the bars, so the labels of the bars it crosses sit on the bar,
+    clear of the line."""
+    return ["inside" if v >= 0.3 * top else "outside" for v in values]
+
+
+def _bar_text_fonts(values: Sequence[float], top: float) -> dict[str, object]:
+    return {"textposition": bar_text_positions(values, top), "insidetextanchor": "end",
             "insidetextfont": {"color": "white"}, "outsidetextfont": {"color": TEXT},
             "cliponaxis": False, "constraintext": "none"}
 
@@ -165,22 +197,22 @@ def rate_bars(frame: pd.DataFrame, dim: str, title: str, count_label: str, pop_l
         f = f.tail(max_rows)
     labels = [x if str(x).startswith(SEPARATOR) else escape(x) for x in f[label_col]]
     values = [0 if pd.isna(v) else v * 100 for v in f["_rate"]]
+    refs = [r for r in (None if highlight is None else all_students_ref(highlight),
+                        None if county is None else county_ref(county)) if r is not None]
+    top = fitted_top(values, [r.rate * 100 for r in refs])
     fig = go.Figure(go.Bar(
         x=values, y=labels, orientation="h", marker_color=PRIMARY, text=list(f["rate_text"]),
         hovertext=hover_text(f, label_col, count_label, pop_label), hoverinfo="text",
-        name=escape(count_label), showlegend=False, **_bar_text_fonts(),
+        name=escape(count_label), showlegend=False, **_bar_text_fonts(values, top),
     ))
-    refs = [r for r in (None if highlight is None else all_students_ref(highlight),
-                        None if county is None else county_ref(county)) if r is not None]
     for i, ref in enumerate(refs):
         add_reference(fig, ref.rate * 100, ref.text, color=ref.color, dash=ref.dash, row=i)
-    top = fitted_top(values, [r.rate * 100 for r in refs])
     fig.update_xaxes(title="Percent", range=[0, top], ticksuffix="%", gridcolor="#eee",
                      zeroline=True, zerolinecolor="#999")
     fig.update_yaxes(type="category", automargin=True)
     fig = layout(fig, title, height=max(260, 28 * len(f) + 120 + 18 * len(refs)),
                  subtitle=subtitle)
-    fig.update_layout(margin_t=(84 if subtitle else 56) + 20 * len(refs))
+    fig.update_layout(margin_t=fig.layout.margin.t + 20 * len(refs))
     return fig
 
 
@@ -265,7 +297,7 @@ def trend_lines(frame: pd.DataFrame, title: str, *, series: str | None = None,
             fig.add_trace(go.Scatter(
                 x=list(part["drop_date"]), y=y, mode="lines", name="County",
                 legendgroup="County", showlegend=j == 0,
-                line={"color": COUNTY_REF, "width": 2, "dash": "dot"}, hoverinfo="skip"))
+                line={"color": COUNTY_REF, "width": 2, "dash": "dashdot"}, hoverinfo="skip"))
     dates = sorted(frame["drop_date"]) if len(frame) else []
     add_marks(fig, marks, dates)
     for boundary in year_boundaries(dates):
@@ -327,7 +359,7 @@ def weekly_year_over_year_chart(frame: pd.DataFrame, title: str,
         ys.extend(v for v in y if v is not None)
         fig.add_trace(go.Scatter(
             x=list(c["plot_date"]), y=y, mode="lines", name="County (this year)",
-            line={"color": COUNTY_REF, "width": 2, "dash": "dot"},
+            line={"color": COUNTY_REF, "width": 2, "dash": "dashdot"},
             hovertext=[f"<b>County</b>, drop of {d:%b %d, %Y}<br>Rate: {r}"
                        for d, r in zip(c["drop_date"], c["rate_text"], strict=True)],
             hoverinfo="text", connectgaps=False))
@@ -345,7 +377,7 @@ def weekly_year_over_year_chart(frame: pd.DataFrame, title: str,
         rate, text = goal
         ys.append(rate * 100)
         fig.add_hline(y=rate * 100, line_color=GOAL_REF, line_dash="longdash", line_width=2,
-                      annotation_text=escape(text), annotation_position="top left",
+                      annotation_text=escape(text), annotation_position="bottom left",
                       annotation_font_color=GOAL_REF, annotation_font_size=12)
     if xs:
         add_marks(fig, marks, xs)
@@ -412,15 +444,16 @@ def ranked_bars(frame: pd.DataFrame, title: str, *, item_label: str = "item",
     return layout(fig, title, height=max(260, 26 * len(f) + 110))
 
 
-def _wrap(text: str, width: int = 14) -> str:
-    """A column label on short lines (``<br>``), so heat-map columns need no slant."""
-    words, lines, line = str(text).split(), [], ""
+def _wrap(text: str, width: int = 10) -> str:
+    """A column label on short lines (``<br>``; a hyphenated word may break after its
+    hyphen), so heat-map columns need no slant and stay apart on a phone."""
+    words, lines, line = str(text).replace("-", "- ").split(), [], ""
     for w in words:
         if line and len(line) + 1 + len(w) > width:
             lines.append(line)
             line = w
         else:
-            line = f"{line} {w}".strip()
+            line = f"{line}{'' if line.endswith('-') else ' '}{w}".strip()
     lines.append(line)
     return "<br>".join(escape(x) for x in lines)
 
@@ -461,7 +494,7 @@ def heatmap(frame: pd.DataFrame, row_dim: str, col_dim: str, title: str) -> go.F
     fig = go.Figure(go.Heatmap(
         z=z, x=wrapped, y=[escape(r) for r in rows], text=text,
         texttemplate="%{text}", hovertext=hover, hoverinfo="text", colorscale=SEQUENTIAL,
-        zmin=0, zmax=100, xgap=2, ygap=2, hoverongaps=True,
+        zmin=0, zmax=100, xgap=2, ygap=2, hoverongaps=True, textfont={"size": 13},
         colorbar={"title": {"text": "Rate", "side": "top"}, "ticksuffix": "%",
                   "orientation": "h", "y": -0.02, "yanchor": "top", "len": 0.6,
                   "thickness": 12},
@@ -469,7 +502,8 @@ def heatmap(frame: pd.DataFrame, row_dim: str, col_dim: str, title: str) -> go.F
     fig.update_yaxes(autorange="reversed", type="category", automargin=True)
     fig.update_xaxes(type="category", side="top", tickangle=0)
     fig = layout(fig, title, height=max(340, 30 * len(rows) + 200 + 16 * lines))
-    fig.update_layout(margin={"t": 70 + 17 * lines, "b": 60}, plot_bgcolor="#f4f4f4")
+    fig.update_layout(margin={"t": fig.layout.margin.t + 14 + 17 * lines, "b": 60},
+                      plot_bgcolor="#f4f4f4")
     return fig
 
 
@@ -493,12 +527,16 @@ def leaderboard_chart(frame: pd.DataFrame, title: str, *, subtitle: str | None =
                       f"{escape(district)} · {format_size(seniors)} seniors</span>")
     now = [None if r is None or pd.isna(r) else r * 100 for r in f["rate"]]
     last = [None if r is None or pd.isna(r) else r * 100 for r in f["last_rate"]]
-    text = [t if not c else f"{t} ({c})" for t, c in zip(f["rate_text"], f["change_text"],
-                                                        strict=True)]
+    text = [t if not c else f"{t}<br><span style='font-size:11px'>{c}</span>"
+            for t, c in zip(f["rate_text"], f["change_text"], strict=True)]
+    # the rate and change stand in a column right of every bar and marker, so neither the
+    # bar's end nor last year's diamond ever covers them
+    reach = max([v for v in [*now, *last] if v is not None], default=0.0)
+    column = reach * 1.04 + 1.0
     fig = go.Figure()
     fig.add_trace(go.Bar(
         x=[0 if v is None else v for v in now], y=labels, orientation="h",
-        marker_color=PRIMARY, text=text, name="This year", **_bar_text_fonts(),
+        marker_color=PRIMARY, name="This year", showlegend=True,
         hovertext=[f"<b>{escape(s)}</b><br>{escape(d)}<br>Seniors: {format_size(n)}<br>"
                    f"Completed: {t}<br>Same week last year: {lt}<br>Change: {c or '--'}"
                    for s, d, n, t, lt, c in zip(f["school_label"], f["district_name"],
@@ -510,8 +548,12 @@ def leaderboard_chart(frame: pd.DataFrame, title: str, *, subtitle: str | None =
         marker={"symbol": "diamond", "size": 11, "color": "#000000",
                 "line": {"color": "white", "width": 1.5}},
         hovertext=[f"Same week last year: {t}" for t in f["last_text"]], hoverinfo="text"))
+    fig.add_trace(go.Scatter(
+        x=[column] * len(labels), y=labels, mode="text", text=text,
+        textposition="middle right", showlegend=False, hoverinfo="skip",
+        textfont={"color": TEXT}, cliponaxis=False))
     fig.update_xaxes(title="FAFSA/CADAA completed (% of seniors)", ticksuffix="%",
-                     gridcolor="#eee", range=[0, fitted_top([*now, *last], pad=0.3)])
+                     gridcolor="#eee", range=[0, column * 1.6])
     fig.update_yaxes(type="category", automargin=True)
     fig = layout(fig, title, height=max(300, 44 * len(f) + 150), subtitle=subtitle)
     fig.update_layout(bargap=0.35)

@@ -59,8 +59,12 @@ def test_reference_lines_sit_behind_the_labels_and_are_labelled_above_the_plot()
     # both labels above the plot area (paper y = 1, anchored at their bottom), one over the other
     assert all(a.yref == "paper" and a.y == 1 and a.yanchor == "bottom" for a in notes.values())
     assert notes["All students 12.0%"].yshift != notes["County 15.0%"].yshift
-    # the value labels go inside a bar that is long enough, after it when not
-    assert fig.data[0].textposition == "auto"
+    # the value labels go inside a bar long enough to hold one (the line runs behind the
+    # bars), after it when not: a zero or hidden bar keeps its label
+    assert list(fig.data[0].textposition) == ["inside", "inside", "inside"]
+    zero = charts.rate_bars(bars([0.0, None, 0.2]), "school", "Q?", "Filed", "Seniors")
+    assert list(zero.data[0].textposition)[:2] == ["outside", "outside"]
+    assert sorted(zero.data[0].text) == ["*", "0.0%", "20.0%"]
     assert lines[0].line.dash != lines[1].line.dash  # not told apart by colour alone
 
 
@@ -140,7 +144,17 @@ def test_heat_map_cells_read_as_text():
     # column names on their own lines above the cells, the title clear of them
     assert fig.layout.xaxis.side == "top" and fig.layout.xaxis.tickangle == 0
     assert fig.layout.margin.t >= 85
-    assert fig.layout.legend.y < 0  # legends below the plot, never over the title
+    # legends at the foot of the figure, never over the title
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
+
+
+def test_every_chart_is_titled_and_long_titles_wrap_for_phones():
+    title = "What share of seniors have a completed FAFSA or CADAA at each weekly drop?"
+    fig = charts.rate_bars(bars([0.1, 0.2]), "school", title, "Filed", "Seniors")
+    assert fig.layout.meta["title"] == title  # the whole question, the accessible name
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) == 2 and all(len(x) <= charts.TITLE_LINE for x in lines)
+    assert " ".join(lines) == title
 
 
 @pytest.fixture
@@ -230,7 +244,7 @@ def test_leaderboard_chart_shows_rank_district_seniors_last_year_and_change(wh):
     board = aid.leaderboard(wh, county_req())
     tier = board.tiers[-1]
     panel = aid.tier_panel(board, tier)
-    bar, marker = panel.fig.data
+    bar, marker, labels = panel.fig.data
     part = board.frame[(board.frame["tier"] == tier).to_numpy()
                        & board.frame["rank"].notna().to_numpy()]
     best = part.iloc[0]
@@ -241,4 +255,8 @@ def test_leaderboard_chart_shows_rank_district_seniors_last_year_and_change(wh):
     assert marker.name == "Same week last year" and marker.marker.symbol == "diamond"
     assert marker.x[-1] == pytest.approx(best["last_rate"] * 100)
     change = (best["rate"] - best["last_rate"]) * 100
-    assert bar.text[-1] == f"{best['rate_text']} ({change:+.1f} pts)"
+    assert labels.text[-1].startswith(f"{best['rate_text']}<br>")
+    assert labels.text[-1].endswith(f">{change:+.1f} pts</span>")
+    # the labels stand in a column right of every bar and diamond
+    drawn = [x for x in (*bar.x, *marker.x) if x is not None]
+    assert min(labels.x) > max(drawn)

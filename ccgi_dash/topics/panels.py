@@ -533,16 +533,14 @@ def _weekly_short(wh: Warehouse, req: Request, metric_id: str) -> Panel:
     """``weekly``, titled with the catalogue's phrase above the time frame (half a page)."""
     panel = weekly(wh, req, metric_id)
     if panel.fig is not None:
-        panel.fig.update_layout(title_text=f"{metrics.metric(metric_id).phrase}?")
-        _two_line_title(panel.fig, "At each weekly drop, this year and last")
+        charts.layout(panel.fig, f"{metrics.metric(metric_id).phrase}?",
+                      subtitle="At each weekly drop, this year and last")
     return panel
 
 
 def _two_line_title(fig: go.Figure, subtitle: str) -> go.Figure:
     """The question above, the time frame below: one long line is cut off in half a page."""
-    fig.update_layout(title_subtitle_text=subtitle, margin_t=84,
-                      legend={"x": 1, "xanchor": "right"})
-    return fig
+    return charts.layout(fig, fig.layout.meta["title"], subtitle=subtitle)
 
 
 def trend_calls(wh: Warehouse, req: Request,
