@@ -75,8 +75,8 @@ def layout(fig: go.Figure, title: str, *, height: int | None = None,
     wrapped = wrap_title(title)
     extra = 22 * wrapped.count("<br>")
     title_spec: dict[str, object] = {"text": wrapped, "x": 0, "xanchor": "left",
-                                     "font": {"size": 17}, "yref": "container", "y": 0.98,
-                                     "yanchor": "top"}
+                                     "font": {"size": 17}, "yref": "container", "y": 1,
+                                     "yanchor": "top", "pad": {"t": 14}}
     if subtitle:
         title_spec["subtitle"] = {"text": wrap_title(subtitle, 70),
                                   "font": {"size": 13, "color": "#555"}}
