@@ -399,33 +399,6 @@ def add_marks(fig: go.Figure, marks: Sequence[tuple[date, str]], xs: Sequence[da
                           annotation_position="top left", annotation_font_size=11)
 
 
-def year_over_year_chart(frame: pd.DataFrame, title: str,
-                         marks: Sequence[tuple[date, str]] = ()) -> go.Figure:
-    """Cumulative curves, this school year against last, on one calendar."""
-    fig = go.Figure()
-    years = sorted(frame["year"].unique(), reverse=True) if len(frame) else []
-    for i, year in enumerate(years):
-        part = frame[frame["year"] == year].sort_values("date")
-        fig.add_trace(go.Scatter(
-            x=list(part["date"]), y=[v * 100 for v in part["rate"]], mode="lines",
-            name=f"{year} (this year)" if i == 0 else f"{year} (last year)",
-            line={"color": OKABE_ITO[0] if i == 0 else OKABE_ITO[1],
-                  "width": 3 if i == 0 else 2, "dash": "solid" if i == 0 else "dash"},
-            hovertext=[f"<b>{year}</b> as of {d:%b %d}<br>Count: {int(n):,}<br>"
-                       f"Of: {format_size(p)}<br>Rate: {r * 100:.1f}%"
-                       for d, n, p, r in zip(part["date"], part["numerator"],
-                                             part["denominator"], part["rate"], strict=True)],
-            hoverinfo="text",
-        ))
-    if len(frame):
-        add_marks(fig, marks, list(frame["date"]))
-    ys = [v * 100 for v in frame["rate"]] if len(frame) else []
-    fig.update_yaxes(title="Percent (cumulative)", ticksuffix="%", gridcolor="#eee",
-                     range=[0, fitted_top(ys, pad=0.12)])
-    fig.update_xaxes(title="Date (last year shown on this year's calendar)", gridcolor="#eee")
-    return layout(fig, title, height=420)
-
-
 def ranked_bars(frame: pd.DataFrame, title: str, *, item_label: str = "item",
                 count_label: str = "Students") -> go.Figure:
     """A ranked list: distinct students per item, largest on top; ``*`` for small counts."""

@@ -260,3 +260,16 @@ def test_leaderboard_chart_shows_rank_district_seniors_last_year_and_change(wh):
     # the labels stand in a column right of every bar and diamond
     drawn = [x for x in (*bar.x, *marker.x) if x is not None]
     assert min(labels.x) > max(drawn)
+
+
+def test_equity_trend_has_the_county_line_for_a_district_leader(wh):
+    from ccgi_dash.topics import equity
+
+    mine = equity.group_trend(wh, district_req(), "aid_submitted", "gender").fig
+    county = [t for t in mine.data if t.name == "County"]
+    assert county and county[0].line.dash == "dashdot"
+    theirs = equity.group_trend(wh, county_req(), "aid_submitted", "gender").fig
+    assert not any(t.name == "County" for t in theirs.data)
+    # no trace joins two school years
+    for t in mine.data:
+        assert len({school_year(pd.Timestamp(x).date()) for x in t.x}) == 1

@@ -121,7 +121,7 @@ def test_empty_states_are_said_in_words(app_env, demo_data):
     assert not at.exception
     captions = " ".join(c.value for c in at.caption)
     assert "No drop from last school year is loaded" in captions
-    assert "No curve to draw" in captions
+    assert "No projection: last year has no data" in captions
     assert "No drop from last year to compare with" in captions
 
 

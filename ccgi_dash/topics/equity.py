@@ -29,6 +29,7 @@ from ccgi_dash.topics.panels import (
     ALL_STUDENTS,
     Panel,
     all_hidden,
+    county_request,
     display_order,
     parallel,
     size_title,
@@ -131,7 +132,9 @@ def district_heatmap(wh: Warehouse, req: Request, metric_id: str, dim: str) -> P
 
 
 def group_trend(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
-    """The metric of each group at every loaded drop: is the gap closing?"""
+    """The metric of each group at every loaded drop: is the gap closing? Each school year
+    is its own piece of line; a view narrower than the county gets the county's line (all
+    its students, suppressed like any aggregate)."""
     metric = metrics.metric(metric_id)
     name = f"{metric_id}-by-{dim}-weekly"
     frame = views.trend(wh, req, metric_id, by=dim)
@@ -141,8 +144,14 @@ def group_trend(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
     table = views.table_for(ordered, ("drop_date", dim), metric_id, size_title(metric_id))
     if all_hidden(frame):
         return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
+    county = None
+    creq = county_request(req)
+    if creq is not None:
+        county = views.trend(wh, creq, metric_id)
+        county = county[~county["suppressed"].astype(bool).to_numpy()]
     fig = charts.trend_lines(frame, f"Is the gap closing? {metric.title}, by "
-                             f"{DIMENSIONS[dim].by}, at each weekly drop", series=dim)
+                             f"{DIMENSIONS[dim].by}, at each weekly drop", series=dim,
+                             county=county)
     return Panel(name, table, fig)
 
 

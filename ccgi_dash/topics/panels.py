@@ -29,9 +29,6 @@ from ccgi_dash.metrics import RANKINGS, Request
 from ccgi_dash.privacy import format_count, format_rate, format_size, suppress
 from ccgi_dash.store import Warehouse
 
-SCHOOL_CHART_ROWS = 40
-"""A bar chart of more schools than this is unreadable; the table keeps every school."""
-
 TOP_BOTTOM = 10
 """A long list (schools, districts) is charted as its top and bottom this many; the table
 keeps every row."""
@@ -303,52 +300,6 @@ def _weekly_subtitle(frame: pd.DataFrame, m: metrics.Metric) -> str | None:
     return f"Rates of {format_size(den)} {m.noun} at the drop of {last['drop_date']:%b %d, %Y}"
 
 
-def cumulative(wh: Warehouse, req: Request, metric_id: str,
-               marks: Sequence[tuple[date, str]] = ()) -> Panel:
-    """Cumulative curves by the date each student filed, this year against the same week last
-    year (from the as-of drop and the drop 52 weeks before)."""
-    m = metrics.metric(metric_id)
-    name = f"{metric_id}-cumulative-this-year-and-last"
-    frame = views.year_over_year(wh, req, metric_id)
-    if frame.empty:
-        return Panel(name, pd.DataFrame(), None,
-                     f"No curve to draw: no {m.noun} in this drop have a date for "
-                     f"\u201c{m.title}\u201d yet, or their number is hidden for privacy "
-                     f"(fewer than {req.threshold}).")
-    table = year_over_year_table(frame, metric_id)
-    fig = charts.year_over_year_chart(
-        frame, question(metric_id, " by each date, this year against last"))
-    if marks:
-        # the season's dates frame the curves even before they are reached, so the reader
-        # sees how long until the deadline; a month of margin leaves room for the labels
-        first, last = min(d for d, _ in marks), max(d for d, _ in marks)
-        lo = min(min(frame["date"]) - timedelta(days=3), first - timedelta(days=30))
-        hi = max(max(frame["date"]), last) + timedelta(days=7)
-        charts.add_marks(fig, marks, [lo, hi])
-        fig.update_xaxes(range=[lo.isoformat(), hi.isoformat()])
-    return Panel(name, table, fig, last_year_note(frame))
-
-
-def year_over_year_table(frame: pd.DataFrame, metric_id: str) -> pd.DataFrame:
-    """The table behind a this-year-against-last chart (:func:`views.year_over_year`)."""
-    m = metrics.metric(metric_id)
-    return pd.DataFrame({
-        "School year": frame["year"].to_numpy(),
-        "Date": [d.isoformat() for d in frame["date"]],
-        m.title: [f"{int(n):,}" for n in frame["numerator"]],
-        size_title(metric_id): [format_size(d) for d in frame["denominator"]],
-        "Rate": [f"{r * 100:.1f}%" for r in frame["rate"]],
-    })
-
-
-def last_year_note(frame: pd.DataFrame) -> str | None:
-    """Why a this-year-against-last chart has one curve, when it has."""
-    if frame["year"].nunique() < 2:
-        return ("No drop from the same week last year is loaded, so only this year's curve "
-                "is shown.")
-    return None
-
-
 def trends(wh: Warehouse, req: Request, metric_id: str,
            marks: Sequence[tuple[date, str]] = (), goal: Goal | None = None) -> list[Panel]:
     """The trend of a measure: one chart, its weekly values this year against last (with
@@ -506,29 +457,6 @@ def senior_funnel(wh: Warehouse, req: Request) -> Panel:
     return Panel(name, table, fig, FUNNEL_CAPTION)
 
 
-def since_july(wh: Warehouse, req: Request, metric_id: str) -> Panel:
-    """The cumulative rate by the date students got there, this school year against last.
-
-    Accounts and assessments carry dates from earlier years, so both curves start on July 1
-    of their school year at the level already reached (not at zero).
-    """
-    m = metrics.metric(metric_id)
-    name = f"{metric_id}-since-july-this-year-and-last"
-    drop = wh.resolve(req.as_of)
-    frame = views.year_over_year(wh, req, metric_id)
-    if drop is not None and len(frame):
-        start = views.school_year_start(drop)
-        frame = frame[[d >= start for d in frame["date"]]].reset_index(drop=True)
-    if frame.empty or drop is None:
-        return Panel(name, pd.DataFrame(), None,
-                     f"No curve to draw: no {m.noun} have a date for \u201c{m.title}\u201d "
-                     f"this school year, or there are fewer than {req.threshold}.")
-    table = year_over_year_table(frame, metric_id)
-    fig = _two_line_title(charts.year_over_year_chart(frame, f"{m.phrase}?"),
-                          "By each date since July 1, this year against last")
-    return Panel(name, table, fig, last_year_note(frame))
-
-
 def _weekly_short(wh: Warehouse, req: Request, metric_id: str) -> Panel:
     """``weekly``, titled with the catalogue's phrase above the time frame (half a page)."""
     panel = weekly(wh, req, metric_id)
@@ -536,11 +464,6 @@ def _weekly_short(wh: Warehouse, req: Request, metric_id: str) -> Panel:
         charts.layout(panel.fig, f"{metrics.metric(metric_id).phrase}?",
                       subtitle="At each weekly drop, this year and last")
     return panel
-
-
-def _two_line_title(fig: go.Figure, subtitle: str) -> go.Figure:
-    """The question above, the time frame below: one long line is cut off in half a page."""
-    return charts.layout(fig, fig.layout.meta["title"], subtitle=subtitle)
 
 
 def trend_calls(wh: Warehouse, req: Request,
