@@ -227,7 +227,7 @@ def funnel_chart(frame: pd.DataFrame, title: str, *, subtitle: str | None = None
     values = [0 if s is None or pd.isna(s) else int(s) for s in frame["students"]]
     pop = frame["population"].iloc[0] if len(frame) else 0
     noun = frame["noun"].iloc[0] if "noun" in frame and len(frame) else "students"
-    text = [c if i == 0 else f"{c} ({r} of {format_size(pop)} {noun})"
+    text = [c if i == 0 else f"{c}<br>{r} of {format_size(pop)} {noun}"
             for i, (c, r) in enumerate(zip(frame["students_text"], frame["rate_text"],
                                            strict=True))]
     fig = go.Figure(go.Bar(
@@ -241,9 +241,9 @@ def funnel_chart(frame: pd.DataFrame, title: str, *, subtitle: str | None = None
         hoverinfo="text",
     ))
     fig.update_yaxes(autorange="reversed", automargin=True, type="category")
-    # room on the right for the longest label ("1,234 (26.8% of 4,600 seniors)")
+    # room on the right for the longest label ("1,234" over "26.8% of 4,600 seniors")
     fig.update_xaxes(title=noun[0].upper() + noun[1:], gridcolor="#eee",
-                     separatethousands=True, range=[0, max(values, default=1) * 1.6 or 1])
+                     separatethousands=True, range=[0, max(values, default=1) * 1.75 or 1])
     return layout(fig, title, height=70 + 52 * len(frame) + (84 if subtitle else 56),
                   subtitle=subtitle)
 

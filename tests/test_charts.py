@@ -176,8 +176,8 @@ def test_seniors_funnel_is_one_population_in_funnel_order(wh, demo_data):
     panel = panels.senior_funnel(wh, county_req())
     fig = panel.fig
     stages = list(fig.data[0].y)
-    assert stages == ["Seniors", "Applied to college (UC, CSU or CCC)",
-                      "Submitted a FAFSA or CADAA", "FAFSA/CADAA completed"]
+    assert stages == ["Seniors", "Applied to college", "Filed FAFSA/CADAA",
+                      "FAFSA/CADAA completed"]
     assert fig.layout.yaxis.autorange == "reversed"  # read top to bottom
     seniors = export_rows(demo_data, "--metric", "aid_submitted")[0]["denominator"]
     assert fig.data[0].x[0] == seniors
@@ -187,7 +187,7 @@ def test_seniors_funnel_is_one_population_in_funnel_order(wh, demo_data):
         row = export_rows(demo_data, "--metric", metric_id)[0]
         assert row["denominator"] == seniors, stage  # every stage of the same seniors
         assert x == row["numerator"]
-        assert text.endswith(f"of {seniors:,} seniors)")
+        assert text.endswith(f"of {seniors:,} seniors")
     # the grade 6-12 roster is not on this axis
     assert all(x <= seniors for x in fig.data[0].x)
     assert "order" in panel.note.lower() or "senior year" in panel.note

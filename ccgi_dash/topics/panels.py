@@ -401,8 +401,8 @@ def compare(wh: Warehouse, req: Request, metric_ids: Sequence[str], dim: str,
 
 
 SENIOR_FUNNEL: tuple[tuple[str, str], ...] = (
-    ("Applied to college (UC, CSU or CCC)", "any_app_submitted"),
-    ("Submitted a FAFSA or CADAA", "aid_submitted"),
+    ("Applied to college", "any_app_submitted"),
+    ("Filed FAFSA/CADAA", "aid_submitted"),
     ("FAFSA/CADAA completed", "aid_completed"),
 )
 """The seniors' funnel after the roster: the order a senior goes through the year (applications
@@ -411,7 +411,8 @@ processed to "completed"). a-g eligibility is a status of the courses taken, not
 the year, so it is on its own page, not in the funnel."""
 
 FUNNEL_CAPTION = (
-    "In the order of the senior year: college applications (Oct 1 to Nov 30 for UC), then "
+    "In the order of the senior year: college applications (UC, CSU or a community "
+    "college; Oct 1 to Nov 30 for UC), then "
     "financial aid filed (FAFSA or CADAA, by the Cal Grant deadline) and completed. Every rate "
     "is of all seniors in this view; a senior may file aid without having applied, so a stage "
     "is not always inside the one above it. a-g eligibility is a status, not a step: see the "
