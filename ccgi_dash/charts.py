@@ -49,7 +49,7 @@ def series_style(i: int) -> dict[str, object]:
             "symbol": SYMBOLS[i % len(SYMBOLS)]}
 
 
-TITLE_LINE = 52
+TITLE_LINE = 44
 """Characters on one line of a chart title: plotly does not wrap titles, and a longer line is
 cut off on a 400 px phone screen."""
 
@@ -388,15 +388,20 @@ def weekly_year_over_year_chart(frame: pd.DataFrame, title: str,
 
 
 def add_marks(fig: go.Figure, marks: Sequence[tuple[date, str]], xs: Sequence[date]) -> None:
+    """The season's dates (deadlines) as dotted vertical lines within ``xs``' span, each
+    labelled at the top; every other label a line lower, so two close dates (Oct 1 and
+    Nov 30 on a phone) do not print over each other."""
     xs = list(xs)
     if not xs:
         return
     lo, hi = min(xs), max(xs)
-    for d, text in marks:
-        if lo <= d <= hi:
-            fig.add_vline(x=pd.Timestamp(d).timestamp() * 1000, line_dash="dot",
-                          line_color=MUTED, annotation_text=escape(text),
-                          annotation_position="top left", annotation_font_size=11)
+    shown = [(d, text) for d, text in sorted(marks) if lo <= d <= hi]
+    for i, (d, text) in enumerate(shown):
+        fig.add_vline(x=pd.Timestamp(d).timestamp() * 1000, line_dash="dot",
+                      line_color=MUTED, annotation_text=escape(text),
+                      annotation_position="top left", annotation_font_size=11,
+                      annotation_yshift=-16 * (i % 2),
+                      annotation_bgcolor="rgba(255,255,255,0.85)")
 
 
 def ranked_bars(frame: pd.DataFrame, title: str, *, item_label: str = "item",

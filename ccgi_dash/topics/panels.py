@@ -285,7 +285,6 @@ def weekly(wh: Warehouse, req: Request, metric_id: str,
         lo = min(frame["plot_date"])
         fig.update_xaxes(range=[(lo - timedelta(days=5)).isoformat(),
                                 (max(projection["date"]) + timedelta(days=10)).isoformat()])
-        charts.add_marks(fig, marks, [lo, max(projection["date"])])
     if frame["year_label"].nunique() < 2:
         notes.append("No drop from last school year is loaded, so there is no earlier line "
                      "to compare with.")
