@@ -278,3 +278,17 @@ def test_equity_trend_has_the_county_line_for_a_district_leader(wh):
     # no trace joins two school years
     for t in mine.data:
         assert len({school_year(pd.Timestamp(x).date()) for x in t.x}) == 1
+
+
+def test_compare_chart_has_the_county_row_for_a_district_leader(wh, demo_data):
+    ids = ("account_registered", "active_30d")
+    panel = panels.compare(wh, district_req(), ids, "grade_level", "Q?")
+    rows = list(panel.fig.data[0].y)
+    assert rows[:2] == ["<b>All students</b>", f"<b>{panels.COUNTY}</b>"]
+    county = export_rows(demo_data, "--metric", "account_registered")[0]
+    assert panel.fig.data[0].x[1] == pytest.approx(
+        county["numerator"] / county["denominator"] * 100)
+    assert "County (all districts): Accounts registered" in panel.note
+    assert panel.table.iloc[0, 0] == "All students"  # the table keeps the view's own rows
+    own = panels.compare(wh, county_req(), ids, "grade_level", "Q?")
+    assert f"<b>{panels.COUNTY}</b>" not in list(own.fig.data[0].y)

@@ -321,8 +321,13 @@ def _unique_school_labels(frame: pd.DataFrame, names: dict[str, str]) -> pd.Data
     return out
 
 
+COUNTY = "County (all districts)"
+
+
 def _bold_total(label: object) -> str:
-    return f"<b>{ALL_STUDENTS}</b>" if label == ALL_STUDENTS else charts.escape(label)
+    if label in (ALL_STUDENTS, COUNTY):
+        return f"<b>{label}</b>"
+    return charts.escape(label)
 
 
 def compare(wh: Warehouse, req: Request, metric_ids: Sequence[str], dim: str,
@@ -376,10 +381,25 @@ def compare(wh: Warehouse, req: Request, metric_ids: Sequence[str], dim: str,
         note = (f"The chart shows the {TOP_BOTTOM} {what} with the highest and the "
                 f"{TOP_BOTTOM} with the lowest rates of \u201c{ms[0].title}\u201d, of "
                 f"{len(order):,}; the Table tab lists all of them.")
+    county: list[pd.DataFrame] = []
+    creq = county_request(req)
+    if creq is not None:
+        # a district's view: the county's row right under its own "All students", in the
+        # chart, and its rates in words under it (the table keeps the view's own rows)
+        county = [views.metric_view(wh, creq, m.id, ()).assign(**{label: COUNTY})
+                  for m in ms]
+        said = ", ".join(f"{m.title} {c['rate_text'].iloc[0]}"
+                         for m, c in zip(ms, county, strict=True))
+        note = " ".join(x for x in (f"County (all districts): {said}.", note) if x)
+        rows = [rows[0], -1, *rows[1:]]
     fig = go.Figure()
     values: list[float] = []
     for i, (m, part) in enumerate(zip(ms, parts, strict=True)):
-        p = part.iloc[rows]
+        if county:
+            part = pd.concat([part, county[i]], ignore_index=True)
+            p = part.iloc[[len(part) - 1 if r == -1 else r for r in rows]]
+        else:
+            p = part.iloc[rows]
         fig.add_trace(go.Bar(
             name=charts.escape(m.title), orientation="h",
             y=[_bold_total(x) for x in p[label]],
