@@ -533,6 +533,6 @@ def leaderboard_chart(frame: pd.DataFrame, title: str, *, subtitle: str | None =
     fig.update_xaxes(title="FAFSA/CADAA completed (% of seniors)", ticksuffix="%",
                      gridcolor="#eee", range=[0, column * 1.6])
     fig.update_yaxes(type="category", automargin=True)
-    fig = layout(fig, title, height=max(300, 44 * len(f) + 150), subtitle=subtitle)
+    fig = layout(fig, title, height=max(300, 38 * len(f) + 150), subtitle=subtitle)
     fig.update_layout(bargap=0.35)
     return fig

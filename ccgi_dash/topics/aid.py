@@ -204,7 +204,7 @@ TOPIC = Topic(
                 caption="Schools ranked by FAFSA/CADAA completion within tiers of "
                         "senior-class size, as CSAC's Race to Submit does. Schools hidden for "
                         "privacy (*) are not ranked.",
-                view=leaderboard, choice_label="Senior class size", key="tier"),
+                view=leaderboard, choice_label="Senior class size", key="tier", detail=True),
     ),
     cards_per_row=3, marks=marks,
 )

@@ -153,8 +153,8 @@ TOPIC = Topic(
     sections=(
         Section("trends", "This year against last year"),
         Section("breakdown", "Where seniors stand"),
-        Section("view", "Where seniors apply", view=campuses, choices=tuple(CAMPUSES),
-                choice_label="Campuses", key="ranked"),
+        Section("view", "Where seniors apply: campuses and colleges", view=campuses,
+                choices=tuple(CAMPUSES), choice_label="Campuses", key="ranked", detail=True),
         Section("view", "a-g eligible seniors who have not applied", view=follow_up),
         Section("students_link", text="Open the named list of these seniors (Students page)"),
     ),

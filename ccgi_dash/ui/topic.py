@@ -56,6 +56,13 @@ def render_topic(topic: Topic) -> None:
         metric_id = st.selectbox("Measure", measures, index=measures.index(key),
                                  format_func=_title, key=f"{topic.id}_measure", width=420)
     for section in topic.sections:
+        if section.detail:
+            # a detail below the page's main story: folded, one click away
+            with st.expander(section.title or "Details"):
+                if section.caption:
+                    st.caption(section.caption)
+                _section(topic, section, ctx, metric_id)
+            continue
         if section.title:
             st.subheader(section.title)
         if section.caption:
