@@ -77,8 +77,10 @@ def _section(topic: Topic, section: Section, ctx: PageContext, metric_id: str) -
     if section.kind == "trends":
         drop = ctx.warehouse.resolve(ctx.as_of)
         marks = tuple(topic.marks(drop)) if topic.marks else ()
-        goal = goals.goal_for(ctx.settings, metric_id, drop,
-                              goals.single_district(req.scope, req.filters))
+        goal = None
+        if metric_id in ctx.settings.goals:
+            goal = goals.goal_for(ctx.settings, metric_id, drop,
+                                  goals.single_district(req.scope, req.filters))
         for p in data.view(panels.trends, req, metric_id, marks, goal):
             _show(p)
     elif section.kind == "breakdown":
