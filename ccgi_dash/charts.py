@@ -472,7 +472,7 @@ def heatmap(frame: pd.DataFrame, row_dim: str, col_dim: str, title: str) -> go.F
     fig = go.Figure(go.Heatmap(
         z=z, x=wrapped, y=[escape(r) for r in rows], text=text,
         texttemplate="%{text}", hovertext=hover, hoverinfo="text", colorscale=SEQUENTIAL,
-        zmin=0, zmax=100, xgap=2, ygap=2, hoverongaps=True, textfont={"size": 13},
+        zmin=0, zmax=100, xgap=2, ygap=2, hoverongaps=True, textfont={"size": 12},
         colorbar={"title": {"text": "Rate", "side": "top"}, "ticksuffix": "%",
                   "orientation": "h", "y": -0.02, "yanchor": "top", "len": 0.6,
                   "thickness": 12},
