@@ -23,7 +23,8 @@ def test_renders_for_each_persona(app_env, persona):
                       "CADAA submitted", "Opted out (AB 469)", "AB 469 compliance"]
     weekly = table_with(at, "Drop date", "FAFSA/CADAA completed")
     assert set(weekly["School year"]) == {"2025-26", "2026-27"}
-    assert not table_with(at, "Date", "FAFSA/CADAA completed").empty
+    # one year-over-year chart of the measure (the weekly one), not two
+    assert table_with(at, "Date", "FAFSA/CADAA completed") is None
     # a district leader sees one district: the breakdown starts at its schools
     first = "District" if persona == "coe" else "School"
     assert at.segmented_control(key="aid_by").value == first
@@ -120,5 +121,44 @@ def test_empty_states_are_said_in_words(app_env, demo_data):
     assert not at.exception
     captions = " ".join(c.value for c in at.caption)
     assert "No drop from last school year is loaded" in captions
-    assert "No curve to draw" in captions
+    assert "No projection: last year has no data" in captions
     assert "No drop from last year to compare with" in captions
+
+
+def _figures(at) -> list[dict]:
+    """The plotly figures the page drew, as the JSON the browser receives."""
+    import json
+
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_trend_chart_shows_the_goal_and_the_projection(demo_data, tmp_path, monkeypatch):
+    """A goal in the data directory's settings.toml: the weekly trend chart draws it as a
+    labelled line and this year's dotted projection up to its deadline."""
+    import shutil
+
+    demo = tmp_path / "demo"
+    shutil.copytree(demo_data.root, demo)
+    (demo / "settings.toml").write_text(
+        '[goals.aid_completed]\ngoal = "65%"\ndeadline = "cal_grant"\n', encoding="utf-8")
+    monkeypatch.setenv("CCGI_DEMO_DIR", str(demo))
+    monkeypatch.setenv("CCGI_DATA_DIR", str(tmp_path / "live"))
+    monkeypatch.delenv("CCGI_USERS_FILE", raising=False)
+    monkeypatch.delenv("CCGI_COOKIE_KEY", raising=False)
+    at = demo_app("coe", PAGE)
+    assert not at.exception, at.exception
+    trend = next(f for f in _figures(at)
+                 if "weekly drop" in f["layout"].get("meta", {}).get("title", ""))
+    notes = [a["text"] for a in trend["layout"].get("annotations", [])]
+    assert "Goal 65% by Mar 2" in notes
+    goal_lines = [s for s in trend["layout"]["shapes"]
+                  if s.get("y0") == s.get("y1") == pytest.approx(65.0)]
+    assert goal_lines
+    projected = [t for t in trend["data"] if t.get("name", "").startswith("Projected")]
+    assert len(projected) == 1 and projected[0]["line"]["dash"] == "dot"
+    assert projected[0]["x"][-1].startswith("2027-03-02")
+    # the breakdown's axis fits its bars (0 to a little above the largest), not 0-100%
+    bars = next(f for f in _figures(at) if "by district" in f["layout"]["meta"]["title"])
+    lo, hi = bars["layout"]["xaxis"]["range"]
+    top = max(x for x in bars["data"][0]["x"] if x is not None)
+    assert lo == 0 and top < hi < max(top * 1.5, top + 10) and hi < 100

@@ -47,6 +47,9 @@ class Section:
     key: str = ""
     """The choice widget's key is ``<topic id>_<key>``, so the choice survives reruns."""
     text: str = ""
+    detail: bool = False
+    """A detail below the page's main story, drawn folded (an expander titled ``title``), so
+    the main story fits in about two screens."""
 
 
 @dataclass(frozen=True)

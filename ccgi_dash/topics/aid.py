@@ -16,7 +16,7 @@ from ccgi_dash.metrics import Request
 from ccgi_dash.privacy import format_count, format_rate
 from ccgi_dash.store import Warehouse
 from ccgi_dash.topics import Section, Topic
-from ccgi_dash.topics.panels import SCHOOL_CHART_ROWS, Panel, district_names, parallel
+from ccgi_dash.topics.panels import Panel, district_names, parallel, top_and_bottom
 
 LATE_OPENINGS: dict[int, tuple[date, date]] = {
     2023: (date(2023, 12, 31), date(2024, 4, 2)),
@@ -112,6 +112,8 @@ def leaderboard(wh: Warehouse, req: Request) -> Leaderboard:
         ["_o", "_r", "school_label"], ascending=[True, False, True],
         na_position="last").drop(columns=["_o", "_r"]).reset_index(drop=True)
     names = district_names(wh, req)
+    frame["district_name"] = [names.get(c, c) for c in frame["school_district"]]
+    frame = with_last_year(wh, req, frame)
     table = pd.DataFrame({
         "Tier": frame["tier"].to_numpy(),
         "Rank": pd.array([None if pd.isna(r) else int(r) for r in frame["rank"]],
@@ -125,8 +127,35 @@ def leaderboard(wh: Warehouse, req: Request) -> Leaderboard:
     return Leaderboard(table, frame)
 
 
+def with_last_year(wh: Warehouse, req: Request, frame: pd.DataFrame) -> pd.DataFrame:
+    """Each school's completion rate at the same week last year (``last_rate``, hidden where
+    last year's school view hides it), as text (``last_text``), and the change in points
+    (``change_text``, empty where either year is hidden or missing): what the leaderboard's
+    marker and label show."""
+    drop = wh.resolve(req.as_of)
+    last = metrics.same_week_last_year(wh.drops, drop) if drop is not None else None
+    out = frame.copy()
+    out["last_rate"], out["last_text"], out["change_text"] = None, "--", ""
+    if last is None or out.empty:
+        return out
+    ly = views.metric_view(wh, req.at(last), "aid_completed", ("school",))
+    ly = ly.set_index("school").reindex(out["school"])
+    shown = ~ly["suppressed"].fillna(True).astype(bool).to_numpy()
+    rates = pd.to_numeric(ly["rate"], errors="coerce").to_numpy()
+    out["last_rate"] = [float(r) if ok and not pd.isna(r) else None
+                        for r, ok in zip(rates, shown, strict=True)]
+    out["last_text"] = [t if isinstance(t, str) else "--" for t in ly["rate_text"]]
+    now = pd.to_numeric(out["rate"], errors="coerce").where(~out["suppressed"].astype(bool))
+    out["change_text"] = ["" if lr is None or pd.isna(n) else f"{(n - lr) * 100:+.1f} pts"
+                          for n, lr in zip(now, out["last_rate"], strict=True)]
+    return out
+
+
 def tier_panel(board: Leaderboard, tier: str | None) -> Panel:
-    """One tier of the leaderboard: its top schools as bars, all of them in the table.
+    """One tier of the leaderboard as Race to Submit shows it: rank, school, district and
+    seniors on each row, the rate with its change since last year, last year's rate at the
+    same week as a marker; a long tier as its top and bottom ``TOP_BOTTOM`` (the table lists
+    all).
 
     Built from the cached leaderboard on each run rather than cached itself: drawing the one
     tier on screen costs about what unpickling a cached figure would.
@@ -137,16 +166,27 @@ def tier_panel(board: Leaderboard, tier: str | None) -> Panel:
                      "No schools with seniors match these filters.")
     mask = (board.frame["tier"] == tier).to_numpy()
     part = board.frame[mask]
+    table = board.table[mask].drop(columns="Tier").reset_index(drop=True)
+    ranked_part = part[part["rank"].notna().to_numpy()]
+    if ranked_part.empty:
+        return Panel(name, table, None, "Every school in this tier is hidden for privacy; "
+                     "the table lists them.")
+    chart, note = top_and_bottom(ranked_part, "school_label", what="schools")
+    if "last_rate" not in chart:
+        chart = chart.assign(last_rate=None, last_text="--", change_text="")
+    chart = chart.assign(
+        last_text=chart["last_text"].fillna(""), change_text=chart["change_text"].fillna(""),
+        district_name=chart["district_name"].fillna(""))
     what = f"{tier[0].lower()}{tier[1:]}"
-    done = metrics.metric("aid_completed")
-    fig = charts.rate_bars(part, "school", f"Which schools with {what} lead on "
-                           f"{done.title}?", done.title, done.population_title,
-                           max_rows=SCHOOL_CHART_ROWS)
-    note = None
-    if len(part) > SCHOOL_CHART_ROWS:
-        note = (f"The chart shows the top {SCHOOL_CHART_ROWS} of {len(part)} schools in this "
-                "tier; the table lists all.")
-    return Panel(name, board.table[mask].drop(columns="Tier").reset_index(drop=True), fig, note)
+    fig = charts.leaderboard_chart(
+        chart, f"Which schools with {what} lead on FAFSA/CADAA completion?",
+        subtitle="Bar: this year, with the change since the same week last year. "
+                 "Diamond: last year at the same week.")
+    hidden = len(part) - len(ranked_part)
+    if hidden:
+        note = " ".join(x for x in (note, f"{hidden} school(s) hidden for privacy are not "
+                                          "ranked; the table lists them.") if x)
+    return Panel(name, table, fig, note)
 
 
 TOPIC = Topic(
@@ -164,7 +204,7 @@ TOPIC = Topic(
                 caption="Schools ranked by FAFSA/CADAA completion within tiers of "
                         "senior-class size, as CSAC's Race to Submit does. Schools hidden for "
                         "privacy (*) are not ranked.",
-                view=leaderboard, choice_label="Senior class size", key="tier"),
+                view=leaderboard, choice_label="Senior class size", key="tier", detail=True),
     ),
     cards_per_row=3, marks=marks,
 )

@@ -20,13 +20,16 @@ from ccgi_dash.metrics import Request
 from ccgi_dash.privacy import format_count
 from ccgi_dash.store import Warehouse
 from ccgi_dash.topics import Section, Topic
-from ccgi_dash.topics.panels import SCHOOL_CHART_ROWS, Panel, district_names, parallel, ranked
+from ccgi_dash.topics.panels import Panel, district_names, parallel, ranked
 
 CAMPUSES: dict[str, str] = {"UC campuses": "uc_campuses", "CSU campuses": "csu_campuses",
                             "Community colleges": "ccc_colleges"}
 """The "Campuses" choice -> ranked list of metrics.RANKINGS."""
 
-RANKED_CHART_ROWS = 25
+RANKED_CHART_ROWS = 15
+FOLLOW_UP_ROWS = 15
+"""The follow-up chart shows the schools with the most eligible seniors still to apply (where
+a counselor's hour counts most); the table lists every school."""
 
 
 def marks(drop: date | None) -> list[tuple[date, str]]:
@@ -110,7 +113,7 @@ def follow_up(wh: Warehouse, req: Request) -> Panel:
         "Not yet applied to a CSU": both["csu_missing_text"].to_numpy(),
     })
     shown = both[both["_total"] > 0]
-    chart = shown.head(SCHOOL_CHART_ROWS)
+    chart = shown.head(FOLLOW_UP_ROWS)
     note = None
     if len(chart) < len(both):
         note = (f"The chart shows the {len(chart)} schools with the most eligible seniors still "
@@ -135,7 +138,7 @@ def _follow_up_chart(frame: pd.DataFrame) -> go.Figure:
             name=f"Not yet applied to {what}", orientation="h", y=labels,
             x=[0 if pd.isna(v) else int(v) for v in f[f"{p}_missing"]],
             text=list(f[f"{p}_missing_text"]), textposition="outside", cliponaxis=False,
-            marker_color=charts.OKABE_ITO[i],
+            marker_color=charts.OKABE_ITO[i], marker_pattern_shape="/" if i else "",
             hovertext=[f"<b>{lab}</b><br>{pop}: {d}<br>Applied to {what}: {r}"
                        f"<br>Not yet applied: {m}"
                        for lab, d, r, m in zip(labels, f[f"{p}_size_text"], f[f"{p}_rate_text"],
@@ -159,8 +162,8 @@ TOPIC = Topic(
     sections=(
         Section("trends", "This year against last year"),
         Section("breakdown", "Where seniors stand"),
-        Section("view", "Where seniors apply", view=campuses, choices=tuple(CAMPUSES),
-                choice_label="Campuses", key="ranked"),
+        Section("view", "Where seniors apply: campuses and colleges", view=campuses,
+                choices=tuple(CAMPUSES), choice_label="Campuses", key="ranked", detail=True),
         Section("view", "a-g eligible seniors who have not applied", view=follow_up),
         Section("students_link", text="Open the named list of these seniors (Students page)"),
     ),

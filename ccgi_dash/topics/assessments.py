@@ -26,6 +26,7 @@ TOPIC = Topic(
     breakdowns=("grade_level", "school", "district", "group"), default_breakdown="grade_level",
     sections=(Section("side_by_side", "This year against last year"),
               Section("breakdown", "Where students stand"),
-              Section("view", "Which assessments", view=which)),
+              Section("view", "Which assessments students completed", view=which,
+                      detail=True)),
     cards_per_row=3,
 )

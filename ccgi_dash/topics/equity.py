@@ -29,6 +29,7 @@ from ccgi_dash.topics.panels import (
     ALL_STUDENTS,
     Panel,
     all_hidden,
+    county_request,
     display_order,
     parallel,
     size_title,
@@ -105,8 +106,8 @@ def district_heatmap(wh: Warehouse, req: Request, metric_id: str, dim: str) -> P
     """The metric in every district x group cell: one query, suppressed as one table.
 
     The colour scale spans the shown rates (in whole tens) so a metric between 5% and 20%
-    does not paint every cell the same dark colour, and the title gets room above the group
-    names, which ``charts.heatmap`` puts on top.
+    does not paint every cell the same dark colour; ``charts.heatmap`` writes every cell's
+    text (rate, ``*``, ``--``) and keeps the group names clear of the title.
     """
     metric = metrics.metric(metric_id)
     name = f"{metric_id}-by-district-and-{dim}"
@@ -122,7 +123,6 @@ def district_heatmap(wh: Warehouse, req: Request, metric_id: str, dim: str) -> P
         return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
     fig = charts.heatmap(frame, "district", dim, f"Where do groups lag? {metric.title}, by "
                          f"district and {DIMENSIONS[dim].by}")
-    fig.update_layout(margin={"t": 110})
     rates = pd.to_numeric(frame["rate"], errors="coerce").dropna()
     if len(rates):
         lo = 10 * (float(rates.min()) * 100 // 10)
@@ -132,7 +132,9 @@ def district_heatmap(wh: Warehouse, req: Request, metric_id: str, dim: str) -> P
 
 
 def group_trend(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
-    """The metric of each group at every loaded drop: is the gap closing?"""
+    """The metric of each group at every loaded drop: is the gap closing? Each school year
+    is its own piece of line; a view narrower than the county gets the county's line (all
+    its students, suppressed like any aggregate)."""
     metric = metrics.metric(metric_id)
     name = f"{metric_id}-by-{dim}-weekly"
     frame = views.trend(wh, req, metric_id, by=dim)
@@ -142,8 +144,14 @@ def group_trend(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
     table = views.table_for(ordered, ("drop_date", dim), metric_id, size_title(metric_id))
     if all_hidden(frame):
         return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
+    county = None
+    creq = county_request(req)
+    if creq is not None:
+        county = views.trend(wh, creq, metric_id)
+        county = county[~county["suppressed"].astype(bool).to_numpy()]
     fig = charts.trend_lines(frame, f"Is the gap closing? {metric.title}, by "
-                             f"{DIMENSIONS[dim].by}, at each weekly drop", series=dim)
+                             f"{DIMENSIONS[dim].by}, at each weekly drop", series=dim,
+                             county=county)
     return Panel(name, table, fig)
 
 

@@ -22,14 +22,18 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from ccgi_dash import charts, metrics, views
+from ccgi_dash import charts, metrics, pace, views
 from ccgi_dash.datasets import DIMENSIONS
+from ccgi_dash.goals import Goal
 from ccgi_dash.metrics import RANKINGS, Request
 from ccgi_dash.privacy import format_count, format_rate, format_size, suppress
 from ccgi_dash.store import Warehouse
 
-SCHOOL_CHART_ROWS = 40
-"""A bar chart of more schools than this is unreadable; the table keeps every school."""
+TOP_BOTTOM = 10
+"""A long list (schools, districts) is charted as its top and bottom this many; the table
+keeps every row."""
+LONG_LIST = 2 * TOP_BOTTOM + 2
+"""Lists longer than this are cut to the top and bottom ``TOP_BOTTOM``."""
 
 ALL_STUDENTS = "All students"
 
@@ -116,6 +120,59 @@ def display_order(frame: pd.DataFrame, dim: str) -> pd.DataFrame:
                                              na_position="last").drop(columns="_r")
 
 
+def county_request(req: Request) -> Request | None:
+    """The county's aggregate for a view narrower than the county (a district leader's
+    scope, or a district or school filter), with the same drop, grades and student groups;
+    None when the view is the county already.
+
+    The scope is widened to all districts for aggregates only (no student rows), and every
+    number drawn from it goes through the same suppressed views as any other
+    (``views.metric_view``): the county's rate is shown, or ``*``, never a raw count.
+    """
+    narrow = not req.scope.all_districts or req.filters.districts or req.filters.schools
+    if not narrow or req.scope.sees_nothing:
+        return None
+    scope = replace(req.scope, all_districts=True, districts=(), student_level=False)
+    return replace(req, scope=scope, filters=replace(req.filters, districts=(), schools=()))
+
+
+def county_rate(wh: Warehouse, req: Request, metric_id: str) -> float | None:
+    """The county's rate of a metric as a reference for a narrower view (None: no reference,
+    the view is the county, or the county's cell is hidden)."""
+    creq = county_request(req)
+    if creq is None:
+        return None
+    row = views.metric_view(wh, creq, metric_id, ())
+    if row.empty or bool(row["suppressed"].iloc[0]):
+        return None
+    rate = row["rate"].iloc[0]
+    return None if rate is None or pd.isna(rate) else float(rate)
+
+
+def top_and_bottom(frame: pd.DataFrame, label_col: str, n: int = TOP_BOTTOM,
+                   what: str = "rows") -> tuple[pd.DataFrame, str | None]:
+    """A long list cut to its ``n`` highest and ``n`` lowest shown rates, highest first,
+    with a gap row between them that says how many are left out (``charts.SEPARATOR``);
+    hidden rows are left out of the chart. Returns the rows and the note for under the
+    chart (None when nothing was cut)."""
+    rate = pd.to_numeric(frame["rate"], errors="coerce")
+    shown = frame.assign(_r=rate)[rate.notna().to_numpy()]
+    if len(shown) <= 2 * n + 2:
+        return frame, None
+    ordered = shown.sort_values(["_r", label_col], ascending=[False, True])
+    top, bottom = ordered.head(n), ordered.tail(n)
+    left_out = len(frame) - 2 * n
+    gap = dict.fromkeys(frame.columns)
+    gap.update({label_col: f"{charts.SEPARATOR} {left_out:,} more {what} in the Table tab",
+                "rate_text": "", "count_text": "", "suppressed": False, "denominator": None})
+    rows = pd.concat([top.drop(columns="_r"), pd.DataFrame([gap]), bottom.drop(columns="_r")],
+                     ignore_index=True)
+    note = (f"The chart shows the {n} {what} with the highest and the {n} with the lowest "
+            f"rates of {len(frame):,}; the Table tab lists all of them, including any hidden "
+            "for privacy.")
+    return rows, note
+
+
 def all_hidden(frame: pd.DataFrame) -> bool:
     return bool(len(frame)) and bool(frame["suppressed"].astype(bool).all())
 
@@ -123,8 +180,9 @@ def all_hidden(frame: pd.DataFrame) -> bool:
 def breakdown(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
     """A metric by district, school, grade or one student-group dimension.
 
-    Schools: the chart draws the ``SCHOOL_CHART_ROWS`` schools with the most students in the
-    population (where most students are), the table lists all, each with its district.
+    A long list (schools, districts) is charted as its top and bottom ``TOP_BOTTOM`` rates
+    (``top_and_bottom``), the table lists all, a school with its district. The all-students
+    rate, and the county's for a narrower view, are reference lines.
     """
     m = metrics.metric(metric_id)
     name = f"{metric_id}-by-{dim}"
@@ -138,31 +196,56 @@ def breakdown(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
         names = district_names(wh, req)
         table.insert(1, "District", [names.get(c, c) for c in frame["school_district"]])
     rate = overall["rate"].iloc[0] if len(overall) else None
-    highlight = None if rate is None or pd.isna(rate) else float(rate)
+    highlight = None if rate is None or pd.isna(rate) or bool(overall["suppressed"].iloc[0]) \
+        else float(rate)
     chart = frame
     note = None
-    if dim == "school" and len(frame) > SCHOOL_CHART_ROWS:
-        sizes = pd.to_numeric(frame["denominator"], errors="coerce").fillna(0)
-        chart = frame.loc[sizes.nlargest(SCHOOL_CHART_ROWS, keep="first").index]
-        note = (f"The chart shows the {SCHOOL_CHART_ROWS} schools with the most "
-                f"{m.noun}; the table lists all {len(frame)}.")
+    ordered_dim = bool(DIMENSIONS[dim].labels) or dim == "grade_level"
+    if not ordered_dim:
+        what = "schools" if dim == "school" else f"{DIMENSIONS[dim].by}s"
+        chart, note = top_and_bottom(frame, f"{dim}_label", what=what)
     if dim == "grade_level" and len(frame) == 1:
         note = (f"Only {m.noun} count toward \u201c{m.title}\u201d, so there is one grade to "
                 "show; an \u201cOn track\u201d measure compares grades 9-11.")
     if all_hidden(frame):
         return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
+    county = county_rate(wh, req, metric_id)
     fig = charts.rate_bars(chart, dim, question(metric_id, f", by {DIMENSIONS[dim].by}"),
-                           m.title, m.population_title, highlight=highlight,
-                           sort=not DIMENSIONS[dim].labels and dim != "grade_level",
-                           max_rows=None)
-    if DIMENSIONS[dim].labels or dim == "grade_level":
-        fig.update_yaxes(autorange="reversed")
+                           m.title, m.population_title, highlight=highlight, county=county,
+                           sort=False, max_rows=None, subtitle=_of_whom(overall, m))
+    fig.update_yaxes(autorange="reversed")
     return Panel(name, table, fig, note)
 
 
+def _of_whom(overall: pd.DataFrame, m: metrics.Metric) -> str | None:
+    """A chart's subtitle: the population its rates are of ("of 4,612 seniors")."""
+    if overall is None or overall.empty:
+        return None
+    den = overall["denominator"].iloc[0]
+    if den is None or pd.isna(den):
+        return None
+    return f"Rates of {format_size(den)} {m.noun}"
+
+
+def projection_through(drop: date | None, goal: Goal | None,
+                       marks: Sequence[tuple[date, str]]) -> date | None:
+    """Where a trend's dotted projection ends: the goal's deadline, else the season's last
+    date still ahead (the Cal Grant deadline), else the end of the school year."""
+    if drop is None:
+        return None
+    if goal is not None and goal.deadline > drop:
+        return goal.deadline
+    ahead = [d for d, _ in marks if d > drop]
+    return max(ahead) if ahead else pace.school_year_end(drop)
+
+
 def weekly(wh: Warehouse, req: Request, metric_id: str,
-           marks: Sequence[tuple[date, str]] = ()) -> Panel:
-    """The metric at each weekly drop of this school year and last, on one calendar."""
+           marks: Sequence[tuple[date, str]] = (), goal: Goal | None = None) -> Panel:
+    """The metric at each weekly drop of this school year and last, on one calendar.
+
+    With it, where they apply: the goal as a labelled line, the projection (``pace``) as a
+    dotted continuation of this year's line to the deadline, with its method in the note,
+    and the county's line for a view narrower than the county."""
     m = metrics.metric(metric_id)
     name = f"{metric_id}-weekly-this-year-and-last"
     frame = views.weekly_year_over_year(wh, req, metric_id)
@@ -176,67 +259,52 @@ def weekly(wh: Warehouse, req: Request, metric_id: str,
         m.population_title: frame["size_text"].to_numpy(),
         "Rate": frame["rate_text"].to_numpy(),
     })
+    drop = wh.resolve(req.as_of)
+    this_year = frame["year_label"].iloc[-1]
+    county = None
+    creq = county_request(req)
+    if creq is not None:
+        cframe = views.weekly_year_over_year(wh, creq, metric_id)
+        if len(cframe):
+            county = cframe[(cframe["year_label"] == this_year).to_numpy()
+                            & ~cframe["suppressed"].astype(bool).to_numpy()]
+    notes = []
+    projection = None
+    through = projection_through(drop, goal, marks)
+    if metric_id in pace.CUMULATIVE and through is not None:
+        projection = pace.projection_line(wh, req, metric_id, through)
+        notes.append(pace.WEEKLY if len(projection) else pace.NO_DATA)
+    goal_line = None
+    if goal is not None:
+        goal_line = (goal.rate, f"Goal {goal.text}")
     fig = charts.weekly_year_over_year_chart(
-        frame, question(metric_id, " at each weekly drop, this year and last"), marks)
-    note = None
+        frame, question(metric_id, " at each weekly drop, this year and last"), marks,
+        goal=goal_line, projection=projection, county=county,
+        subtitle=_weekly_subtitle(frame, m))
+    if projection is not None and len(projection):
+        lo = min(frame["plot_date"])
+        fig.update_xaxes(range=[(lo - timedelta(days=5)).isoformat(),
+                                (max(projection["date"]) + timedelta(days=10)).isoformat()])
     if frame["year_label"].nunique() < 2:
-        note = ("No drop from last school year is loaded, so there is no earlier line to "
-                "compare with.")
-    return Panel(name, table, fig, note)
+        notes.append("No drop from last school year is loaded, so there is no earlier line "
+                     "to compare with.")
+    return Panel(name, table, fig, " ".join(notes) or None)
 
 
-def cumulative(wh: Warehouse, req: Request, metric_id: str,
-               marks: Sequence[tuple[date, str]] = ()) -> Panel:
-    """Cumulative curves by the date each student filed, this year against the same week last
-    year (from the as-of drop and the drop 52 weeks before)."""
-    m = metrics.metric(metric_id)
-    name = f"{metric_id}-cumulative-this-year-and-last"
-    frame = views.year_over_year(wh, req, metric_id)
-    if frame.empty:
-        return Panel(name, pd.DataFrame(), None,
-                     f"No curve to draw: no {m.noun} in this drop have a date for "
-                     f"\u201c{m.title}\u201d yet, or their number is hidden for privacy "
-                     f"(fewer than {req.threshold}).")
-    table = year_over_year_table(frame, metric_id)
-    fig = charts.year_over_year_chart(
-        frame, question(metric_id, " by each date, this year against last"))
-    if marks:
-        # the season's dates frame the curves even before they are reached, so the reader
-        # sees how long until the deadline; a month of margin leaves room for the labels
-        first, last = min(d for d, _ in marks), max(d for d, _ in marks)
-        lo = min(min(frame["date"]) - timedelta(days=3), first - timedelta(days=30))
-        hi = max(max(frame["date"]), last) + timedelta(days=7)
-        charts.add_marks(fig, marks, [lo, hi])
-        fig.update_xaxes(range=[lo.isoformat(), hi.isoformat()])
-    return Panel(name, table, fig, last_year_note(frame))
-
-
-def year_over_year_table(frame: pd.DataFrame, metric_id: str) -> pd.DataFrame:
-    """The table behind a this-year-against-last chart (:func:`views.year_over_year`)."""
-    m = metrics.metric(metric_id)
-    return pd.DataFrame({
-        "School year": frame["year"].to_numpy(),
-        "Date": [d.isoformat() for d in frame["date"]],
-        m.title: [f"{int(n):,}" for n in frame["numerator"]],
-        size_title(metric_id): [format_size(d) for d in frame["denominator"]],
-        "Rate": [f"{r * 100:.1f}%" for r in frame["rate"]],
-    })
-
-
-def last_year_note(frame: pd.DataFrame) -> str | None:
-    """Why a this-year-against-last chart has one curve, when it has."""
-    if frame["year"].nunique() < 2:
-        return ("No drop from the same week last year is loaded, so only this year's curve "
-                "is shown.")
-    return None
+def _weekly_subtitle(frame: pd.DataFrame, m: metrics.Metric) -> str | None:
+    last = frame.iloc[-1]
+    den = last["denominator"]
+    if den is None or pd.isna(den):
+        return None
+    return f"Rates of {format_size(den)} {m.noun} at the drop of {last['drop_date']:%b %d, %Y}"
 
 
 def trends(wh: Warehouse, req: Request, metric_id: str,
-           marks: Sequence[tuple[date, str]] = ()) -> list[Panel]:
-    """The weekly year-over-year panel, and the cumulative curves when the metric has a date
-    behind it (a filing or submission date)."""
-    makers = [weekly, cumulative] if metrics.metric(metric_id).date_column else [weekly]
-    return parallel([partial(f, wh, req, metric_id, tuple(marks)) for f in makers])
+           marks: Sequence[tuple[date, str]] = (), goal: Goal | None = None) -> list[Panel]:
+    """The trend of a measure: one chart, its weekly values this year against last (with
+    goal, projection and county where they apply). The curve by filing date
+    (``cumulative``) asks the same question and is no longer drawn beside it."""
+    return [weekly(wh, req, metric_id, tuple(marks), goal)]
 
 
 def _unique_school_labels(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
@@ -253,8 +321,13 @@ def _unique_school_labels(frame: pd.DataFrame, names: dict[str, str]) -> pd.Data
     return out
 
 
+COUNTY = "County (all districts)"
+
+
 def _bold_total(label: object) -> str:
-    return f"<b>{ALL_STUDENTS}</b>" if label == ALL_STUDENTS else charts.escape(label)
+    if label in (ALL_STUDENTS, COUNTY):
+        return f"<b>{label}</b>"
+    return charts.escape(label)
 
 
 def compare(wh: Warehouse, req: Request, metric_ids: Sequence[str], dim: str,
@@ -296,83 +369,132 @@ def compare(wh: Warehouse, req: Request, metric_ids: Sequence[str], dim: str,
         return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
     rows = list(range(len(parts[0])))
     note = None
-    if len(order) > SCHOOL_CHART_ROWS:
-        sizes = pd.to_numeric(parts[0]["denominator"].iloc[1:], errors="coerce").fillna(0)
-        keep = set(sizes.nlargest(SCHOOL_CHART_ROWS, keep="first").index)
-        rows = [0, *(i for i in rows[1:] if i in keep)]
-        note = (f"The chart shows the {SCHOOL_CHART_ROWS} {DIMENSIONS[dim].by}s with the most "
-                f"students; the table lists all {len(order):,}.")
+    if len(order) > LONG_LIST:
+        # rows after the first ("All students") are in display order, highest rate of the
+        # first measure first: keep its top and bottom TOP_BOTTOM shown rates
+        rates = pd.to_numeric(parts[0]["rate"].iloc[1:], errors="coerce")
+        shown = [i for i, r in zip(rows[1:], rates, strict=True) if not pd.isna(r)]
+        if len(shown) > 2 * TOP_BOTTOM:
+            shown = [*shown[:TOP_BOTTOM], *shown[-TOP_BOTTOM:]]
+        rows = [0, *shown]
+        what = "schools" if dim == "school" else f"{DIMENSIONS[dim].by}s"
+        note = (f"The chart shows the {TOP_BOTTOM} {what} with the highest and the "
+                f"{TOP_BOTTOM} with the lowest rates of \u201c{ms[0].title}\u201d, of "
+                f"{len(order):,}; the Table tab lists all of them.")
+    county: list[pd.DataFrame] = []
+    creq = county_request(req)
+    if creq is not None:
+        # a district's view: the county's row right under its own "All students", in the
+        # chart, and its rates in words under it (the table keeps the view's own rows)
+        county = [views.metric_view(wh, creq, m.id, ()).assign(**{label: COUNTY})
+                  for m in ms]
+        said = ", ".join(f"{m.title} {c['rate_text'].iloc[0]}"
+                         for m, c in zip(ms, county, strict=True))
+        note = " ".join(x for x in (f"County (all districts): {said}.", note) if x)
+        rows = [rows[0], -1, *rows[1:]]
     fig = go.Figure()
+    values: list[float] = []
     for i, (m, part) in enumerate(zip(ms, parts, strict=True)):
-        p = part.iloc[rows]
+        if county:
+            part = pd.concat([part, county[i]], ignore_index=True)
+            p = part.iloc[[len(part) - 1 if r == -1 else r for r in rows]]
+        else:
+            p = part.iloc[rows]
         fig.add_trace(go.Bar(
             name=charts.escape(m.title), orientation="h",
             y=[_bold_total(x) for x in p[label]],
             x=[0 if r is None or pd.isna(r) else r * 100 for r in p["rate"]],
             text=list(p["rate_text"]), textposition="outside", cliponaxis=False,
             marker_color=charts.OKABE_ITO[i % len(charts.OKABE_ITO)],
+            marker_pattern_shape=("", "/", ".", "x")[i % 4],
             hovertext=charts.hover_text(p, label, m.title, size_title(m.id)),
             hoverinfo="text"))
+        values.extend(r * 100 for r in p["rate"] if r is not None and not pd.isna(r))
     fig.update_layout(barmode="group", bargap=0.25)
-    fig.update_xaxes(title="Percent", range=[0, 110], ticksuffix="%", gridcolor="#eee")
+    fig.update_xaxes(title="Percent", range=[0, charts.fitted_top(values, pad=0.2)],
+                     ticksuffix="%", gridcolor="#eee")
     fig.update_yaxes(type="category", autorange="reversed", automargin=True)
     height = max(300, len(rows) * (12 * len(ms) + 14) + 130)
     fig = charts.layout(fig, f"{title} By {DIMENSIONS[dim].by}", height=height)
     return Panel(name, table, fig, note)
 
 
-def since_july(wh: Warehouse, req: Request, metric_id: str) -> Panel:
-    """The cumulative rate by the date students got there, this school year against last.
+SENIOR_FUNNEL: tuple[tuple[str, str], ...] = (
+    ("Applied to college", "any_app_submitted"),
+    ("Filed FAFSA/CADAA", "aid_submitted"),
+    ("FAFSA/CADAA completed", "aid_completed"),
+)
+"""The seniors' funnel after the roster: the order a senior goes through the year (applications
+open Oct 1 and UC closes Nov 30; aid is filed from Oct 1 to the Cal Grant deadline, then
+processed to "completed"). a-g eligibility is a status of the courses taken, not a step of
+the year, so it is on its own page, not in the funnel."""
 
-    Accounts and assessments carry dates from earlier years, so both curves start on July 1
-    of their school year at the level already reached (not at zero).
-    """
-    m = metrics.metric(metric_id)
-    name = f"{metric_id}-since-july-this-year-and-last"
+FUNNEL_CAPTION = (
+    "In the order of the senior year: college applications (UC, CSU or a community "
+    "college; Oct 1 to Nov 30 for UC), then "
+    "financial aid filed (FAFSA or CADAA, by the Cal Grant deadline) and completed. Every rate "
+    "is of all seniors in this view; a senior may file aid without having applied, so a stage "
+    "is not always inside the one above it. a-g eligibility is a status, not a step: see the "
+    "a-g eligibility page.")
+
+
+def senior_funnel(wh: Warehouse, req: Request) -> Panel:
+    """The seniors' funnel: seniors, then each stage of ``SENIOR_FUNNEL``, every rate of the
+    same seniors (one population on one axis), each from its metric's suppressed view."""
+    name = "overview-seniors-funnel"
+    cols = ["Stage", "Seniors", "Rate (of all seniors)"]
+    views_ = parallel([partial(views.metric_view, wh, req, m, ()) for _, m in SENIOR_FUNNEL])
+    first = views_[0]
+    seniors = views.population_size(first)
+    if seniors == 0:
+        return Panel(name, pd.DataFrame(columns=cols), None, "No seniors match these filters.")
+    hide_all = 0 < seniors < req.threshold
+    rows = [("Seniors", None if hide_all else seniors, seniors, None if hide_all else 1.0,
+             hide_all)]
+    for (stage, _), v in zip(SENIOR_FUNNEL, views_, strict=True):
+        r = v.iloc[0]
+        sup = bool(r["suppressed"])
+        rows.append((stage, None if sup else r["numerator"], int(r["denominator"]),
+                     None if sup else r["rate"], sup))
+    frame = pd.DataFrame(rows, columns=["stage", "students", "population", "rate",
+                                        "suppressed"])
+    frame["students_text"] = [format_count(n, h) for n, h in
+                              zip(frame["students"], frame["suppressed"], strict=True)]
+    frame["rate_text"] = [format_rate(r, d, h) for r, d, h in
+                          zip(frame["rate"], frame["population"], frame["suppressed"],
+                              strict=True)]
+    frame["noun"] = "seniors"
+    table = pd.DataFrame({cols[0]: frame["stage"].to_numpy(),
+                          cols[1]: frame["students_text"].to_numpy(),
+                          cols[2]: frame["rate_text"].to_numpy()})
+    if hide_all:
+        return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
     drop = wh.resolve(req.as_of)
-    frame = views.year_over_year(wh, req, metric_id)
-    if drop is not None and len(frame):
-        start = views.school_year_start(drop)
-        frame = frame[[d >= start for d in frame["date"]]].reset_index(drop=True)
-    if frame.empty or drop is None:
-        return Panel(name, pd.DataFrame(), None,
-                     f"No curve to draw: no {m.noun} have a date for \u201c{m.title}\u201d "
-                     f"this school year, or there are fewer than {req.threshold}.")
-    table = year_over_year_table(frame, metric_id)
-    fig = _two_line_title(charts.year_over_year_chart(frame, f"{m.phrase}?"),
-                          "By each date since July 1, this year against last")
-    return Panel(name, table, fig, last_year_note(frame))
+    fig = charts.funnel_chart(
+        frame, "How far along are the seniors?",
+        subtitle=f"Of {format_size(seniors)} seniors"
+                 + (f", drop of {drop:%b %d, %Y}" if drop else ""))
+    return Panel(name, table, fig, FUNNEL_CAPTION)
 
 
 def _weekly_short(wh: Warehouse, req: Request, metric_id: str) -> Panel:
     """``weekly``, titled with the catalogue's phrase above the time frame (half a page)."""
     panel = weekly(wh, req, metric_id)
     if panel.fig is not None:
-        panel.fig.update_layout(title_text=f"{metrics.metric(metric_id).phrase}?")
-        _two_line_title(panel.fig, "At each weekly drop, this year and last")
+        charts.layout(panel.fig, f"{metrics.metric(metric_id).phrase}?",
+                      subtitle="At each weekly drop, this year and last")
     return panel
-
-
-def _two_line_title(fig: go.Figure, subtitle: str) -> go.Figure:
-    """The question above, the time frame below: one long line is cut off in half a page."""
-    fig.update_layout(title_subtitle_text=subtitle, margin_t=84,
-                      legend={"x": 1, "xanchor": "right"})
-    return fig
 
 
 def trend_calls(wh: Warehouse, req: Request,
                 metric_ids: Sequence[str]) -> list[Callable[[], Panel]]:
-    """For each metric: its weekly panel, then its curve since July 1 when it has a date.
+    """For each metric its weekly panel: one chart per measure (the curve since July 1,
+    ``since_july``, asked the same question again).
 
     Returned as calls, not run, so a caller can put them into one ``parallel`` batch with its
     own queries: ``parallel`` must never be nested.
     """
-    calls: list[Callable[[], Panel]] = []
-    for m in metric_ids:
-        calls.append(partial(_weekly_short, wh, req, m))
-        if metrics.metric(m).date_column:
-            calls.append(partial(since_july, wh, req, m))
-    return calls
+    return [partial(_weekly_short, wh, req, m) for m in metric_ids]
 
 
 def this_year_and_last(wh: Warehouse, req: Request, metric_ids: Sequence[str]) -> list[Panel]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ccgi_dash import metrics
+from ccgi_dash import goals, metrics
 from ccgi_dash.datasets import DIMENSIONS, SUBGROUP_DIMENSIONS
 from ccgi_dash.topics import Section, Topic, panels
 from ccgi_dash.ui import data, page, render
@@ -56,6 +56,13 @@ def render_topic(topic: Topic) -> None:
         metric_id = st.selectbox("Measure", measures, index=measures.index(key),
                                  format_func=_title, key=f"{topic.id}_measure", width=420)
     for section in topic.sections:
+        if section.detail:
+            # a detail below the page's main story: folded, one click away
+            with st.expander(section.title or "Details"):
+                if section.caption:
+                    st.caption(section.caption)
+                _section(topic, section, ctx, metric_id)
+            continue
         if section.title:
             st.subheader(section.title)
         if section.caption:
@@ -68,8 +75,13 @@ def _section(topic: Topic, section: Section, ctx: PageContext, metric_id: str) -
     req = ctx.request
     measures = topic.measures
     if section.kind == "trends":
-        marks = tuple(topic.marks(ctx.warehouse.resolve(ctx.as_of))) if topic.marks else ()
-        for p in data.view(panels.trends, req, metric_id, marks):
+        drop = ctx.warehouse.resolve(ctx.as_of)
+        marks = tuple(topic.marks(drop)) if topic.marks else ()
+        goal = None
+        if metric_id in ctx.settings.goals:
+            goal = goals.goal_for(ctx.settings, metric_id, drop,
+                                  goals.single_district(req.scope, req.filters))
+        for p in data.view(panels.trends, req, metric_id, marks, goal):
             _show(p)
     elif section.kind == "breakdown":
         dim = render.breakdown_picker(_choices(topic, ctx), _default_breakdown(topic, ctx),
