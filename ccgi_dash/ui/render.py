@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ccgi_dash import status
+from ccgi_dash import status, tables
 from ccgi_dash.datasets import DIMENSIONS, SUBGROUP_DIMENSIONS
 from ccgi_dash.privacy import to_csv_bytes
 from ccgi_dash.store import DataDir
@@ -145,23 +145,34 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
         else:
             st.plotly_chart(fig, config=PLOTLY_CONFIG, key=f"chart-{key}")
     with table_tab:
-        st.dataframe(table, hide_index=True, key=f"table-{key}")
+        numbers_table(table, key=f"table-{key}")
     if note and fig is not None:
         st.caption(note)
     download(table, name)
 
 
-def download(table: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
-    """A CSV of exactly ``table`` (formula-safe), made only when clicked (a long student list
+def numbers_table(table: pd.DataFrame, key: str) -> None:
+    """A table whose numeric columns sort as numbers and read as the panel wrote them
+    (``tables.styled``: ``*`` and ``--`` kept, numbers right-aligned)."""
+    st.dataframe(tables.styled(table), hide_index=True, key=key)
+
+
+def download(table: pd.DataFrame, name: str, label: str = "Download CSV", *,
+             numbers: bool = True) -> None:
+    """A CSV of ``table`` (formula-safe), made only when clicked (a long student list
     costs nothing until then). The click writes the audit line while it makes the file and
-    does not rerun the page, so the deferred file is never dropped by a rerun."""
+    does not rerun the page, so the deferred file is never dropped by a rerun.
+
+    ``numbers``: write the table's numbers as numbers (``tables.for_download``: rates in
+    percent under "... (%)", hidden cells empty with ``suppressed`` true); False writes the
+    cells as they are (student lists and other record lists, which hold no aggregates)."""
     from ccgi_dash.ui import audit
 
     record = audit.deferred("download", slug(name), len(table))
 
     def make() -> bytes:
         record()
-        return to_csv_bytes(table)
+        return to_csv_bytes(tables.for_download(table) if numbers else table)
 
     st.download_button(label, make, file_name=f"{slug(name)}.csv", mime="text/csv",
                        key=f"dl-{slug(name)}", icon=":material/download:", on_click="ignore")
