@@ -7,8 +7,7 @@ from ccgi_dash import metrics
 from ccgi_dash.store import Warehouse
 from ccgi_dash.ui.filters import KEYS
 
-from conftest import (FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_values,
-                      table_with)
+from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_values, table_with
 
 PAGE = "app_pages/financial_aid.py"
 

@@ -2,7 +2,9 @@
 
 Every data value goes through Streamlit elements that render text (markdown is used only
 for fixed strings written here, never for data), and every download goes through
-``privacy.to_csv_bytes``, so the CSV holds exactly the cells the table shows, formula-safe.
+``privacy.to_csv_bytes``, formula-safe. A Table tab and its CSV hold the same cells, as
+numbers (``ccgi_dash.tables``): the tab shows them as the panel wrote them (``*``, ``--``,
+"12.3%") and sorts them as numbers; the CSV writes the numbers.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ccgi_dash import status, tables
+from ccgi_dash import status
 from ccgi_dash.datasets import DIMENSIONS, SUBGROUP_DIMENSIONS
 from ccgi_dash.privacy import to_csv_bytes
 from ccgi_dash.store import DataDir
+from ccgi_dash.tables import for_download, styled
 from ccgi_dash.ui import data
 from ccgi_dash.ui.session import PageContext
 from ccgi_dash.views import Headline
@@ -154,7 +157,20 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
 def numbers_table(table: pd.DataFrame, key: str) -> None:
     """A table whose numeric columns sort as numbers and read as the panel wrote them
     (``tables.styled``: ``*`` and ``--`` kept, numbers right-aligned)."""
-    st.dataframe(tables.styled(table), hide_index=True, key=key)
+    st.dataframe(styled(table), hide_index=True, key=key)
+
+
+LIST_HEIGHT = 640
+"""Pixels a long record list takes: about 17 rows at once, most of a 900 px screen below the
+list picker, scrolled inside the table (the grid draws only the rows in view, so 4,000 rows
+scroll as smoothly as 40)."""
+
+
+def record_list(rows: pd.DataFrame, key: str) -> None:
+    """A list a counselor works through (students, clean-up records): as tall as the page
+    allows, sortable by any column (dates as dates, grades as numbers), empty cells blank."""
+    height = min(LIST_HEIGHT, 38 + 35 * max(len(rows), 1))
+    st.dataframe(rows, hide_index=True, key=key, height=height, placeholder="")
 
 
 def download(table: pd.DataFrame, name: str, label: str = "Download CSV", *,
@@ -172,7 +188,7 @@ def download(table: pd.DataFrame, name: str, label: str = "Download CSV", *,
 
     def make() -> bytes:
         record()
-        return to_csv_bytes(tables.for_download(table) if numbers else table)
+        return to_csv_bytes(for_download(table) if numbers else table)
 
     st.download_button(label, make, file_name=f"{slug(name)}.csv", mime="text/csv",
                        key=f"dl-{slug(name)}", icon=":material/download:", on_click="ignore")
