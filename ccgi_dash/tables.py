@@ -8,8 +8,11 @@ such a table into numbers once, for both of its uses:
 
 - ``styled``: a pandas ``Styler`` over the numbers whose display text is exactly the text the
   panel wrote (``*`` and ``--`` included). ``st.dataframe`` shows the text, right-aligns the
-  numeric columns and sorts them by the numbers underneath; hidden and empty cells are
-  missing numbers, which sort after every number.
+  numeric columns and sorts them by the numbers underneath. The grid draws a missing number
+  as its placeholder whatever the Styler says, so a ``*`` or ``--`` cell holds ``-inf``
+  there: it shows its mark, and sorts below every number (first when ascending, last when
+  descending). Only the screen sees that value; ``typed`` and the downloads hold nothing
+  there.
 - ``for_download``: the same table with numbers as numbers, as the export contract has it:
   a hidden or empty cell is empty, and a ``suppressed`` column says which rows had a hidden
   cell. Rates stay in percent (12.3 means 12.3%) with the decimals the table shows, and
@@ -35,6 +38,8 @@ from ccgi_dash.privacy import EMPTY_GROUP, SUPPRESSED
 COUNT = re.compile(r"^-?\d{1,3}(,\d{3})*$")
 PERCENT = re.compile(r"^-?\d+(\.(\d+))?%$")
 SIGNED = re.compile(r"^[+-]\d+(\.(\d+))?$")
+NO_NUMBER = float("-inf")
+"""What a ``*`` or ``--`` cell holds under its mark on screen (see ``styled``)."""
 MARKERS = (SUPPRESSED, EMPTY_GROUP, "")
 """Text a numeric column may hold besides numbers: hidden, empty group, nothing."""
 
@@ -140,7 +145,15 @@ def styled(table: pd.DataFrame) -> Styler | pd.DataFrame:
     t = typed(table)
     if not t.columns:
         return table
-    styler = t.values.style
+    values = t.values.copy()
+    for name, marks in t.marks.items():
+        # st.dataframe draws a missing number as its placeholder, whatever the Styler says;
+        # a cell with a mark holds -inf instead, so the grid shows the mark and a sort puts
+        # the hidden and empty groups below every number
+        marked = marks.isin((SUPPRESSED, EMPTY_GROUP))
+        if marked.any():
+            values[name] = values[name].astype("float64").mask(marked, NO_NUMBER)
+    styler = values.style
     for name, column in t.columns.items():
         styler = styler.format(column.text, subset=[name])
         marks = t.marks[name]

@@ -52,8 +52,12 @@ def test_the_screen_reads_what_the_panel_wrote_and_sorts_by_the_numbers():
     assert shown == expected
     # sorted by rate ascending, numbers come in numeric order (text would put 11.4% first)
     data = styler.data
-    order = data.sort_values("Rate", na_position="last")["District"].tolist()
-    assert order[:3] == ["Gamma", "Alpha", "Epsilon"]
+    order = data.sort_values("Rate", kind="stable")["District"].tolist()
+    # hidden and empty groups hold -inf under their mark (a missing number would show the
+    # grid's placeholder): they sort below every number
+    assert order == ["Beta", "Delta", "Gamma", "Alpha", "Epsilon"]
+    assert data.loc[1, "Completed"] == data.loc[3, "Seniors"] == float("-inf")
+    assert data.loc[3, "Change (points)"] == float("-inf") and pd.isna(data.loc[1, "Rank"])
     assert sorted(TABLE["Rate"].tolist())[0] == "*"  # what a text sort would give
 
 
@@ -104,7 +108,9 @@ def test_every_table_tab_shows_its_text_over_numbers(page):
             if values[col].dtype.kind != "f":
                 continue
             assert text[col].str.fullmatch(r"\d+\.\d%|\*|--|").all(), (page, col)
-            numbers = values[col].dropna()
+            numbers = values[col][values[col].abs() != float("inf")].dropna()
+            marked = values[col] == float("-inf")
+            assert text[col][marked].isin(["*", "--"]).all(), (page, col)
             assert (text[col][numbers.index] == [f"{v:.1f}%" for v in numbers]).all()
             checked += 1
     assert checked, f"no rate column on {page}"

@@ -157,7 +157,7 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
 def numbers_table(table: pd.DataFrame, key: str) -> None:
     """A table whose numeric columns sort as numbers and read as the panel wrote them
     (``tables.styled``: ``*`` and ``--`` kept, numbers right-aligned)."""
-    st.dataframe(styled(table), hide_index=True, key=key)
+    st.dataframe(styled(table), hide_index=True, key=key, placeholder="")
 
 
 LIST_HEIGHT = 640
