@@ -21,7 +21,7 @@ if not ctx.scope.student_level:
                    "district's leader. A \u201cnever reported\u201d count is a number of "
                    "student-group fields, a school check's a number of schools, the others "
                    "a number of student records.")
-        render.numbers_table(counts, key="cleanup-counts")
+        render.numbers_table(counts, key="cleanup-counts", tall=True)
         render.download(counts, "data-cleanup-counts-by-district",
                         label="Download the counts (CSV)")
 else:

@@ -154,10 +154,12 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
     download(table, name)
 
 
-def numbers_table(table: pd.DataFrame, key: str) -> None:
+def numbers_table(table: pd.DataFrame, key: str, *, tall: bool = False) -> None:
     """A table whose numeric columns sort as numbers and read as the panel wrote them
-    (``tables.styled``: ``*`` and ``--`` kept, numbers right-aligned)."""
-    st.dataframe(styled(table), hide_index=True, key=key, placeholder="")
+    (``tables.styled``: ``*`` and ``--`` kept, numbers right-aligned). ``tall``: as tall as
+    a record list (``LIST_HEIGHT``), for a table read whole, such as one row per district."""
+    height = list_height(len(table)) if tall else "auto"
+    st.dataframe(styled(table), hide_index=True, key=key, placeholder="", height=height)
 
 
 LIST_HEIGHT = 640
@@ -169,8 +171,13 @@ scroll as smoothly as 40)."""
 def record_list(rows: pd.DataFrame, key: str) -> None:
     """A list a counselor works through (students, clean-up records): as tall as the page
     allows, sortable by any column (dates as dates, grades as numbers), empty cells blank."""
-    height = min(LIST_HEIGHT, 38 + 35 * max(len(rows), 1))
-    st.dataframe(rows, hide_index=True, key=key, height=height, placeholder="")
+    st.dataframe(rows, hide_index=True, key=key, height=list_height(len(rows)),
+                 placeholder="")
+
+
+def list_height(rows: int) -> int:
+    """Pixels for ``rows`` rows and the header, at most ``LIST_HEIGHT``."""
+    return min(LIST_HEIGHT, 38 + 35 * max(rows, 1))
 
 
 def download(table: pd.DataFrame, name: str, label: str = "Download CSV", *,
