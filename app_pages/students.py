@@ -18,5 +18,6 @@ audit.record_view_once(ctx, f"list={choice}", len(rows))
 if rows.empty:
     st.success("Nobody on this list for the current filters.", icon=":material/task_alt:")
 else:
-    st.dataframe(rows, hide_index=True, key="students_table")
-    render.download(rows, f"students-{choice}", label=f"Download this list ({len(rows):,} rows)")
+    render.record_list(rows, key="students_table")
+    render.download(rows, f"students-{choice}", label=f"Download this list ({len(rows):,} rows)",
+                    numbers=False)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
+import pyarrow as pa
 
 from ccgi_dash.metrics import METRICS, Filters
 from ccgi_dash.scope import Scope
@@ -130,9 +131,19 @@ def follow_up(wh: Warehouse, scope: Scope, list_id: str, filters: Filters = Filt
     with wh.query() as cur:
         term = search.strip()
         frame = cur.execute(sql, {**fp, **sp, "term": term}).df()
-    for col in frame.columns:  # DuckDB DATEs arrive as timestamps: show them as dates
+    return as_dates(frame)
+
+
+DATE = pd.ArrowDtype(pa.date32())
+"""Dates as dates: they sort as dates in a table, a missing one is empty (never "None" or
+"NaT") on screen and in a CSV, and a CSV writes them as YYYY-MM-DD."""
+
+
+def as_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """DuckDB DATEs arrive as timestamps: make each such column a column of dates."""
+    for col in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[col]):
-            frame[col] = frame[col].dt.date
+            frame[col] = frame[col].astype(DATE)
     return frame
 
 

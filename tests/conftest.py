@@ -167,8 +167,29 @@ def user_app(username: str, role: str, districts: tuple[str, ...] = (),
 FRESNO_UNIFIED = "1062166"
 
 
+def shown(element):
+    """What a reader reads in an AppTest table: the display text where the page hands
+    ``st.dataframe`` a Styler (``tables.styled``: numbers underneath, ``*``/``--`` and
+    formatted numbers on screen), else the values."""
+    from streamlit import dataframe_util
+
+    value = element.value
+    text = element.proto.arrow_data.styler.display_values
+    if not text:
+        return value
+    out = dataframe_util.convert_arrow_bytes_to_pandas_df(text)
+    out.index = value.index
+    return out[list(value.columns)]
+
+
 def table_with(at, *columns: str):
-    """The first table on the page with these columns (tables carry no key in AppTest)."""
+    """The first table on the page with these columns (tables carry no key in AppTest), as
+    the reader reads it (:func:`shown`); ``table_values`` gives the numbers underneath."""
+    return next((shown(d) for d in at.dataframe if set(columns) <= set(d.value.columns)), None)
+
+
+def table_values(at, *columns: str):
+    """The numbers under the first table with these columns (what its sort orders by)."""
     return next((d.value for d in at.dataframe if set(columns) <= set(d.value.columns)), None)
 
 

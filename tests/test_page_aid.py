@@ -3,10 +3,11 @@ Race to Submit leaderboard, checked against what ``python -m ccgi_dash export`` 
 
 import pytest
 
+from ccgi_dash import metrics
 from ccgi_dash.store import Warehouse
 from ccgi_dash.ui.filters import KEYS
 
-from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_with
+from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_values, table_with
 
 PAGE = "app_pages/financial_aid.py"
 
@@ -69,7 +70,8 @@ def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
         assert shown.loc[row["district_name"], "Rate"] == pct(row)
     # the same cells are hidden in the leaderboard
     board = table_with(at, "Rank")
-    assert (board["Completed"] == "*").all() and board["Rank"].isna().all()
+    assert (board["Completed"] == "*").all() and (board["Rank"] == "").all()
+    assert table_values(at, "Rank")["Rank"].isna().all()
 
 
 def test_leaderboard_ranks_only_unsuppressed_schools_in_order(app_env, demo_data):
@@ -77,8 +79,9 @@ def test_leaderboard_ranks_only_unsuppressed_schools_in_order(app_env, demo_data
     tier = at.segmented_control(key="aid_tier")
     assert tier.value == "Fewer than 100 seniors"
     board = table_with(at, "Rank")
-    ranked = board[board["Rank"].notna()]
-    hidden = board[board["Rank"].isna()]
+    ranks = table_values(at, "Rank")["Rank"]
+    ranked = board[ranks.notna()].assign(Rank=ranks[ranks.notna()].astype(int))
+    hidden = board[ranks.isna()]
     assert len(ranked) and len(hidden)
     assert (hidden["Completed"] == "*").all() and (ranked["Completed"] != "*").all()
     assert list(board.index[:len(ranked)]) == list(ranked.index)  # hidden schools last
@@ -91,6 +94,44 @@ def test_leaderboard_ranks_only_unsuppressed_schools_in_order(app_env, demo_data
     assert set(hidden["School"]) == {n for n, r in small.items() if r["suppressed"]}
     for school, completed in zip(ranked["School"], ranked["Completed"], strict=True):
         assert completed == pct(small[school])
+
+
+def test_leaderboard_has_last_year_and_the_change_as_export_reports(app_env, demo_data):
+    """Race to Submit and more: each school's rate at the same week last year and the change
+    in points, equal to ``export`` at this drop and at last year's drop (each suppressed in
+    its own drop), and the projection's column titled with its date."""
+    wh = Warehouse(demo_data)
+    drop = wh.drops[-1]
+    before = metrics.same_week_last_year(wh.drops, drop)
+    assert before is not None
+    at = demo_app("coe", PAGE)
+    at.segmented_control(key="aid_tier").set_value("100-299 seniors").run()
+    assert not at.exception
+    board = table_with(at, "Rank", "Last year, same week", "Change (points)")
+    assert board is not None
+    assert [c for c in board.columns if c.startswith("Projected at ")]
+    assert any(f"{before:%b %d, %Y}" in c.value for c in at.caption)
+    now = {r["school_name"]: r for r in export_rows(
+        demo_data, "--metric", "aid_completed", "--by", "school", "--as-of", str(drop))}
+    then = {r["school_name"]: r for r in export_rows(
+        demo_data, "--metric", "aid_completed", "--by", "school", "--as-of", str(before))}
+    compared = 0
+    for _, line in board.iterrows():
+        row, old = now[line["School"]], then.get(line["School"])
+        assert line["Completed"] == pct(row)
+        assert line["Last year, same week"] == ("--" if old is None or not old["denominator"]
+                                                else pct(old))
+        if row["suppressed"] or (old is not None and old["suppressed"]):
+            assert line["Change (points)"] == "*"
+        elif old is not None and old["denominator"]:
+            change = (row["numerator"] / row["denominator"]
+                      - old["numerator"] / old["denominator"]) * 100
+            assert line["Change (points)"] == f"{change:+.1f}"
+            compared += 1
+    assert compared >= 5
+    # the numbers underneath sort as numbers: the change column is a float column
+    values = table_values(at, "Rank", "Change (points)")
+    assert values["Change (points)"].dtype.kind == "f"
 
 
 def test_measure_and_breakdown_widgets_switch_the_view(app_env):

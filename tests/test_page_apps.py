@@ -35,7 +35,7 @@ def test_renders_for_each_persona(app_env, persona):
 
 def test_district_filter_changes_numbers_as_export_reports(app_env, demo_data):
     at = demo_app("coe", PAGE)
-    before = card(at, "Applied to a UC")
+    before = set(table_with(at, *FOLLOW_UP)["School"])
     at.session_state[KEYS["district"]] = [FRESNO_UNIFIED]
     at.run()
     assert not at.exception
@@ -44,10 +44,16 @@ def test_district_filter_changes_numbers_as_export_reports(app_env, demo_data):
                           ("Applied to UC and CSU", "uc_and_csu_submitted"),
                           ("UC-eligible who applied", "uc_eligible_applied")):
         assert card(at, label) == pct(export_rows(demo_data, "--metric", metric, *where)[0])
-    assert card(at, "Applied to a UC") != before
+    # the rates of the county and of Fresno Unified may round alike (9.5% in the demo): the
+    # counts behind the card differ, and the schools listed are Fresno Unified's alone
+    county = export_rows(demo_data, "--metric", "uc_submitted")[0]
+    district = export_rows(demo_data, "--metric", "uc_submitted", *where)[0]
+    assert (county["numerator"], county["denominator"]) != (district["numerator"],
+                                                            district["denominator"])
     shown = table_with(at, *FOLLOW_UP).set_index("School")
     rows = export_rows(demo_data, "--metric", "uc_eligible_applied", "--by", "school", *where)
     assert rows and set(shown.index) >= {r["school_name"] for r in rows}
+    assert set(shown.index) < before
     for row in rows:
         line = shown.loc[row["school_name"]]
         assert line["Applied to UC"] == pct(row)

@@ -11,7 +11,7 @@ from ccgi_dash.accounts.audit import read_audit, write_audit
 from ccgi_dash.scope import Scope
 from ccgi_dash.store import Warehouse
 
-from conftest import ROOT, demo_app, export_rows, table_with, user_app
+from conftest import ROOT, demo_app, export_rows, table_values, table_with, user_app
 
 FRESNO_UNIFIED = "1062166"
 
@@ -57,9 +57,43 @@ def test_student_views_are_audited_without_pii(app_env, demo_data):
     assert not any(name in text for name in shown["Last name"].dropna())
 
 
+def test_students_list_sorts_dates_as_dates_and_leaves_empty_ones_blank(app_env):
+    """A list a counselor works through: dates are dates (they sort as dates), a missing
+    date is an empty cell, not "None", and the grade is a number."""
+    at = demo_app(f"district:{FRESNO_UNIFIED}", "app_pages/students.py")
+    table = at.dataframe[0]
+    rows = table.value
+    assert table.proto.placeholder == ""
+    for col in ("Account created", "Last login"):
+        assert str(rows[col].dtype).startswith("date32"), col
+        assert rows[col].isna().any(), "the demo has seniors who never signed in"
+        assert not rows[col].astype(str).isin(["None", "NaT"]).any()
+    assert pd.api.types.is_integer_dtype(rows["Grade"])
+    ordered = rows.sort_values("Last login")["Last login"].dropna()
+    assert ordered.is_monotonic_increasing
+
+
+def test_coordinator_sees_cleanup_counts_per_district_and_no_student_rows(app_env, demo_data):
+    """The coordinator's clean-up page: the findings per district as counts
+    (``quality.cleanup_counts``), no student row, no SSID, nothing audited as a view."""
+    coe = Scope("demo", all_districts=True, student_level=False, dataset="demo")
+    with contextlib.closing(Warehouse(demo_data)) as wh:
+        expected = quality.counts_table(quality.cleanup_counts(wh, coe))
+        findings = quality.cleanup_findings(wh, Scope.county("demo"))
+    assert expected["Total"].sum() > 0, "the demo plants records to clean up"
+    at = demo_app("coe", "app_pages/cleanup.py")
+    assert not at.exception
+    shown = at.dataframe[0].value
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected, check_dtype=False)
+    assert len(at.dataframe) == 1 and "cleanup_check" not in [s.key for s in at.selectbox]
+    everything = " ".join(str(v) for d in at.dataframe for v in d.value.to_numpy().ravel())
+    assert not any(ssid in everything for ssid in findings["ssid"].dropna() if len(ssid) > 4)
+    assert "SSID" not in shown.columns
+
+
 def test_coordinator_cannot_reach_student_pages(app_env):
     at = demo_app("coe")
-    for path in ("app_pages/students.py", "app_pages/cleanup.py", "app_pages/data_status.py"):
+    for path in ("app_pages/students.py", "app_pages/data_status.py"):
         try:
             at.switch_page(path).run()
         except ValueError:
@@ -87,7 +121,7 @@ def test_cleanup_page_for_a_district(app_env, demo_data):
     assert not at.exception
     expected = quality.cleanup_summary(findings)
     assert not expected.empty
-    summary = table_with(at, *expected.columns)
+    summary = table_values(at, *expected.columns)
     pd.testing.assert_frame_equal(summary.reset_index(drop=True),
                                   expected.reset_index(drop=True), check_dtype=False)
     others = set(county["district_name"]) - set(findings["district_name"])

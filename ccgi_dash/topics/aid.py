@@ -11,9 +11,10 @@ from functools import partial
 
 import pandas as pd
 
-from ccgi_dash import charts, metrics, views
+from ccgi_dash import charts, metrics, pace, views
 from ccgi_dash.metrics import Request
-from ccgi_dash.privacy import format_count, format_rate
+from ccgi_dash.privacy import EMPTY_GROUP, SUPPRESSED, format_count, format_rate
+from ccgi_dash.settings import Settings
 from ccgi_dash.store import Warehouse
 from ccgi_dash.topics import Section, Topic
 from ccgi_dash.topics.panels import Panel, district_names, parallel, top_and_bottom
@@ -63,10 +64,22 @@ class Leaderboard:
 
     table: pd.DataFrame
     frame: pd.DataFrame
+    last_year: date | None = None
+    """The drop of last year the "Last year, same week" column reads (None: none loaded)."""
+    method: str = ""
+    """How the projection column was computed (``pace.projected_by``), said beside it."""
 
     def panel(self, tier: str | None) -> Panel:
         """One tier of the board as a chart and its table (``tier_panel``)."""
         return tier_panel(self, tier)
+
+    @property
+    def caption(self) -> str:
+        """What the last-year and projection columns read, said under the table."""
+        ly = (f"\u201cLast year, same week\u201d is the drop of {self.last_year:%b %d, %Y}; "
+              "\u201cChange (points)\u201d is this year's rate minus it."
+              if self.last_year else "No drop from last year is loaded to compare with.")
+        return f"{ly} {self.method}".strip()
 
     @property
     def tiers(self) -> list[str]:
@@ -75,35 +88,83 @@ class Leaderboard:
 
 
 LEADERBOARD_COLUMNS = ("Tier", "Rank", "School", "District", "Seniors", "Submitted",
-                       "Completed")
+                       "Completed", "Last year, same week", "Change (points)")
+"""The board's columns; the projection's column ("Projected at Mar 2", from
+``pace.projected_by``) follows them, titled with the date it projects to."""
 
 
-def leaderboard(wh: Warehouse, req: Request) -> Leaderboard:
-    """Race to Submit's leaderboard for the schools in scope and filters.
+def _texts(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Rate and count text of a suppressed school frame (``*`` hidden, ``--`` empty)."""
+    hidden = frame["suppressed"].to_numpy()
+    return ([format_rate(r, d, h) for r, d, h in
+             zip(frame["rate"], frame["denominator"], hidden, strict=True)],
+            [format_count(n, h) for n, h in zip(frame["numerator"], hidden, strict=True)])
+
+
+def _change(now: object, then: object) -> str:
+    """The change in percentage points from last year's rate, one decimal, signed; ``*``
+    when either rate is hidden (a change would let a hidden rate be worked out), ``--`` when
+    either group had no students."""
+    if now == SUPPRESSED or then == SUPPRESSED:
+        return SUPPRESSED
+    if now is None or then is None or pd.isna(now) or pd.isna(then):  # type: ignore[arg-type]
+        return EMPTY_GROUP
+    return f"{(float(now) - float(then)) * 100:+.1f}"  # type: ignore[arg-type]
+
+
+def leaderboard(wh: Warehouse, req: Request, settings: Settings) -> Leaderboard:
+    """Race to Submit's leaderboard for the schools in scope and filters, with what R2S
+    shows and more: each school's rate at the same week last year
+    (``metrics.same_week_last_year``), the change in points, and where it will stand at the
+    deadline (``pace.projected_by``: the county goal's deadline, the Cal Grant deadline
+    without a goal; ``settings`` holds the goals).
 
     Schools are suppressed exactly as in the school breakdown (``privacy.suppress_metric``
-    by school, with complementary suppression): a hidden school shows ``*``, gets no rank and
-    goes to the bottom of its tier. Submitted and completed share their population (the
-    school's seniors), so one suppression decides both columns. Ranks are competition ranks
-    (ties share a rank) on the exact completion rate, highest first.
+    by school, with complementary suppression), this year and last year each in its own
+    drop: a hidden school shows ``*``, gets no rank and goes to the bottom of its tier.
+    Submitted and completed share their population (the school's seniors), so one
+    suppression decides both columns. Ranks are competition ranks (ties share a rank) on the
+    exact completion rate, highest first.
     """
-    done, sub = parallel([
-        partial(views.suppressed, wh, req, "aid_completed", ("school",)),
-        partial(metrics.compute, wh, req.scope, "aid_submitted", ("school",), req.filters,
-                req.as_of)])
+    drop = wh.resolve(req.as_of)
+    before = metrics.same_week_last_year(wh.drops, drop) if drop else None
+    calls = [partial(views.suppressed, wh, req, "aid_completed", ("school",)),
+             partial(metrics.compute, wh, req.scope, "aid_submitted", ("school",), req.filters,
+                     req.as_of),
+             partial(pace.projected_by, wh, req, "aid_completed", "school", settings)]
+    if before is not None:
+        calls.append(partial(views.suppressed, wh, req.at(before), "aid_completed",
+                             ("school",)))
+    done, sub, projected, *last = parallel(calls)
+    columns = [*LEADERBOARD_COLUMNS, projected.column]
     if views.population_size(done) == 0:
-        return Leaderboard(pd.DataFrame(columns=list(LEADERBOARD_COLUMNS)), pd.DataFrame())
+        return Leaderboard(pd.DataFrame(columns=columns), pd.DataFrame())
     frame = views.label(done, ("school",))
     sub = sub.set_index("school").reindex(frame["school"])
     hidden = frame["suppressed"].to_numpy()
     # same seniors by construction; were they ever not, hide the submitted cell, never show it
     sub_hidden = hidden | (sub["denominator"].to_numpy() != frame["denominator"].to_numpy())
-    frame["rate_text"] = [format_rate(r, d, h) for r, d, h in
-                          zip(frame["rate"], frame["denominator"], hidden, strict=True)]
-    frame["count_text"] = [format_count(n, h) for n, h in
-                           zip(frame["numerator"], hidden, strict=True)]
+    frame["rate_text"], frame["count_text"] = _texts(frame)
     frame["sub_text"] = [format_rate(r, d, h) for r, d, h in
                          zip(sub["rate"], frame["denominator"], sub_hidden, strict=True)]
+    if last:
+        ly = last[0].set_index("school").reindex(frame["school"])
+        ly_hidden = ly["suppressed"].fillna(False).astype(bool).to_numpy()
+        frame["ly_rate"] = [None if h or pd.isna(r) else float(r)
+                            for r, h in zip(ly["rate"], ly_hidden, strict=True)]
+        frame["ly_text"] = [format_rate(r, d, h) for r, d, h in
+                            zip(ly["rate"], ly["denominator"].fillna(0), ly_hidden,
+                                strict=True)]
+    else:
+        frame["ly_rate"], frame["ly_text"] = None, EMPTY_GROUP
+    frame["change_text"] = [_change(SUPPRESSED if h else r,
+                                    SUPPRESSED if t == SUPPRESSED else lr)
+                            for r, h, t, lr in zip(frame["rate"], hidden, frame["ly_text"],
+                                                   frame["ly_rate"], strict=True)]
+    proj = projected.frame.set_index("school")["projected"].reindex(frame["school"])
+    frame["projected_text"] = [
+        SUPPRESSED if h else "" if p is None or pd.isna(p) else f"{float(p) * 100:.1f}%"
+        for p, h in zip(proj, hidden, strict=True)]
     frame["tier"] = [tier_of(int(n)) for n in frame["denominator"]]
     order = {label: i for i, (label, _, _) in enumerate(TIERS)}
     rate = pd.to_numeric(frame["rate"], errors="coerce").where(~frame["suppressed"])
@@ -123,8 +184,11 @@ def leaderboard(wh: Warehouse, req: Request) -> Leaderboard:
         "Seniors": [f"{int(d):,}" for d in frame["denominator"]],
         "Submitted": frame["sub_text"].to_numpy(),
         "Completed": frame["rate_text"].to_numpy(),
+        "Last year, same week": frame["ly_text"].to_numpy(),
+        "Change (points)": frame["change_text"].to_numpy(),
+        projected.column: frame["projected_text"].to_numpy(),
     })
-    return Leaderboard(table, frame)
+    return Leaderboard(table, frame, before, projected.method)
 
 
 def with_last_year(wh: Warehouse, req: Request, frame: pd.DataFrame) -> pd.DataFrame:

@@ -2,7 +2,9 @@
 
 Every data value goes through Streamlit elements that render text (markdown is used only
 for fixed strings written here, never for data), and every download goes through
-``privacy.to_csv_bytes``, so the CSV holds exactly the cells the table shows, formula-safe.
+``privacy.to_csv_bytes``, formula-safe. A Table tab and its CSV hold the same cells, as
+numbers (``ccgi_dash.tables``): the tab shows them as the panel wrote them (``*``, ``--``,
+"12.3%") and sorts them as numbers; the CSV writes the numbers.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ccgi_dash import status
 from ccgi_dash.datasets import DIMENSIONS, SUBGROUP_DIMENSIONS
 from ccgi_dash.privacy import to_csv_bytes
 from ccgi_dash.store import DataDir
+from ccgi_dash.tables import for_download, styled
 from ccgi_dash.ui import data
 from ccgi_dash.ui.session import PageContext
 from ccgi_dash.views import Headline
@@ -151,23 +154,54 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
         else:
             st.plotly_chart(fig, config=PLOTLY_CONFIG, key=f"chart-{key}")
     with table_tab:
-        st.dataframe(table, hide_index=True, key=f"table-{key}")
+        numbers_table(table, key=f"table-{key}")
     if note and fig is not None:
         st.caption(note)
     download(table, name)
 
 
-def download(table: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
-    """A CSV of exactly ``table`` (formula-safe), made only when clicked (a long student list
+def numbers_table(table: pd.DataFrame, key: str, *, tall: bool = False) -> None:
+    """A table whose numeric columns sort as numbers and read as the panel wrote them
+    (``tables.styled``: ``*`` and ``--`` kept, numbers right-aligned). ``tall``: as tall as
+    a record list (``LIST_HEIGHT``), for a table read whole, such as one row per district."""
+    height = list_height(len(table)) if tall else "auto"
+    st.dataframe(styled(table), hide_index=True, key=key, placeholder="", height=height)
+
+
+LIST_HEIGHT = 640
+"""Pixels a long record list takes: about 17 rows at once, most of a 900 px screen below the
+list picker, scrolled inside the table (the grid draws only the rows in view, so 4,000 rows
+scroll as smoothly as 40)."""
+
+
+def record_list(rows: pd.DataFrame, key: str) -> None:
+    """A list a counselor works through (students, clean-up records): as tall as the page
+    allows, sortable by any column (dates as dates, grades as numbers), empty cells blank."""
+    st.dataframe(rows, hide_index=True, key=key, height=list_height(len(rows)),
+                 placeholder="")
+
+
+def list_height(rows: int) -> int:
+    """Pixels for ``rows`` rows and the header, at most ``LIST_HEIGHT``."""
+    return min(LIST_HEIGHT, 38 + 35 * max(rows, 1))
+
+
+def download(table: pd.DataFrame, name: str, label: str = "Download CSV", *,
+             numbers: bool = True) -> None:
+    """A CSV of ``table`` (formula-safe), made only when clicked (a long student list
     costs nothing until then). The click writes the audit line while it makes the file and
-    does not rerun the page, so the deferred file is never dropped by a rerun."""
+    does not rerun the page, so the deferred file is never dropped by a rerun.
+
+    ``numbers``: write the table's numbers as numbers (``tables.for_download``: rates in
+    percent under "... (%)", hidden cells empty with ``suppressed`` true); False writes the
+    cells as they are (student lists and other record lists, which hold no aggregates)."""
     from ccgi_dash.ui import audit
 
     record = audit.deferred("download", slug(name), len(table))
 
     def make() -> bytes:
         record()
-        return to_csv_bytes(table)
+        return to_csv_bytes(for_download(table) if numbers else table)
 
     st.download_button(label, make, file_name=f"{slug(name)}.csv", mime="text/csv",
                        key=f"dl-{slug(name)}", icon=":material/download:", on_click="ignore")

@@ -80,11 +80,11 @@ PAGES: tuple[PageSpec, ...] = (
              about="Lists of your students to follow up on this week. Names and SSIDs are "
                    "shown only to roles entitled to them; views and downloads are recorded in "
                    "the audit log."),
-    PageSpec("cleanup", ":material/cleaning_services:", "Follow-up", "student_level",
-             name="Data clean-up",
+    PageSpec("cleanup", ":material/cleaning_services:", "Follow-up", name="Data clean-up",
              about="Records to correct at the source, district by district: SSIDs, grades, "
                    "school codes, statuses that contradict each other, and student groups "
-                   "never reported."),
+                   "never reported (a coordinator sees the counts, district leaders the "
+                   "records)."),
     PageSpec("data_status", ":material/monitor_heart:", "Administration", "admin",
              name="Data status", about="What CCGI sent, what was loaded, and what needs a look."),
     PageSpec("audit_log", ":material/policy:", "Administration", "admin", name="Audit log",

@@ -108,11 +108,12 @@ def _section(topic: Topic, section: Section, ctx: PageContext, metric_id: str) -
         for p in result if isinstance(result, list) else [result]:
             _show(p)
     elif section.kind == "leaderboard":
-        board = data.view(section.view, req)
+        board = data.view(section.view, req, ctx.settings)
         tier = st.segmented_control(section.choice_label, board.tiers,
                                     key=f"{topic.id}_{section.key}",
                                     default=board.tiers[0] if board.tiers else None)
         _show(board.panel(tier))
+        st.caption(board.caption)
         render.download(board.table, "fafsa-cadaa-leaderboard-all-tiers",
                         "Download all tiers (CSV)")
     elif section.kind == "students_link":
