@@ -155,21 +155,20 @@ def _card(card: Headline, pace: views.CardPace | None) -> None:
               delta_arrow="off" if flat else "auto",
               delta_description="since the last drop" if card.delta_previous else None,
               help=_card_help(card, pace), border=False)
-    who = card.population_text
-    if card.county_text is not None:
-        who += f" · county: {card.county_text}"
-    st.caption(caption_text(who))
+    lines = [card.population_text
+             + (f" · county: {card.county_text}" if card.county_text is not None else "")]
     if card.last_year_drop is None:
-        st.caption("No drop from last year to compare with")
+        lines.append("No drop from last year to compare with")
     elif card.delta_last_year is None:
-        st.caption(caption_text(f"Same week last year ({card.last_year_drop:%b} "
-                                f"{card.last_year_drop.day}): not shown"))
+        lines.append(f"Same week last year ({card.last_year_drop:%b} {card.last_year_drop.day})"
+                     ": not shown")
     else:
-        st.caption(f"Same week last year: {card.last_year_rate * 100:.1f}% "
-                   f"(now {card.delta_last_year})")
+        lines.append(f"Same week last year: {card.last_year_rate * 100:.1f}% "
+                     f"(now {card.delta_last_year})")
     if pace is not None:
         word = {True: "on pace", False: "not on pace", None: "pace not known"}[pace.on_pace]
-        st.caption(caption_text(f"Goal {pace.goal}: {word}"))
+        lines.append(f"Goal {pace.goal}: {word}")
+    st.caption("  \n".join(caption_text(line) for line in lines))
 
 
 def _card_help(card: Headline, pace: views.CardPace | None = None) -> str:

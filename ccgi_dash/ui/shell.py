@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from ccgi_dash import views
 from ccgi_dash.scope import Scope
@@ -207,7 +208,33 @@ def main() -> None:
     _nav_links([s for s in PAGES if s.allowed(ctx.scope)], pages)
     _user_box(ctx)
     session.context(render_sidebar=True)
+    _close_sidebar_on_narrow(nav.url_path)
     nav.run()
+
+
+_LAST_PAGE = "_ccgi_last_page"
+_CLOSE_SIDEBAR = """<script>
+const doc = window.parent.document;
+if (window.parent.innerWidth <= 768) {
+  const bar = doc.querySelector('[data-testid="stSidebar"]');
+  const btn = doc.querySelector('[data-testid="stSidebarCollapseButton"] button');
+  if (bar && btn && bar.getAttribute('data-collapsed') === 'false') btn.click();
+}
+</script><!-- PAGE -->"""
+
+
+def _close_sidebar_on_narrow(page: str) -> None:
+    """Close the sidebar after a move to another page on a narrow screen (a phone), as
+    Streamlit's own menu does: the page links of ``_nav_links`` would otherwise leave it
+    lying over the page (a11y finding A3). Only on a change of page, so a reader setting
+    filters keeps the sidebar open. Streamlit has no public call for this; a zero-height
+    component clicks the sidebar's own close button, and only below 769 px."""
+    last = st.session_state.get(_LAST_PAGE)
+    st.session_state[_LAST_PAGE] = page
+    if last is None or last == page:
+        return
+    with st.sidebar:
+        components.html(_CLOSE_SIDEBAR.replace("PAGE", session_text(page)), height=0)
 
 
 def _nav_links(specs: list[PageSpec], pages: list[st.Page]) -> None:

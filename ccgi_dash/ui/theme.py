@@ -29,12 +29,18 @@ CSS = f"""
   color: {CAPTION_COLOUR} !important;
   opacity: 1 !important;
 }}
-[data-testid="stMetricLabel"] p, [data-testid="stMetricValue"] > div {{
+[data-testid="stMetricLabel"] p, [data-testid="stMetricValue"] > div,
+[data-testid="stMetricDeltaDescription"],
+[data-testid="stMetricDeltaDescription"] .stMarkdownEllipsis,
+[data-testid="stMetricDeltaDescription"] p {{
   white-space: normal !important;
   overflow: visible !important;
   text-overflow: clip !important;
 }}
 [data-testid="stMarkdownContainer"] p {{ overflow-wrap: anywhere; }}
+.st-key-ccgi_cards [data-testid="stVerticalBlockBorderWrapper"] [data-testid="stVerticalBlock"] {{
+  gap: 0.4rem !important;
+}}
 @media (max-width: 640px) {{
   .st-key-ccgi_cards [data-testid="stHorizontalBlock"] {{
     flex-wrap: wrap !important;
@@ -52,7 +58,9 @@ CSS = f"""
   .st-key-ccgi_cards [data-testid="stMetricValue"] {{ font-size: 1.35rem !important; }}
   .st-key-ccgi_cards [data-testid="stMetricLabel"] p {{ font-size: 0.8rem !important; }}
   .st-key-ccgi_cards [data-testid="stCaptionContainer"] p {{ font-size: 0.72rem !important; }}
+  .st-key-ccgi_cards [data-testid="stMetricDelta"] {{ font-size: 0.75rem !important; }}
   h1 {{ font-size: 1.6rem !important; padding-top: 0.5rem !important; }}
+  [data-testid="stAlertContainer"] {{ padding: 0.5rem 0.75rem !important; }}
 }}
 </style>
 """
