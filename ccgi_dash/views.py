@@ -265,31 +265,32 @@ def headline(wh: Warehouse, req: Request, metric_id: str) -> Headline:
 
 @dataclass(frozen=True)
 class CardPace:
-    """A card's goal and pace: the goal's text ("65% by Mar 2") and one sentence saying
-    whether the view is on pace (``pace.Pace.status``); ``on_pace`` None when unknown."""
+    """A card's goal and pace (``pace.Pace``): its card line ("Goal 65% by Mar 2 · projected
+    58.3% · not on pace"), the one-sentence status with the method, and ``on_pace`` (None
+    when unknown)."""
 
     metric_id: str
-    goal: str
+    text: str
     status: str
     on_pace: bool | None
 
 
 def card_paces(wh: Warehouse, req: Request, settings: Settings,
                metric_ids: Sequence[str]) -> dict[str, CardPace]:
-    """The goal and pace of each card that has a goal (``goals.goal_for``, ``pace.pace``):
-    cards without a goal cost no projection."""
+    """The goal and pace of each card whose metric has a goal (``goals.goal_for`` first, so
+    cards without a goal cost no projection; then ACTUI's ``pace.pace`` on the request)."""
     from ccgi_dash import goals, pace
 
     drop = wh.resolve(req.as_of)
     district = goals.single_district(req.scope, req.filters)
     out: dict[str, CardPace] = {}
     for m in metric_ids:
-        goal = goals.goal_for(settings, m, drop, district)
-        if goal is None:
+        if goals.goal_for(settings, m, drop, district) is None:
             continue
-        p = pace.pace(wh, req.scope, m, settings, req.filters, req.as_of)
-        out[m] = CardPace(m, goal.text,
-                          p.status, p.on_pace)
+        p = pace.pace(wh, req, m, settings)
+        if p.goal is None:
+            continue
+        out[m] = CardPace(m, p.card_text or f"Goal {p.goal.text}", p.status, p.on_pace)
     return out
 
 

@@ -80,12 +80,13 @@ def test_grade_filter_names_the_grades_of_the_population(app_env, demo_data):
         f"of {rows[0]['denominator']:,} students in grades 9-10")
 
 
-@pytest.mark.xfail(raises=TypeError, strict=False,
-                   reason="pace.py on this branch still calls export with the old API; ACTUI "
-                          "adapts it to Request (wave 2): then this passes")
+@pytest.mark.xfail(strict=False,
+                   reason="pace.pace(wh, request, metric_id, settings) is ACTUI's API "
+                          "(/work/briefs/actui-api.md, branch wip-actui): passes once merged")
 def test_card_shows_goal_and_pace_when_a_goal_is_set(app_env, demo_data, tmp_path,
                                                       monkeypatch):
     from ccgi_dash import pace
+    from ccgi_dash.metrics import Filters, Request
     from ccgi_dash.scope import Scope
     from ccgi_dash.settings import load_settings
     from ccgi_dash.store import Warehouse
@@ -101,9 +102,13 @@ def test_card_shows_goal_and_pace_when_a_goal_is_set(app_env, demo_data, tmp_pat
     at = demo_app("coe")
     assert not at.exception
     lines = card_lines(at)
-    expected = pace.pace(Warehouse(root), Scope("demo", all_districts=True, dataset="demo"),
-                         "aid_completed", load_settings(root))
-    word = {True: "on pace", False: "not on pace", None: "pace not known"}[expected.on_pace]
-    assert f"Goal {expected.goal.text}: {word}" in lines["FAFSA/CADAA completed"]
+    settings = load_settings(root)
+    req = Request(Scope("demo", all_districts=True, dataset="demo"), Filters(), None,
+                  settings.privacy.suppression_threshold)
+    expected = pace.pace(Warehouse(root), req, "aid_completed", settings)
     assert expected.goal.text.startswith("65")
+    assert expected.card_text in lines["FAFSA/CADAA completed"]
+    word = {True: "not on pace" not in expected.card_text and "on pace" in expected.card_text,
+            False: "not on pace" in expected.card_text, None: True}[expected.on_pace]
+    assert word, expected.card_text
     assert "Goal" not in lines["FAFSA/CADAA submitted"], "no goal set for this card"

@@ -166,8 +166,7 @@ def _card(card: Headline, pace: views.CardPace | None) -> None:
         lines.append(f"Same week last year: {card.last_year_rate * 100:.1f}% "
                      f"(now {card.delta_last_year})")
     if pace is not None:
-        word = {True: "on pace", False: "not on pace", None: "pace not known"}[pace.on_pace]
-        lines.append(f"Goal {pace.goal}: {word}")
+        lines.append(pace.text)
     st.caption("  \n".join(caption_text(line) for line in lines))
 
 
