@@ -212,7 +212,7 @@ def pass_door(page: Any, district: str | None = None) -> None:
         page.get_by_role("option", name=district, exact=True).click()
         settle(page)
     door.click()
-    page.locator(NAV).wait_for()
+    page.locator(NAV).wait_for(state="attached")
     page.locator("h1").first.wait_for()
     settle(page)
 
