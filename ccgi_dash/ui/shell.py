@@ -188,6 +188,7 @@ def main() -> None:
 
     st.set_page_config(page_title="CCGI college and career dashboard", page_icon="🎓",
                        layout="wide", initial_sidebar_state="auto")
+    theme.apply()
     problem = login.check_cookie_key()
     if problem:
         st.error(problem, icon=":material/key_off:")
@@ -201,7 +202,6 @@ def main() -> None:
         st.navigation(_gate_pages(), position="hidden").run()
         return
     login.sync_cookie()
-    theme.apply()
     pages = [st.Page(str(page_file(s)), title=s.title, icon=s.icon, url_path=url_path(s))
              for s in PAGES if s.allowed(ctx.scope)]
     nav = st.navigation(pages, position="hidden")
