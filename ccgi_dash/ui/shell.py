@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from ccgi_dash import views
 from ccgi_dash.scope import Scope
@@ -227,14 +226,15 @@ def _close_sidebar_on_narrow(page: str) -> None:
     """Close the sidebar after a move to another page on a narrow screen (a phone), as
     Streamlit's own menu does: the page links of ``_nav_links`` would otherwise leave it
     lying over the page (a11y finding A3). Only on a change of page, so a reader setting
-    filters keeps the sidebar open. Streamlit has no public call for this; a zero-height
-    component clicks the sidebar's own close button, and only below 769 px."""
+    filters keeps the sidebar open. Streamlit has no public call for this; a hidden
+    ``st.iframe`` (fixed HTML, no data) clicks the sidebar's own close button, and only
+    below 769 px."""
     last = st.session_state.get(_LAST_PAGE)
     st.session_state[_LAST_PAGE] = page
     if last is None or last == page:
         return
-    with st.sidebar:
-        components.html(_CLOSE_SIDEBAR.replace("PAGE", session_text(page)), height=0)
+    with st.sidebar, st.container(key="ccgi_close_sidebar"):
+        st.iframe(_CLOSE_SIDEBAR.replace("PAGE", session_text(page)), height=1)
 
 
 def _nav_links(specs: list[PageSpec], pages: list[st.Page]) -> None:

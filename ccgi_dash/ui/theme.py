@@ -38,6 +38,7 @@ CSS = f"""
   text-overflow: clip !important;
 }}
 [data-testid="stMarkdownContainer"] p {{ overflow-wrap: anywhere; }}
+.st-key-ccgi_close_sidebar {{ display: none !important; }}
 .st-key-ccgi_cards [data-testid="stVerticalBlockBorderWrapper"] [data-testid="stVerticalBlock"] {{
   gap: 0.4rem !important;
 }}
