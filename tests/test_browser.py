@@ -414,7 +414,8 @@ def test_another_district_meets_no_marker_in_the_browser(browser, marked_url):
                    OTHER_DISTRICT_NAME)
         assert chips(page, "District") == [] and chips(page, "School") == []
         assert MARKED_DISTRICT not in page.url
-        assert page.locator("code").filter(has_text="All students in scope").count() == 1
+        # the header names whose numbers these are: the leader's own district, no other
+        assert page.locator("code").filter(has_text=OTHER_DISTRICT_NAME).count() == 1
         box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="School").first
         box.locator("input").fill(MARKER)
         offered = page.get_by_role("option").all_inner_texts()
