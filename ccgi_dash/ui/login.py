@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -311,10 +312,16 @@ def start_demo_session(persona: str) -> str:
     cookie that names it queued for the browser, so a reload (F5) keeps the visitor in. The
     persona is stored on the server; the cookie only carries the session's random id."""
     settings = AuthSettings.from_env()
-    sid, expires = sessions.create_session(DEMO_PREFIX + persona, 0, settings.session_lifetime,
-                                           reg=_demo_registry())
-    st.session_state[_PENDING] = ("set", cookies.make_cookie(sid, expires, _demo_key()),
-                                  expires, DEMO_COOKIE_NAME)
+    try:
+        sid, expires = sessions.create_session(DEMO_PREFIX + persona, 0,
+                                               settings.session_lifetime, reg=_demo_registry())
+        value = cookies.make_cookie(sid, expires, _demo_key())
+    except (OSError, sqlite3.Error) as exc:
+        # The demo still opens; only a reload will show the welcome page again.
+        print(f"ccgi_dash.ui.login: the demo session could not be kept ({exc}); a reload "
+              "will show the welcome page", file=sys.stderr)
+        return ""
+    st.session_state[_PENDING] = ("set", value, expires, DEMO_COOKIE_NAME)
     return sid
 
 
@@ -348,8 +355,12 @@ def restore_demo() -> bool:
         return False
     if not isinstance(value, str) or st.session_state.get(_REFUSED) == value:
         return False
-    sid = cookies.read_cookie(value, _demo_key())
-    persona = demo_persona(sid) if sid else None
+    try:
+        sid = cookies.read_cookie(value, _demo_key())
+        persona = demo_persona(sid) if sid else None
+    except (OSError, sqlite3.Error) as exc:
+        print(f"ccgi_dash.ui.login: demo sessions unavailable ({exc})", file=sys.stderr)
+        return False
     if persona is None or session.demo_scope(persona) is None:
         st.session_state[_REFUSED] = value
         st.session_state[_PENDING] = ("delete", DEMO_COOKIE_NAME)
@@ -364,5 +375,9 @@ def end_demo(ident: session.Identity) -> None:
     if ident.kind != "demo":
         return
     if ident.session_id:
-        sessions.end_session(ident.session_id, reg=_demo_registry())
+        try:
+            sessions.end_session(ident.session_id, reg=_demo_registry())
+        except (OSError, sqlite3.Error) as exc:
+            print(f"ccgi_dash.ui.login: the demo session could not be ended ({exc})",
+                  file=sys.stderr)
     st.session_state[_PENDING] = ("delete", DEMO_COOKIE_NAME)

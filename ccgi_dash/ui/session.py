@@ -9,6 +9,7 @@ widen a scope.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -123,8 +124,13 @@ def resolve(ident: Identity) -> tuple[str, Scope] | None:
     if ident.kind == "demo":
         from ccgi_dash.ui import login
 
-        if ident.session_id and login.demo_persona(ident.session_id) != ident.name:
-            return None
+        if ident.session_id:
+            try:
+                live = login.demo_persona(ident.session_id)
+            except (OSError, sqlite3.Error):
+                live = ident.name  # the registry is unreadable: the visitor stays for now
+            if live != ident.name:
+                return None
         return demo_scope(ident.name)
     from ccgi_dash.ui import login
 
