@@ -18,8 +18,16 @@ import pandas as pd
 from ccgi_dash import metrics
 from ccgi_dash.datasets import DIMENSIONS
 from ccgi_dash.metrics import Request
-from ccgi_dash.privacy import format_count, format_rate, format_size, suppress_metric
+from ccgi_dash.privacy import (
+    EMPTY_GROUP,
+    SUPPRESSED,
+    format_count,
+    format_rate,
+    format_size,
+    suppress_metric,
+)
 from ccgi_dash.scope import Scope
+from ccgi_dash.settings import Settings
 from ccgi_dash.store import Warehouse
 
 
@@ -141,10 +149,35 @@ class Headline:
     previous_rate: float | None
     last_year_drop: date | None
     last_year_rate: float | None
+    grades: tuple[int, ...] = ()
+    """The grade filter of the view, to name an "all students" population ("grades 6-12")."""
+    county_rate: float | None = None
+    county_suppressed: bool = False
+    compared: bool = False
+    """True when the view is narrower than the county (a district leader, a district or
+    school filter): the card then shows the county's rate beside the view's own."""
 
     @property
     def text(self) -> str:
         return format_rate(self.rate, self.denominator, self.suppressed)
+
+    @property
+    def population_text(self) -> str:
+        """Of whom the rate is: "of 4,600 seniors", "of 28,000 students in grades 6-12"; a
+        population that is itself a hidden count reads ``*`` (``privacy.format_size``)."""
+        noun = self.noun
+        if metrics.metric(self.metric_id).population == "all":
+            noun = f"students in {grades_text(self.grades)}"
+        return f"of {format_size(self.denominator)} {noun}"
+
+    @property
+    def county_text(self) -> str | None:
+        """The county's rate for the same measure and filters, or None when not compared."""
+        if not self.compared:
+            return None
+        if self.county_suppressed:
+            return SUPPRESSED
+        return EMPTY_GROUP if self.county_rate is None else f"{self.county_rate * 100:.1f}%"
 
     @property
     def noun(self) -> str:
@@ -182,16 +215,83 @@ def _rate_at(wh: Warehouse, req: Request, metric_id: str,
     return rate, num, den, bool(row["suppressed"])
 
 
+def grades_text(grades: Sequence[int]) -> str:
+    """"grades 6-12" for the whole roster, else the grades of the filter ("grade 9",
+    "grades 9, 10")."""
+    if not grades or tuple(sorted(grades)) == tuple(range(6, 13)):
+        return "grades 6-12"
+    gs = sorted(grades)
+    if len(gs) == 1:
+        return f"grade {gs[0]}"
+    if gs == list(range(gs[0], gs[-1] + 1)):
+        return f"grades {gs[0]}-{gs[-1]}"
+    return "grades " + ", ".join(str(g) for g in gs)
+
+
+def narrower_than_county(req: Request) -> bool:
+    """Whether a view shows less than the whole county (a district leader's scope, or a
+    district or school filter): such a view is shown beside the county's figure."""
+    return (not req.scope.all_districts) or bool(req.filters.districts or req.filters.schools)
+
+
+def county_request(req: Request) -> Request:
+    """The county's view of the same drop, grades and student groups: every district, no
+    district or school filter, aggregates only. It is counted and suppressed exactly as any
+    aggregate is (``suppressed``), so a district leader sees the county's rate and nothing
+    more: no student rows, no other district's figures."""
+    scope = Scope(req.scope.role, all_districts=True, student_level=False,
+                  dataset=req.scope.dataset, user=req.scope.user)
+    filters = metrics.Filters((), (), req.filters.grades, req.filters.groups)
+    return Request(scope, filters, req.as_of, req.threshold)
+
+
 def headline(wh: Warehouse, req: Request, metric_id: str) -> Headline:
-    """A metric at the as-of drop, the previous drop, and the same week last year."""
+    """A metric at the as-of drop, the previous drop, the same week last year, and (for a
+    view narrower than the county) the county's rate at the same drop."""
     drop = wh.resolve(req.as_of)
     prev = metrics.previous_drop(wh.drops, drop) if drop else None
     last = metrics.same_week_last_year(wh.drops, drop) if drop else None
     rate, num, den, sup = _rate_at(wh, req, metric_id, drop)
     prev_rate = _rate_at(wh, req, metric_id, prev)[0]
     last_rate = _rate_at(wh, req, metric_id, last)[0]
+    compared = narrower_than_county(req)
+    county_rate, county_sup = None, False
+    if compared:
+        county_rate, _, _, county_sup = _rate_at(wh, county_request(req), metric_id, drop)
     return Headline(metric_id, metrics.metric(metric_id).card_title, drop, rate, num, den, sup,
-                    prev, prev_rate, last, last_rate)
+                    prev, prev_rate, last, last_rate, req.filters.grades, county_rate,
+                    county_sup, compared)
+
+
+@dataclass(frozen=True)
+class CardPace:
+    """A card's goal and pace (``pace.Pace``): its card line ("Goal 65% by Mar 2 · projected
+    58.3% · not on pace"), the one-sentence status with the method, and ``on_pace`` (None
+    when unknown)."""
+
+    metric_id: str
+    text: str
+    status: str
+    on_pace: bool | None
+
+
+def card_paces(wh: Warehouse, req: Request, settings: Settings,
+               metric_ids: Sequence[str]) -> dict[str, CardPace]:
+    """The goal and pace of each card whose metric has a goal (``goals.goal_for`` first, so
+    cards without a goal cost no projection; then ACTUI's ``pace.pace`` on the request)."""
+    from ccgi_dash import goals, pace
+
+    drop = wh.resolve(req.as_of)
+    district = goals.single_district(req.scope, req.filters)
+    out: dict[str, CardPace] = {}
+    for m in metric_ids:
+        if goals.goal_for(settings, m, drop, district) is None:
+            continue
+        p = pace.pace(wh, req, m, settings)
+        if p.goal is None:
+            continue
+        out[m] = CardPace(m, p.card_text or f"Goal {p.goal.text}", p.status, p.on_pace)
+    return out
 
 
 FUNNEL_STAGES: tuple[tuple[str, str | None, str], ...] = (

@@ -370,3 +370,38 @@ def test_in_a_real_browser_a_copied_cookie_dies_with_sign_out(env: dict,
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------- demo sessions
+
+def test_demo_session_keeps_its_persona_on_the_server(tmp_path, monkeypatch):
+    """A demo session's persona is read from the server's record (the cookie only names the
+    session); leaving ends it; a user's session id is never taken for a demo one; a demo
+    cookie is signed (a forged or altered one names nothing)."""
+    from ccgi_dash.accounts import cookies, sessions
+
+    monkeypatch.setenv("CCGI_DEMO_DIR", str(tmp_path / "demo"))
+    monkeypatch.setenv("CCGI_DATA_DIR", str(tmp_path / "live"))
+    monkeypatch.delenv("CCGI_COOKIE_KEY", raising=False)
+    reg = login._demo_registry()
+    sid, expires = sessions.create_session("demo:district:1062166", 0, 3600.0, reg=reg)
+    assert login.demo_persona(sid) == "district:1062166"
+    # a demo-only server signs with a key of its own, kept private in the demo's logs
+    key = login._demo_key()
+    assert len(key) >= 32 and key == login._demo_key()
+    path = tmp_path / "demo" / "logs" / "demo_cookie_key"
+    assert path.stat().st_mode & 0o077 == 0
+    value = cookies.make_cookie(sid, expires, key)
+    assert cookies.read_cookie(value, key) == sid
+    assert cookies.read_cookie(value[:-1] + ("0" if value[-1] != "0" else "1"), key) is None
+    # a session that is not a demo one, or unknown, gives no persona
+    user_sid, _ = sessions.create_session("ada", 0, 3600.0, reg=reg)
+    assert login.demo_persona(user_sid) is None
+    assert login.demo_persona("x" * 43) is None
+    # idle too long, or left: the cookie no longer lets anyone in
+    later = time.time() + AuthSettings.from_env().session_idle + 1
+    assert login.demo_persona(sid, now=later) is None
+    sid2, _ = sessions.create_session("demo:coe", 0, 3600.0, reg=reg)
+    assert login.demo_persona(sid2) == "coe"
+    sessions.end_session(sid2, reg=reg)
+    assert login.demo_persona(sid2) is None

@@ -28,7 +28,7 @@ def test_renders_for_each_persona(app_env, persona):
     assert table_with(at, "Date", "Applied anywhere") is None  # one trend chart, not two
     assert len(table_with(at, "Campus", "Seniors who applied")) == 9  # the nine UC campuses
     assert table_with(at, *FOLLOW_UP) is not None
-    links = list(at.get("page_link"))
+    links = list(at.main.get("page_link"))
     # the named list is one click away only for the roles entitled to it
     assert bool(links) == (persona != "coe")
 

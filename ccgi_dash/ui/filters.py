@@ -50,6 +50,18 @@ class FilterState:
                          + ", ".join(labels.get(v, v) for v in values))
         return "; ".join(parts) if parts else "All students in scope"
 
+    def narrowing(self) -> str:
+        """The filters other than district and school (which the page header names as whose
+        numbers these are): grades and student groups, or '' when none is set."""
+        parts = []
+        if self.filters.grades:
+            parts.append("grade " + ", ".join(str(g) for g in self.filters.grades))
+        for dim, values in self.filters.groups:
+            labels = DIMENSIONS[dim].labels
+            parts.append(f"{DIMENSIONS[dim].title}: "
+                         + ", ".join(labels.get(v, v) for v in values))
+        return "; ".join(parts)
+
 
 def _group_values(dim: str) -> list[str]:
     return [*[k for k in DIMENSIONS[dim].labels if k != NOT_REPORTED], NOT_REPORTED]
@@ -118,9 +130,11 @@ def sidebar(opts: Options) -> FilterState:
                              disabled=not drops)
         districts = dict(opts.districts)
         _keep_valid(KEYS["district"], districts)
+        only = len(districts) == 1
         chosen_d = st.multiselect("District", list(districts), key=KEYS["district"],
                                   format_func=lambda c: districts.get(c, c),
-                                  placeholder="All districts")
+                                  placeholder=(next(iter(districts.values())) if only
+                                               else "All districts"))
         schools = {s[0]: s for s in opts.schools if not chosen_d or s[2] in chosen_d}
         _keep_valid(KEYS["school"], schools)
         st.multiselect("School", list(schools), key=KEYS["school"],
@@ -136,7 +150,7 @@ def sidebar(opts: Options) -> FilterState:
                                format_func=lambda v, lab=labels: lab.get(v, v),
                                placeholder="All")
         if any(st.session_state.get(k) for k in KEYS.values() if k != KEYS["as_of"]):
-            st.button("Clear filters", on_click=_clear, use_container_width=True)
+            st.button("Clear filters", on_click=_clear, width="stretch")
     state = current(opts, refused)
     _to_url(state, latest)
     return state

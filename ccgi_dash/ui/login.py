@@ -30,7 +30,11 @@ idle timeout or ``users end-sessions`` ends. Nothing here renders HTML.
 from __future__ import annotations
 
 import functools
+import os
+import secrets
+import sqlite3
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,14 +47,19 @@ from ccgi_dash.accounts import cookies, sessions, signin
 from ccgi_dash.accounts.audit import write_audit
 from ccgi_dash.accounts.config import AuthSettings
 from ccgi_dash.accounts.errors import UsersFileError
+from ccgi_dash.accounts.registry import Registry, registry
 from ccgi_dash.accounts.users import User, load_users, logins_enabled
 from ccgi_dash.scope import Scope
-from ccgi_dash.store import DataDir, default_data_dir
+from ccgi_dash.store import DataDir, default_data_dir, demo_data_dir
 from ccgi_dash.ui import filters, session
 
 COOKIE_NAME = "ccgi_session"
+DEMO_COOKIE_NAME = "ccgi_demo"
+"""The demo visitor's cookie: names a demo session in the demo data directory's registry."""
+DEMO_PREFIX = "demo:"
+"""A demo session's record holds ``demo:<persona>`` where a user session holds a username."""
 _PENDING = "_ccgi_cookie_pending"
-"""A cookie write waiting for the next run: ("set", value, expires) or ("delete",)."""
+"""A cookie write waiting for the next run: ("set", value, expires, name) or ("delete", name)."""
 _REFUSED = "_ccgi_cookie_refused"
 """The cookie value this browser session already found invalid (not checked again)."""
 _NOTICE = "_ccgi_login_notice"
@@ -123,7 +132,7 @@ def restore_session() -> bool:
     user = signin.validate_session(sid) if sid else None
     if user is None:
         st.session_state[_REFUSED] = value
-        st.session_state[_PENDING] = ("delete",)
+        st.session_state[_PENDING] = ("delete", COOKIE_NAME)
         return False
     filters.reset()
     st.session_state[session.IDENTITY_KEY] = session.Identity("user", user.username, sid)
@@ -140,7 +149,7 @@ def sign_in(username: str, password: str) -> bool:
     if key:
         st.session_state[_PENDING] = ("set", cookies.make_cookie(result.session_id,
                                                                  result.expires, key),
-                                      result.expires)
+                                      result.expires, COOKIE_NAME)
     filters.reset()
     st.session_state.pop(_NOTICE, None)
     st.session_state[session.IDENTITY_KEY] = session.Identity("user", result.username,
@@ -214,7 +223,7 @@ def end_session(ident: session.Identity) -> None:
         return
     user = signin.validate_session(ident.session_id)
     sessions.end_session(ident.session_id)
-    st.session_state[_PENDING] = ("delete",)
+    st.session_state[_PENDING] = ("delete", COOKIE_NAME)
     st.session_state.pop(_NOTICE, None)
     if user is not None:
         _audit_user(user, "sign_out", "button")
@@ -258,9 +267,117 @@ def sync_cookie() -> None:
     if component is None:
         return
     if pending[0] == "set":
+        name = pending[3] if len(pending) > 3 else COOKIE_NAME
         expires = datetime.fromtimestamp(pending[2], UTC).isoformat()
-        component(method="set", cookie=COOKIE_NAME, value=pending[1], key="ccgi_cookie_set",
+        component(method="set", cookie=name, value=pending[1], key=f"{name}_set",
                   default=False, options={"path": "/", "expires": expires,
                                           "sameSite": "strict", "secure": _secure()})
     else:
-        component(method="delete", cookie=COOKIE_NAME, key="ccgi_cookie_delete", default=False)
+        name = pending[1] if len(pending) > 1 else COOKIE_NAME
+        component(method="delete", cookie=name, key=f"{name}_delete", default=False)
+
+
+# --------------------------------------------------------------------------- the demo visitor
+
+def _demo_registry() -> Registry:
+    """Demo sessions live in the demo data directory's own registry, never beside real
+    users' sessions."""
+    return registry(DataDir(demo_data_dir()))
+
+
+def _demo_key() -> str:
+    """The key that signs demo cookies: the configured cookie key, or (on a demo-only server,
+    which may run without one) a random key kept in the demo data directory's logs, made on
+    first use and readable by the app's user only."""
+    key = _cookie_key()
+    if key and not cookies.cookie_key_problem(_secrets_key()):
+        return key
+    path = DataDir(demo_data_dir()).logs / "demo_cookie_key"
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+        if len(text) >= 32:
+            return text
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    return text
+
+
+def start_demo_session(persona: str) -> str:
+    """A server-side demo session for ``persona`` (``coe`` or ``district:<code>``), and the
+    cookie that names it queued for the browser, so a reload (F5) keeps the visitor in. The
+    persona is stored on the server; the cookie only carries the session's random id."""
+    settings = AuthSettings.from_env()
+    try:
+        sid, expires = sessions.create_session(DEMO_PREFIX + persona, 0,
+                                               settings.session_lifetime, reg=_demo_registry())
+        value = cookies.make_cookie(sid, expires, _demo_key())
+    except (OSError, sqlite3.Error) as exc:
+        # The demo still opens; only a reload will show the welcome page again.
+        print(f"ccgi_dash.ui.login: the demo session could not be kept ({exc}); a reload "
+              "will show the welcome page", file=sys.stderr)
+        return ""
+    st.session_state[_PENDING] = ("set", value, expires, DEMO_COOKIE_NAME)
+    return sid
+
+
+def demo_persona(session_id: str, now: float | None = None) -> str | None:
+    """The persona of a live demo session, read from the server-side record; None once it
+    has ended (left, expired or idle) or for an unknown id."""
+    if not session_id:
+        return None
+    reg = _demo_registry()
+    now = time.time() if now is None else now
+    row = sessions.session_record(session_id, reg=reg)
+    if row is None or row["ended"] is not None or not str(row["username"]).startswith(
+            DEMO_PREFIX):
+        return None
+    if now >= row["expires"] or now - row["last_seen"] > AuthSettings.from_env().session_idle:
+        sessions.end_session(session_id, reg=reg, now=now)
+        return None
+    if now - row["last_seen"] >= sessions.LAST_SEEN_EVERY:
+        sessions.touch_session(session_id, now, reg=reg)
+    return str(row["username"])[len(DEMO_PREFIX):]
+
+
+def restore_demo() -> bool:
+    """Let a demo visitor back in after a reload: the demo cookie names a live demo session,
+    whose persona (kept on the server) gives the scope. True when it did."""
+    if session.identity() is not None:
+        return False
+    try:
+        value = st.context.cookies.get(DEMO_COOKIE_NAME)
+    except (AttributeError, RuntimeError):
+        return False
+    if not isinstance(value, str) or st.session_state.get(_REFUSED) == value:
+        return False
+    try:
+        sid = cookies.read_cookie(value, _demo_key())
+        persona = demo_persona(sid) if sid else None
+    except (OSError, sqlite3.Error) as exc:
+        print(f"ccgi_dash.ui.login: demo sessions unavailable ({exc})", file=sys.stderr)
+        return False
+    if persona is None or session.demo_scope(persona) is None:
+        st.session_state[_REFUSED] = value
+        st.session_state[_PENDING] = ("delete", DEMO_COOKIE_NAME)
+        return False
+    filters.reset()
+    st.session_state[session.IDENTITY_KEY] = session.Identity("demo", persona, sid)
+    return True
+
+
+def end_demo(ident: session.Identity) -> None:
+    """Leave the demo: end its server-side session and delete the browser's demo cookie."""
+    if ident.kind != "demo":
+        return
+    if ident.session_id:
+        try:
+            sessions.end_session(ident.session_id, reg=_demo_registry())
+        except (OSError, sqlite3.Error) as exc:
+            print(f"ccgi_dash.ui.login: the demo session could not be ended ({exc})",
+                  file=sys.stderr)
+    st.session_state[_PENDING] = ("delete", DEMO_COOKIE_NAME)

@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ccgi_dash import status
+from ccgi_dash import status, views
 from ccgi_dash.datasets import DIMENSIONS, SUBGROUP_DIMENSIONS
 from ccgi_dash.privacy import to_csv_bytes
 from ccgi_dash.store import DataDir
@@ -37,15 +37,36 @@ def synthetic_label() -> None:
             "here describes a real student.", icon=":material/science:")
 
 
+def scope_name(ctx: PageContext) -> str:
+    """Whose numbers a page shows, by name: the schools or districts of the filter, else the
+    districts of the user's scope ("Fresno Unified"), else "All N districts of the county"."""
+    f, opts = ctx.filters, ctx.options
+    if f.schools:
+        return ", ".join(opts.school_name(s) for s in f.schools)
+    if f.districts:
+        return ", ".join(opts.district_name(d) for d in f.districts)
+    if not ctx.scope.all_districts:
+        names = [n for _, n in opts.districts] or [opts.district_name(d)
+                                                   for d in ctx.scope.districts]
+        return ", ".join(names)
+    n = len(opts.districts)
+    return f"All {n} districts of the county" if n > 1 else "All districts of the county"
+
+
 def header(ctx: PageContext, title: str, lede: str) -> None:
-    """The page title, what it answers, and the data's date and scope."""
+    """The page title, what it answers, whose numbers these are (the districts or schools by
+    name), the narrowing filters and the drop's date."""
     if ctx.synthetic:
         synthetic_label()
     st.title(title)
     st.caption(lede)
     drop = ctx.warehouse.resolve(ctx.as_of)
-    parts = [f"Data as of the drop of {drop:%B %d, %Y}" if drop else "No data loaded",
-             ctx.state.describe(ctx.options)]
+    parts = [scope_name(ctx)]
+    narrowing = ctx.state.narrowing()
+    if narrowing:
+        parts.append(narrowing)
+    parts.append(f"data as of the drop of {drop:%b} {drop.day}, {drop.year}" if drop
+                 else "no data loaded")
     st.markdown(" · ".join(f"`{escape_md(p)}`" for p in parts))
     if ctx.state.rejected:
         st.warning("Some filters in the link were not applied because they are outside your "
@@ -104,28 +125,55 @@ def no_students(frame: pd.DataFrame, what: str = "students") -> bool:
     return False
 
 
-def headline_cards(cards: Sequence[Headline], per_row: int = 4) -> None:
-    """Metric cards: the rate now, the change since the last drop, and against last year."""
-    for start in range(0, len(cards), per_row):
-        cols = st.columns(per_row)
-        for col, card in zip(cols, cards[start:start + per_row], strict=False):
-            with col, st.container(border=True):
-                flat = card.delta_previous == "no change"
-                st.metric(card.title, card.text, delta=card.delta_previous,
-                          delta_color="off" if flat else "normal",
-                          delta_arrow="off" if flat else "auto",
-                          delta_description="since the last drop" if card.delta_previous
-                          else None, help=_card_help(card), border=False)
-                if card.last_year_drop is None:
-                    st.caption("No drop from last year to compare with")
-                elif card.delta_last_year is None:
-                    st.caption(f"Last year ({card.last_year_drop:%b %d}): not shown")
-                else:
-                    st.caption(f"vs same week last year: {card.delta_last_year} "
-                               f"({card.last_year_rate * 100:.1f}% on {card.last_year_drop:%b %d})")
+def caption_text(text: str) -> str:
+    """A caption is markdown: a `*` (a hidden value) must not start emphasis."""
+    return str(text).replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
 
 
-def _card_help(card: Headline) -> str:
+def headline_cards(cards: Sequence[Headline], per_row: int = 4,
+                   ctx: PageContext | None = None) -> None:
+    """Metric cards: the rate now and of whom ("of 4,600 seniors"), the change since the last
+    drop and against last year, the county's rate beside a narrower view's own, and the goal
+    with whether the view is on pace when a goal is set. Changes carry a sign and words,
+    never colour alone. On a narrow screen the cards sit two abreast (``theme``)."""
+    from ccgi_dash.ui import session
+
+    ctx = ctx or session.context()
+    paces: dict[str, views.CardPace] = {}
+    if ctx is not None and ctx.settings.goals:
+        paces = data.view(views.card_paces, ctx.request, ctx.settings,
+                          tuple(c.metric_id for c in cards))
+    with st.container(key="ccgi_cards"):
+        for start in range(0, len(cards), per_row):
+            cols = st.columns(per_row)
+            for col, card in zip(cols, cards[start:start + per_row], strict=False):
+                with col, st.container(border=True):
+                    _card(card, paces.get(card.metric_id))
+
+
+def _card(card: Headline, pace: views.CardPace | None) -> None:
+    flat = card.delta_previous == "no change"
+    st.metric(card.title, card.text, delta=card.delta_previous,
+              delta_color="off" if flat else "normal",
+              delta_arrow="off" if flat else "auto",
+              delta_description="since the last drop" if card.delta_previous else None,
+              help=_card_help(card, pace), border=False)
+    lines = [card.population_text
+             + (f" · county: {card.county_text}" if card.county_text is not None else "")]
+    if card.last_year_drop is None:
+        lines.append("No drop from last year to compare with")
+    elif card.delta_last_year is None:
+        lines.append(f"Same week last year ({card.last_year_drop:%b} {card.last_year_drop.day})"
+                     ": not shown")
+    else:
+        lines.append(f"Same week last year: {card.last_year_rate * 100:.1f}% "
+                     f"(now {card.delta_last_year})")
+    if pace is not None:
+        lines.append(pace.text)
+    st.caption("  \n".join(caption_text(line) for line in lines))
+
+
+def _card_help(card: Headline, pace: views.CardPace | None = None) -> str:
     parts = [card.help]
     if card.numerator is not None and card.denominator is not None:
         parts.append(f"{card.numerator:,} of {card.denominator:,} {card.noun}.")
@@ -134,6 +182,11 @@ def _card_help(card: Headline) -> str:
                      "keeps another hidden number from being worked out.")
     if card.previous_drop:
         parts.append(f"Change since the drop of {card.previous_drop:%b %d, %Y}.")
+    if card.county_text is not None:
+        parts.append(f"County: the rate of every district in the county with the same grade "
+                     f"and student-group filters ({card.county_text}).")
+    if pace is not None:
+        parts.append(pace.status)
     return " ".join(parts) or "No earlier drop to compare with."
 
 

@@ -9,6 +9,7 @@ widen a scope.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -81,9 +82,14 @@ def identity() -> Identity | None:
 
 
 def enter_demo(persona: str) -> None:
-    """Start a demo session as a persona; no password, synthetic data only."""
+    """Start a demo session as a persona; no password, synthetic data only. The session is
+    kept on the server (``login.start_demo_session``) and named by a signed cookie, so a
+    reload keeps the visitor in, on the same page and filters (the URL holds both)."""
+    from ccgi_dash.ui import login
+
     filters.reset()
-    st.session_state[IDENTITY_KEY] = Identity("demo", persona)
+    sid = login.start_demo_session(persona)
+    st.session_state[IDENTITY_KEY] = Identity("demo", persona, sid)
 
 
 def sign_out() -> None:
@@ -92,6 +98,8 @@ def sign_out() -> None:
     ident = identity()
     if ident is not None and ident.kind == "user":
         login.end_session(ident)
+    elif ident is not None and ident.kind == "demo":
+        login.end_demo(ident)
     st.session_state.pop(IDENTITY_KEY, None)
     filters.reset()
 
@@ -114,6 +122,15 @@ def resolve(ident: Identity) -> tuple[str, Scope] | None:
     """Display name and scope for an identity, or None when it no longer grants anything
     (an unknown persona, a disabled user, a session ended elsewhere)."""
     if ident.kind == "demo":
+        from ccgi_dash.ui import login
+
+        if ident.session_id:
+            try:
+                live = login.demo_persona(ident.session_id)
+            except (OSError, sqlite3.Error):
+                live = ident.name  # the registry is unreadable: the visitor stays for now
+            if live != ident.name:
+                return None
         return demo_scope(ident.name)
     from ccgi_dash.ui import login
 

@@ -16,7 +16,7 @@ import streamlit as st
 from ccgi_dash import views
 from ccgi_dash.scope import Scope
 from ccgi_dash.topics import Topic, accounts, ag, aid, apps, assessments, equity, favorites
-from ccgi_dash.ui import data, session
+from ccgi_dash.ui import data, session, theme
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,8 +67,8 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", ":material/dashboard:", "Dashboards", name="Overview",
-             about="Where the county's students stand, from a first account to a completed "
-                   "financial aid application."),
+             about="Where the students stand, from a first account to a completed financial "
+                   "aid application."),
     PageSpec("financial_aid", ":material/payments:", "Dashboards", topic=aid.TOPIC),
     PageSpec("applications", ":material/school:", "Dashboards", topic=apps.TOPIC),
     PageSpec("ag_eligibility", ":material/checklist:", "Dashboards", topic=ag.TOPIC),
@@ -186,23 +186,68 @@ def main() -> None:
     from ccgi_dash.ui import login
 
     st.set_page_config(page_title="CCGI college and career dashboard", page_icon="🎓",
-                       layout="wide", initial_sidebar_state="expanded")
+                       layout="wide", initial_sidebar_state="auto")
+    theme.apply()
     problem = login.check_cookie_key()
     if problem:
         st.error(problem, icon=":material/key_off:")
         st.stop()
     if session.identity() is None:
         login.restore_session()
+    if session.identity() is None:
+        login.restore_demo()
     ctx = session.context(render_sidebar=False) if session.identity() else None
     if ctx is None:
         st.navigation(_gate_pages(), position="hidden").run()
         return
     login.sync_cookie()
+    pages = [st.Page(str(page_file(s)), title=s.title, icon=s.icon, url_path=url_path(s))
+             for s in PAGES if s.allowed(ctx.scope)]
+    nav = st.navigation(pages, position="hidden")
+    _nav_links([s for s in PAGES if s.allowed(ctx.scope)], pages)
     _user_box(ctx)
     session.context(render_sidebar=True)
-    sections: dict[str, list[st.Page]] = {}
-    for s in PAGES:
-        if s.allowed(ctx.scope):
-            sections.setdefault(s.section, []).append(
-                st.Page(str(page_file(s)), title=s.title, icon=s.icon, url_path=url_path(s)))
-    st.navigation(sections).run()
+    _close_sidebar_on_narrow(nav.url_path)
+    nav.run()
+
+
+_LAST_PAGE = "_ccgi_last_page"
+_CLOSE_SIDEBAR = """<script>
+const doc = window.parent.document;
+if (window.parent.innerWidth <= 768) {
+  const bar = doc.querySelector('[data-testid="stSidebar"]');
+  const btn = doc.querySelector('[data-testid="stSidebarCollapseButton"] button');
+  if (bar && btn && bar.getAttribute('data-collapsed') === 'false') btn.click();
+}
+</script><!-- PAGE -->"""
+
+
+def _close_sidebar_on_narrow(page: str) -> None:
+    """Close the sidebar after a move to another page on a narrow screen (a phone), as
+    Streamlit's own menu does: the page links of ``_nav_links`` would otherwise leave it
+    lying over the page (a11y finding A3). Only on a change of page, so a reader setting
+    filters keeps the sidebar open. Streamlit has no public call for this; a hidden
+    ``st.iframe`` (fixed HTML, no data) clicks the sidebar's own close button, and only
+    below 769 px."""
+    last = st.session_state.get(_LAST_PAGE)
+    st.session_state[_LAST_PAGE] = page
+    if last is None or last == page:
+        return
+    with st.sidebar, st.container(key="ccgi_close_sidebar"):
+        st.iframe(_CLOSE_SIDEBAR.replace("PAGE", session_text(page)), height=1)
+
+
+def _nav_links(specs: list[PageSpec], pages: list[st.Page]) -> None:
+    """The navigation, drawn in the sidebar: each section's heading, then a link per page.
+
+    Not ``st.navigation(dict)``'s own menu: Streamlit 1.67 draws its section headers inside
+    the ``<ul>`` of links, which is invalid list markup (axe-core's ``list``/``listitem``,
+    WCAG 1.3.1; a11y finding A1). ``st.page_link`` under a heading keeps the sections with
+    valid markup; the navigation itself is registered hidden."""
+    with st.sidebar, st.container(key="ccgi_nav"):
+        section = None
+        for s, p in zip(specs, pages, strict=True):
+            if s.section != section:
+                section = s.section
+                st.markdown(f"#### {section}")
+            st.page_link(p, label=s.title, icon=s.icon)

@@ -49,7 +49,7 @@ def render_topic(topic: Topic) -> None:
     if render.no_students(people, topic.noun):
         return
     render.headline_cards(data.view(panels.headlines, req, measures),
-                          per_row=topic.cards_per_row)
+                          per_row=topic.cards_per_row, ctx=ctx)
     metric_id = measures[0]
     if topic.picks_measure:
         key = topic.key if topic.key in measures else measures[0]
@@ -140,7 +140,7 @@ def _equity(topic: Topic, ctx: PageContext) -> None:
     if render.no_students(people, metrics.metric(metric_id).noun):
         return
     render.headline_cards(data.view(panels.headlines, req, (metric_id,)),
-                          per_row=topic.cards_per_row)
+                          per_row=topic.cards_per_row, ctx=ctx)
     for section in topic.sections:
         for p in data.view(section.view, req, metric_id, dim):
             _show(p)

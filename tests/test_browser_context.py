@@ -1,0 +1,161 @@
+"""Whose numbers, reload and narrow screens in a real browser (issue 11).
+
+* A demo visitor who reloads (F5) stays in, on the same page and filters; one who left the
+  demo and reloads is at the welcome page again.
+* A district leader's Overview names the district and shows the county's rate on the cards.
+* At 400x800 no page scrolls sideways, the sidebar does not lie over the page after a move
+  to another page, and no card value or title is cut off.
+
+Shares the demo server of ``test_browser.py`` (its ``browser`` and ``demo_url`` fixtures).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from test_browser import (  # noqa: F401  (browser, demo_url: fixtures)
+    NAV,
+    OTHER_DISTRICT,
+    OTHER_DISTRICT_NAME,
+    TIMEOUT,
+    assert_no_error,
+    browser,
+    choose,
+    demo_url,
+    enter_demo,
+    open_page,
+    settle,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def narrow_page(browser: Any) -> Any:  # noqa: F811
+    ctx = browser.new_context(viewport={"width": 400, "height": 800})
+    ctx.set_default_timeout(TIMEOUT)
+    return ctx.new_page()
+
+
+def wide_page(browser: Any) -> Any:  # noqa: F811
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    ctx.set_default_timeout(TIMEOUT)
+    return ctx.new_page()
+
+
+def heading(page: Any) -> str:
+    return page.locator("h1").first.inner_text().strip()
+
+
+def sidebar_open(page: Any) -> bool:
+    return page.locator('[data-testid="stSidebar"]').get_attribute("data-collapsed") == "false"
+
+
+def show_nav(page: Any) -> None:
+    """Open the sidebar when a narrow window has it closed, to reach the navigation."""
+    opener = page.locator('[data-testid="stExpandSidebarButton"]')
+    if opener.count() and opener.first.is_visible():
+        opener.first.click()
+        page.locator(NAV).first.wait_for()
+
+
+def sideways(page: Any) -> list[str]:
+    """Elements that scroll sideways: the document and the main area."""
+    return page.evaluate("""() => ['html', '[data-testid="stMain"]'].filter(sel => {
+        const e = sel === 'html' ? document.scrollingElement : document.querySelector(sel);
+        return e && e.scrollWidth > e.clientWidth + 1; })""")
+
+
+def cut_off(page: Any) -> list[str]:
+    """Card titles and values whose text is wider than their box (drawn cut off)."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+        '[data-testid="stMetricValue"], [data-testid="stMetricLabel"]')]
+        .filter(e => e.offsetParent !== null)
+        .filter(e => [e, ...e.querySelectorAll('*')].some(x => x.scrollWidth > x.clientWidth + 1))
+        .map(e => e.innerText)""")
+
+
+def test_reload_keeps_the_demo_visitor_on_the_same_page_and_filters(browser, demo_url):  # noqa: F811
+    page = wide_page(browser)
+    try:
+        enter_demo(page, demo_url + "/")
+        open_page(page, "Financial aid")
+        choose(page, "District", OTHER_DISTRICT_NAME)
+        settle(page)
+        page.wait_for_url(re.compile(rf"district={OTHER_DISTRICT}"))
+        page.wait_for_function("() => document.cookie.includes('ccgi_demo=')")
+        url = page.url
+
+        page.reload()
+        page.locator("h1").first.wait_for()
+        settle(page)
+        assert heading(page) == "Financial aid", "a reload left the page"
+        assert page.url == url
+        district = page.locator('[data-testid="stMultiSelect"]').filter(has_text="District")
+        assert OTHER_DISTRICT_NAME in district.first.inner_text(), "the filter was lost"
+        assert page.get_by_role("button", name="Leave the demo").count() == 1, "not in"
+        assert OTHER_DISTRICT_NAME in page.locator('[data-testid="stMain"]').inner_text()
+        assert_no_error(page, "after reload")
+
+        # leaving the demo ends its session: a reload then shows the welcome page
+        page.get_by_role("button", name="Leave the demo").click()
+        page.get_by_role("button", name="Enter the demo").wait_for()
+        settle(page)
+        page.wait_for_function("() => !document.cookie.includes('ccgi_demo=')")
+        page.reload()
+        page.get_by_role("button", name="Enter the demo").wait_for()
+        assert page.get_by_role("button", name="Leave the demo").count() == 0
+    finally:
+        page.context.close()
+
+
+def test_district_leader_overview_names_the_district_and_shows_the_county(browser, demo_url):  # noqa: F811
+    page = wide_page(browser)
+    try:
+        enter_demo(page, demo_url + "/", OTHER_DISTRICT_NAME)
+        main = page.locator('[data-testid="stMain"]').inner_text()
+        assert OTHER_DISTRICT_NAME in main
+        assert "county's students" not in main
+        page.locator('[data-testid="stMetricValue"]').first.wait_for()
+        assert page.locator('[data-testid="stMetricValue"]').count() == 8
+        county_lines = [t for t in page.locator('[data-testid="stCaptionContainer"]')
+                        .all_inner_texts() if "county:" in t]
+        assert len(county_lines) == 8, county_lines
+        assert all(re.search(r"^of [\d,*]+ (seniors|students in grades 6-12) · county: "
+                             r"(\d+\.\d%|\*|--)", t) for t in county_lines), county_lines
+        district = page.locator('[data-testid="stMultiSelect"]').filter(has_text="District")
+        assert "All districts" not in district.first.inner_text()
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("district", [None, OTHER_DISTRICT_NAME],
+                         ids=["coordinator", "leader"])
+def test_narrow_screen(browser, demo_url, district):  # noqa: F811
+    """400x800: no sideways scroll, nothing cut off, cards compact (two abreast), and the
+    sidebar closed after each move to another page."""
+    page = narrow_page(browser)
+    try:
+        enter_demo(page, demo_url + "/", district)
+        assert not sidebar_open(page), "the sidebar lies over the page after entering"
+        titles = ["Overview", "Financial aid", "College applications", "Equity"]
+        for title in titles:
+            if heading(page) != title:
+                show_nav(page)
+                open_page(page, title)
+                page.wait_for_function("""() => document.querySelector(
+                    '[data-testid="stSidebar"]').getAttribute('data-collapsed') === 'true'""")
+            assert not sidebar_open(page), f"{title}: the sidebar covers the page"
+            assert sideways(page) == [], f"{title}: scrolls sideways"
+            assert cut_off(page) == [], f"{title}: cut off"
+            assert_no_error(page, title)
+        # the Overview's cards sit two abreast
+        show_nav(page)
+        open_page(page, "Overview")
+        boxes = page.locator('.st-key-ccgi_cards [data-testid="stColumn"]')
+        boxes.first.wait_for()
+        first, second = boxes.nth(0).bounding_box(), boxes.nth(1).bounding_box()
+        assert abs(first["y"] - second["y"]) < 5 and second["x"] > first["x"]
+    finally:
+        page.context.close()
