@@ -10,13 +10,12 @@ sideways. The sidebar's filters are reached with Tab and set with the keyboard a
 
 The tests share the demo server of ``test_browser.py`` (its ``browser`` and ``demo_url``
 fixtures). One browser page per persona and window size is entered once and walks the pages
-through the navigation, as a person would: a reload would send a demo visitor back to the
-welcome page.
+through the navigation, as a person would.
 
-Findings on the app of the day are listed in ``KNOWN``: those tests are marked
-``xfail(strict=False)`` with the finding as the reason, so the suite stays green until the
-fix lands, and reports XPASS once it has (then remove the entry). Set ``CCGI_A11Y_FINDINGS``
-to a file path to have every violation found appended to it as JSON lines.
+A finding that cannot be fixed at once is listed in ``KNOWN`` (empty today: the December 2026
+findings, the sectioned navigation's list markup and the captions' contrast, are fixed), and
+its tests are marked ``xfail(strict=False)`` with the finding as the reason. Set
+``CCGI_A11Y_FINDINGS`` to a file path to have every violation found appended to it as JSON lines.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ import pytest
 from test_browser import (  # noqa: F401  (browser, demo_url: fixtures)
     COORDINATOR,
     LEADER,
+    NAV,
     OTHER_DISTRICT_NAME,
     PAGES,
     TIMEOUT,
@@ -49,13 +49,7 @@ PERSONAS = {"coordinator": (None, COORDINATOR), "leader": (OTHER_DISTRICT_NAME, 
 FILTER_LABELS = ("Data as of (weekly drop)", "District", "School", "Grade")
 """The sidebar filters every page has, by their accessible names."""
 
-KNOWN: dict[tuple[str, str, str], str] = {
-    ("axe", "*", "*"): (
-        "a11y-findings A1+A2 (December 2026): 'list' and 'listitem' (serious) on every page: "
-        "the sidebar navigation with sections (st.navigation(dict)) puts section headers "
-        "straight inside <ul data-testid=stSidebarNavItems>; 'color-contrast' (serious) at "
-        "1440 px on every page: st.caption and other muted grey text below 4.5:1"),
-}
+KNOWN: dict[tuple[str, str, str], str] = {}
 """(check, persona or "*", page title or "*") -> the finding of the day, for the xfail."""
 
 
@@ -110,7 +104,7 @@ def visitor(browser, demo_url) -> Iterator[Callable[[str, str], Any]]:  # noqa: 
 
 def show_nav(page: Any) -> None:
     """Open the sidebar when a narrow window has collapsed it, to reach the navigation."""
-    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav = page.locator(NAV)
     opener = page.locator('[data-testid="stExpandSidebarButton"]')
     if not (opener.count() and opener.first.is_visible()):
         return

@@ -1,7 +1,5 @@
 """The app shell and the Overview page, in AppTest on the demo warehouse."""
 
-import pytest
-
 from conftest import card, demo_app, export_rows, pct
 
 
@@ -80,9 +78,6 @@ def test_grade_filter_names_the_grades_of_the_population(app_env, demo_data):
         f"of {rows[0]['denominator']:,} students in grades 9-10")
 
 
-@pytest.mark.xfail(strict=False,
-                   reason="pace.pace(wh, request, metric_id, settings) is ACTUI's API "
-                          "(/work/briefs/actui-api.md, branch wip-actui): passes once merged")
 def test_card_shows_goal_and_pace_when_a_goal_is_set(app_env, demo_data, tmp_path,
                                                       monkeypatch):
     from ccgi_dash import pace
