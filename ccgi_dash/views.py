@@ -234,11 +234,17 @@ def narrower_than_county(req: Request) -> bool:
     return (not req.scope.all_districts) or bool(req.filters.districts or req.filters.schools)
 
 
-def county_request(req: Request) -> Request:
-    """The county's view of the same drop, grades and student groups: every district, no
-    district or school filter, aggregates only. It is counted and suppressed exactly as any
-    aggregate is (``suppressed``), so a district leader sees the county's rate and nothing
-    more: no student rows, no other district's figures."""
+def county_request(req: Request) -> Request | None:
+    """The county's view of the same drop, grades and student groups, for a view narrower
+    than the county (a district leader's scope, or a district or school filter); None when the
+    view is the county already, or sees nothing.
+
+    The scope is widened to every district for aggregates only (no student rows), and every
+    number drawn from it is counted and suppressed exactly as any aggregate is, so a district
+    leader sees the county's rate (or ``*``) and nothing more: no student rows, no other
+    district's figures. Cards, breakdowns, trends and Equity all take the county from here."""
+    if not narrower_than_county(req) or req.scope.sees_nothing:
+        return None
     scope = Scope(req.scope.role, all_districts=True, student_level=False,
                   dataset=req.scope.dataset, user=req.scope.user)
     filters = metrics.Filters((), (), req.filters.grades, req.filters.groups)
@@ -254,10 +260,11 @@ def headline(wh: Warehouse, req: Request, metric_id: str) -> Headline:
     rate, num, den, sup = _rate_at(wh, req, metric_id, drop)
     prev_rate = _rate_at(wh, req, metric_id, prev)[0]
     last_rate = _rate_at(wh, req, metric_id, last)[0]
-    compared = narrower_than_county(req)
+    county = county_request(req)
+    compared = county is not None
     county_rate, county_sup = None, False
-    if compared:
-        county_rate, _, _, county_sup = _rate_at(wh, county_request(req), metric_id, drop)
+    if county is not None:
+        county_rate, _, _, county_sup = _rate_at(wh, county, metric_id, drop)
     return Headline(metric_id, metrics.metric(metric_id).card_title, drop, rate, num, den, sup,
                     prev, prev_rate, last, last_rate, req.filters.grades, county_rate,
                     county_sup, compared)

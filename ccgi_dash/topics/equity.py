@@ -29,7 +29,6 @@ from ccgi_dash.topics.panels import (
     ALL_STUDENTS,
     Panel,
     all_hidden,
-    county_request,
     display_order,
     parallel,
     size_title,
@@ -145,7 +144,7 @@ def group_trend(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
     if all_hidden(frame):
         return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
     county = None
-    creq = county_request(req)
+    creq = views.county_request(req)
     if creq is not None:
         county = views.trend(wh, creq, metric_id)
         county = county[~county["suppressed"].astype(bool).to_numpy()]

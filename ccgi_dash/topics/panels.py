@@ -120,26 +120,10 @@ def display_order(frame: pd.DataFrame, dim: str) -> pd.DataFrame:
                                              na_position="last").drop(columns="_r")
 
 
-def county_request(req: Request) -> Request | None:
-    """The county's aggregate for a view narrower than the county (a district leader's
-    scope, or a district or school filter), with the same drop, grades and student groups;
-    None when the view is the county already.
-
-    The scope is widened to all districts for aggregates only (no student rows), and every
-    number drawn from it goes through the same suppressed views as any other
-    (``views.metric_view``): the county's rate is shown, or ``*``, never a raw count.
-    """
-    narrow = not req.scope.all_districts or req.filters.districts or req.filters.schools
-    if not narrow or req.scope.sees_nothing:
-        return None
-    scope = replace(req.scope, all_districts=True, districts=(), student_level=False)
-    return replace(req, scope=scope, filters=replace(req.filters, districts=(), schools=()))
-
-
 def county_rate(wh: Warehouse, req: Request, metric_id: str) -> float | None:
     """The county's rate of a metric as a reference for a narrower view (None: no reference,
     the view is the county, or the county's cell is hidden)."""
-    creq = county_request(req)
+    creq = views.county_request(req)
     if creq is None:
         return None
     row = views.metric_view(wh, creq, metric_id, ())
@@ -262,7 +246,7 @@ def weekly(wh: Warehouse, req: Request, metric_id: str,
     drop = wh.resolve(req.as_of)
     this_year = frame["year_label"].iloc[-1]
     county = None
-    creq = county_request(req)
+    creq = views.county_request(req)
     if creq is not None:
         cframe = views.weekly_year_over_year(wh, creq, metric_id)
         if len(cframe):
@@ -382,7 +366,7 @@ def compare(wh: Warehouse, req: Request, metric_ids: Sequence[str], dim: str,
                 f"{TOP_BOTTOM} with the lowest rates of \u201c{ms[0].title}\u201d, of "
                 f"{len(order):,}; the Table tab lists all of them.")
     county: list[pd.DataFrame] = []
-    creq = county_request(req)
+    creq = views.county_request(req)
     if creq is not None:
         # a district's view: the county's row right under its own "All students", in the
         # chart, and its rates in words under it (the table keeps the view's own rows)
