@@ -543,3 +543,14 @@ def test_nr_and_empty_race_stay_two_groups_each_with_its_own_label(tmp_path):
     labels = [DIMENSIONS["race_ethnicity"].labels[c] for c in got["race_ethnicity"]]
     assert len(set(labels)) == len(labels)
     assert sum("not reported" in label.lower() for label in labels) == 1
+
+
+def test_newest_first_writes_the_same_bytes_as_date_order(tmp_path):
+    args = {"seed": 5, "scale": 0.3, "through": date(2025, 8, 1)}
+    order: list[date] = []
+    demo.generate("Alpine", tmp_path / "a", **args)
+    b = demo.generate("Alpine", tmp_path / "b", newest_first=True,
+                      on_drop=lambda when, _paths: order.append(when), **args)
+    assert _hashes(tmp_path / "a") == _hashes(tmp_path / "b")
+    assert order == sorted(b.drop_dates, reverse=True)
+    assert b.students == len(_rows(tmp_path / "b", "students", b.drop_dates[-1]))
