@@ -1501,6 +1501,24 @@ def generate(county: str, out: Path, *, seed: int = 7, scale: float = 1.0,
     )
 
 
+BACKFILL_NICE = 10
+"""The nice value of the demo's load once the current week is in: the earlier weeks load
+on the cores the app leaves idle, so the app starts and answers first."""
+
+
+def _lower_priority(niceness: int) -> None:
+    """Lower every thread of this process to ``niceness`` (Linux keeps a nice value per
+    thread, and new threads take their creator's); nothing where that is not possible."""
+    try:
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        tids = [0]
+    for tid in tids:
+        with contextlib.suppress(OSError):
+            now = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, max(now, niceness))
+
+
 class _Stopped(Exception):
     """The loader stopped taking drops (it failed); the demo stops writing them."""
 
@@ -1519,7 +1537,9 @@ def generate_and_load(county: str, data_dir: DataDir, settings: Settings, out: P
     so the app can open on it at once, then the earlier weeks, newest to oldest, as a
     backfill: each is placed by date and checked against the drops on either side of it
     (see :func:`ccgi_dash.loader.ingest_stream`), and ``<data dir>/backfill.json`` says how
-    far it got (the app shows it, see :func:`ccgi_dash.status.backfill_text`)."""
+    far it got (the app shows it, see :func:`ccgi_dash.status.backfill_text`). Once the
+    current week is in, the process lowers its priority (:data:`BACKFILL_NICE`) so the app
+    gets the cores first."""
     from ccgi_dash import loader
 
     _, last = _validate(county, Path(out), seed, scale, through)  # before anything is made
@@ -1557,6 +1577,9 @@ def generate_and_load(county: str, data_dir: DataDir, settings: Settings, out: P
             yield paths
 
     def remove(o: loader.DropOutcome, drop: reader.DropSource) -> None:
+        if newest_first and not outcome.get("first"):
+            outcome["first"] = o  # the current week is settled: the rest is a backfill
+            _lower_priority(BACKFILL_NICE)
         if o.status != "rejected" or o.quarantine is not None:
             for p in drop.sources:
                 with contextlib.suppress(FileNotFoundError):
