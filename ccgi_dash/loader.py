@@ -16,7 +16,9 @@ replacing ``warehouse/manifest.json`` is the only commit point. A load therefore
    roster check against the previous drop's counts), then publish the database file
    (rename), move the raw copy into ``raw/<YYYYMMDD>/``, and commit the manifest. A process
    killed at any moment before that commit leaves the served data exactly as it was; the
-   next load cleans up and succeeds.
+   next load cleans up and succeeds. A backfill (``ingest_stream(backfill=N)``, the demo's
+   newest-first first run) commits in the order offered instead: each drop is placed by
+   date, and the roster check runs against the loaded drops on both sides of it.
 
 **Any error inside one drop is that drop's rejection** (:func:`_settle`): a damaged zip, a
 file cut mid-record, an unreadable file, a full disk, or a bug (whose traceback goes to
