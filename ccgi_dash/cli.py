@@ -64,7 +64,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         with DropProgress("Demo drops", quiet=args.quiet, total=weeks) as bar:
             summary, report = demo.generate_and_load(
                 args.county, dd, settings, Path(args.out), seed=args.seed, scale=args.scale,
-                through=args.through, watcher=bar, newest_first=args.newest_first)
+                through=args.through, watcher=bar, newest_first=args.newest_first,
+                backfill_nice=demo.BACKFILL_NICE if args.newest_first else None)
         for line in summary.lines(loaded=True) + report.summary_lines():
             _say(line)
         return report.exit_code

@@ -1526,7 +1526,8 @@ class _Stopped(Exception):
 def generate_and_load(county: str, data_dir: DataDir, settings: Settings, out: Path, *,
                       seed: int = 7, scale: float = 1.0, through: date | None = None,
                       watcher: Watcher | None = None,
-                      newest_first: bool = False) -> tuple[DemoSummary, IngestReport]:
+                      newest_first: bool = False, backfill_nice: int | None = None,
+                      ) -> tuple[DemoSummary, IngestReport]:
     """Write the demo's weekly drops into ``out`` and load each into ``data_dir`` through
     the real loader (every check, one database file per drop) as soon as it is written,
     while the next is drawn up; each drop's CSV files are removed once it is settled (the
@@ -1538,8 +1539,8 @@ def generate_and_load(county: str, data_dir: DataDir, settings: Settings, out: P
     backfill: each is placed by date and checked against the drops on either side of it
     (see :func:`ccgi_dash.loader.ingest_stream`), and ``<data dir>/backfill.json`` says how
     far it got (the app shows it, see :func:`ccgi_dash.status.backfill_text`). Once the
-    current week is in, the process lowers its priority (:data:`BACKFILL_NICE`) so the app
-    gets the cores first."""
+    current week is in, ``backfill_nice`` (the command line passes :data:`BACKFILL_NICE`)
+    lowers the whole process's priority so the app gets the cores first."""
     from ccgi_dash import loader
 
     _, last = _validate(county, Path(out), seed, scale, through)  # before anything is made
@@ -1577,9 +1578,9 @@ def generate_and_load(county: str, data_dir: DataDir, settings: Settings, out: P
             yield paths
 
     def remove(o: loader.DropOutcome, drop: reader.DropSource) -> None:
-        if newest_first and not outcome.get("first"):
+        if newest_first and backfill_nice is not None and not outcome.get("first"):
             outcome["first"] = o  # the current week is settled: the rest is a backfill
-            _lower_priority(BACKFILL_NICE)
+            _lower_priority(backfill_nice)
         if o.status != "rejected" or o.quarantine is not None:
             for p in drop.sources:
                 with contextlib.suppress(FileNotFoundError):
