@@ -28,13 +28,37 @@ fi
 
 DEMO_DIR=${CCGI_DEMO_DIR:-data/demo}
 export CCGI_DEMO_DIR="$DEMO_DIR"
-if [ ! -f "$DEMO_DIR/warehouse/manifest.json" ]; then
+# The demo is (re)built when none is loaded, or when an earlier run's backfill was cut short.
+demo_needed() {
+  [ ! -f "$DEMO_DIR/warehouse/manifest.json" ] && return 0
+  .venv/bin/python -c 'import sys; from pathlib import Path
+from ccgi_dash.store import DataDir, read_backfill
+b = read_backfill(DataDir(Path(sys.argv[1])))
+sys.exit(0 if b is not None and not b.done and not b.running else 1)' "$DEMO_DIR"
+}
+if demo_needed; then
   county=${DEMO_COUNTY:-Fresno}
   echo "Building the synthetic demo for $county County (one drop a week, last year and this)"
-  # Each weekly drop is loaded (validated, one database file per drop) as soon as it is
-  # written, and its CSV files removed once loaded: raw/ keeps them compressed.
+  # The current week is written and loaded first; the app starts as soon as it is in, and
+  # the earlier weeks load newest to oldest in the background while it runs (the app says
+  # so until they are all in). Each weekly drop goes through the real loader (validated,
+  # one database file per drop); its CSV files are removed once loaded: raw/ keeps them
+  # compressed. The background load's output goes to $DEMO_DIR/logs/demo-build.log.
+  mkdir -p "$DEMO_DIR/logs"
+  log="$DEMO_DIR/logs/demo-build.log"
   .venv/bin/python -m ccgi_dash demo --county "$county" --scale "${DEMO_SCALE:-1}" \
-    --out "$DEMO_DIR/drops" --data-dir "$DEMO_DIR" --load --quiet
+    --out "$DEMO_DIR/drops" --data-dir "$DEMO_DIR" --load --newest-first --quiet >"$log" 2>&1 &
+  builder=$!
+  until [ -f "$DEMO_DIR/warehouse/manifest.json" ]; do
+    if ! kill -0 "$builder" 2>/dev/null; then
+      wait "$builder" || true
+      echo "Building the demo failed:" >&2
+      cat "$log" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+  echo "The current week is loaded; earlier weeks keep loading in the background ($log)."
 fi
 
 exec .venv/bin/streamlit run app.py --server.port "${PORT:-8501}" "$@"

@@ -64,14 +64,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         with DropProgress("Demo drops", quiet=args.quiet, total=weeks) as bar:
             summary, report = demo.generate_and_load(
                 args.county, dd, settings, Path(args.out), seed=args.seed, scale=args.scale,
-                through=args.through, watcher=bar)
+                through=args.through, watcher=bar, newest_first=args.newest_first,
+                backfill_nice=demo.BACKFILL_NICE if args.newest_first else None)
         for line in summary.lines(loaded=True) + report.summary_lines():
             _say(line)
         return report.exit_code
     with DropProgress("Demo drops", quiet=args.quiet, total=weeks) as bar:
         summary = demo.generate(
             args.county, Path(args.out), seed=args.seed, scale=args.scale,
-            through=args.through,
+            through=args.through, newest_first=args.newest_first,
             on_drop=lambda when, _paths: bar.step(f"drop {when} written", str(when)))
     for line in summary.lines():
         _say(line)
@@ -348,6 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="load each drop into the data directory as soon as it is written, "
                         "then remove its CSV files from --out (the loader keeps them "
                         "compressed in raw/)")
+    p.add_argument("--newest-first", action="store_true",
+                   help="write (and with --load, load) the current week first, then the "
+                        "earlier weeks newest to oldest (the app can open as soon as the "
+                        "first is loaded; <data dir>/backfill.json tracks the rest)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("ingest", parents=[common], help="load drops (folders, files or zips)",

@@ -16,7 +16,9 @@ replacing ``warehouse/manifest.json`` is the only commit point. A load therefore
    roster check against the previous drop's counts), then publish the database file
    (rename), move the raw copy into ``raw/<YYYYMMDD>/``, and commit the manifest. A process
    killed at any moment before that commit leaves the served data exactly as it was; the
-   next load cleans up and succeeds.
+   next load cleans up and succeeds. A backfill (``ingest_stream(backfill=N)``, the demo's
+   newest-first first run) commits in the order offered instead: each drop is placed by
+   date, and the roster check runs against the loaded drops on both sides of it.
 
 **Any error inside one drop is that drop's rejection** (:func:`_settle`): a damaged zip, a
 file cut mid-record, an unreadable file, a full disk, or a bug (whose traceback goes to
@@ -70,6 +72,7 @@ from ccgi_dash.store import (
     now_iso,
     publish_drop_file,
     read_manifest,
+    write_backfill,
 )
 
 Progress = Callable[[str], None]
@@ -150,7 +153,7 @@ class IngestReport:
         if collapse:
             shown = Counter(o.status for o in plain)
             lines.append(
-                f"{plain[0].drop_date} to {plain[-1].drop_date}: "
+                f"{min(o.drop_date for o in plain)} to {max(o.drop_date for o in plain)}: "
                 + ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in shown.items())
                 + f" without warnings ({sum(o.seconds for o in plain):.1f}s of drop time).")
         for o in self.outcomes:
@@ -261,7 +264,7 @@ def ingest_stream(data_dir: DataDir, batches: Iterable[Sequence[Path]], settings
                   override_reason: str | None = None, progress: Progress | None = None,
                   watcher: Watcher | None = None, workers: int | None = None,
                   on_drop: Callable[[DropOutcome, reader.DropSource], None] | None = None,
-                  ) -> IngestReport:
+                  backfill: int | None = None) -> IngestReport:
     """:func:`ingest` of batches of paths that arrive one after another (the demo hands
     over each weekly drop as soon as it is written), under one load lock.
 
@@ -269,6 +272,13 @@ def ingest_stream(data_dir: DataDir, batches: Iterable[Sequence[Path]], settings
     its own new database file; they are committed one by one in the order offered (date
     order within a batch), and the checks that depend on the drop before (older-drop and
     roster checks) run at that commit. ``on_drop`` is called after each drop is settled.
+
+    ``backfill`` (the number of drops expected; the demo's newest-first load): drops may
+    come newest first, so an older drop than those loaded is not refused but placed by
+    date, and the roster check runs against the loaded drop on each side of it (the one
+    before, as always, and the one after, which it now precedes); the same date twice is
+    still caught by its hash. After each drop ``<data dir>/backfill.json`` records how many
+    of the ``backfill`` drops are settled (:func:`ccgi_dash.store.write_backfill`).
     """
     say = progress or (lambda _msg: None)
     watch = watcher or Watcher()
@@ -287,16 +297,24 @@ def ingest_stream(data_dir: DataDir, batches: Iterable[Sequence[Path]], settings
                     yield _Job(drop, _new_work(data_dir), time.monotonic())
 
         limit = _Budget(_share(settings.ingest.memory_limit, n), _threads(n))
+        older_ok = backfill is not None
+        if backfill is not None:
+            write_backfill(data_dir, 0, backfill)
         for job, result in _in_order(jobs(), lambda j: _prepare(data_dir, j, settings,
-                                                                 limit, say), n):
+                                                                 limit, say, older_ok), n):
             try:
-                outcome = _settle(data_dir, job, result, settings, override_reason, say)
+                outcome = _settle(data_dir, job, result, settings, override_reason, say,
+                                  older_ok)
             finally:
                 shutil.rmtree(job.work, ignore_errors=True)
             report.outcomes.append(outcome)
+            if backfill is not None:
+                write_backfill(data_dir, len(report.outcomes), backfill)
             watch.done(outcome)
             if on_drop is not None:
                 on_drop(outcome, job.drop)
+        if backfill is not None:
+            write_backfill(data_dir, len(report.outcomes), backfill, done=True)
         collect_garbage(data_dir, read_manifest(data_dir))
     return report
 
@@ -485,7 +503,7 @@ def _share(limit: str, workers: int) -> str:
 
 
 def _prepare(dd: DataDir, job: _Job, settings: Settings, memory_limit: _Budget,
-             say: Progress) -> _Built | DropOutcome:
+             say: Progress, older_ok: bool = False) -> _Built | DropOutcome:
     """The part of a load that can run beside other drops': every check that depends on
     this drop alone, and its database built in the job's work folder. Returns the
     outcome at once for a drop already loaded with the same content."""
@@ -497,7 +515,7 @@ def _prepare(dd: DataDir, job: _Job, settings: Settings, memory_limit: _Budget,
     if existing is not None:
         _check_names(drop, settings)
         return _same_or_refused(drop, existing, _hash_drop(drop, work))
-    if latest is not None and drop.day < latest.date:
+    if latest is not None and drop.day < latest.date and not older_ok:
         raise DropRejected(_older_text(latest))
     county = settings.county_code or manifest.county_code or None
     return _build(dd, drop, settings, county, work=work, copy_raw=True,
@@ -523,7 +541,7 @@ def _older_text(latest: DropEntry) -> str:
 
 
 def _settle(dd: DataDir, job: _Job, result: Future[_Built | DropOutcome], settings: Settings,
-            override_reason: str | None, say: Progress) -> DropOutcome:
+            override_reason: str | None, say: Progress, older_ok: bool = False) -> DropOutcome:
     """Commit a prepared drop, or turn whatever went wrong with it into its rejection."""
     drop = job.drop
     try:
@@ -531,7 +549,7 @@ def _settle(dd: DataDir, job: _Job, result: Future[_Built | DropOutcome], settin
         if isinstance(prepared, DropOutcome):
             outcome = prepared
         else:
-            outcome = _commit(dd, drop, prepared, settings, override_reason)
+            outcome = _commit(dd, drop, prepared, settings, override_reason, older_ok)
     except DropRejected as exc:
         outcome = _reject(dd, drop, str(exc), exc.rows)
     except Exception as exc:  # one drop's fault rejects that drop only
@@ -556,38 +574,55 @@ def _reject(dd: DataDir, drop: reader.DropSource, reason: str, rows: list[tuple]
 
 
 def _commit(dd: DataDir, drop: reader.DropSource, b: _Built, settings: Settings,
-            override_reason: str | None) -> DropOutcome:
-    """The checks that need the drop before, then publish and commit (in date order)."""
+            override_reason: str | None, older_ok: bool = False) -> DropOutcome:
+    """The checks that need the drops beside it, then publish and commit (in date order, or
+    placed by date in a backfill: ``older_ok``)."""
     fresh = read_manifest(dd)
     existing = fresh.find(drop.day)
     if existing is not None:  # the same date offered twice in one stream
         return _same_or_refused(drop, existing, b.entry.sha256)
-    latest = fresh.latest()
-    if latest is not None and drop.day < latest.date:
-        raise DropRejected(_older_text(latest))
+    before = [d for d in fresh.drops if d.date < drop.day]
+    after = [d for d in fresh.drops if d.date > drop.day]
+    if after and not older_ok:
+        raise DropRejected(_older_text(fresh.drops[-1]))
     county = settings.county_code or fresh.county_code or b.county
     drop_warnings = list(b.header_warnings)
     outside = _outside_text(b.entry.district_counts, county)
     if outside:
         drop_warnings.append(outside)
     override = ""
-    if latest is not None:
-        ing = settings.ingest
-        counts = b.entry.district_counts
-        check = validate.roster_check(latest.district_counts, counts,
+    ing = settings.ingest
+    counts = b.entry.district_counts
+    swing_texts = []
+    if before:
+        previous = before[-1]
+        check = validate.roster_check(previous.district_counts, counts,
                                       ing.roster_check_min_students,
                                       ing.roster_shrink_limit, ing.roster_growth_limit)
         for code, n in check.new:
             drop_warnings.append(f"new district {code} ({_district_name(code)}): {n:,} "
-                                 f"students, not in the previous drop ({latest.drop_date}).")
+                                 f"students, not in the previous drop ({previous.drop_date}).")
         if check.swings:
-            text = _swing_text(check.swings, latest, settings)
-            if not override_reason:
-                raise DropRejected(text + " If the change is real (a district joined or "
-                                   "left, a roster was fixed), load the drop again with "
-                                   "an override and its reason (--override \"...\").")
-            override = override_reason
-            drop_warnings.append("roster check overridden (" + override_reason + "): " + text)
+            swing_texts.append(_swing_text(check.swings, previous, settings))
+    if after:  # a backfill: this drop now comes just before ``after[0]``
+        following = after[0]
+        check = validate.roster_check(counts, following.district_counts,
+                                      ing.roster_check_min_students,
+                                      ing.roster_shrink_limit, ing.roster_growth_limit)
+        for code, n in check.new:
+            drop_warnings.append(f"district {code} ({_district_name(code)}) is not in this "
+                                 f"drop but has {n:,} students in the next one loaded "
+                                 f"({following.drop_date}).")
+        if check.swings:
+            swing_texts.append(_swing_text(check.swings, following, settings, later=True))
+    if swing_texts:
+        text = " ".join(swing_texts)
+        if not override_reason:
+            raise DropRejected(text + " If the change is real (a district joined or "
+                               "left, a roster was fixed), load the drop again with "
+                               "an override and its reason (--override \"...\").")
+        override = override_reason
+        drop_warnings.append("roster check overridden (" + override_reason + "): " + text)
     if county != b.county or drop_warnings != b.drop_warnings:
         _amend(b.tmp_file, county, drop_warnings)
     b.entry.warnings = b.file_warnings + drop_warnings
@@ -982,13 +1017,19 @@ def _district_name(code: str) -> str:
 
 
 def _swing_text(swings: list[tuple[str, int, int]], previous: DropEntry,
-                settings: Settings) -> str:
+                settings: Settings, later: bool = False) -> str:
+    """``later``: ``previous`` is the drop loaded just after this one (a backfill), and each
+    swing reads from this drop's count to that drop's."""
     ing = settings.ingest
+    gone = f" (missing from the drop of {previous.drop_date})" if later else \
+        " (missing from this drop)"
     items = ", ".join(f"{code} {_district_name(code)} {before:,} -> {now:,} students"
-                      + (" (missing from this drop)" if now == 0 else "")
+                      + (gone if now == 0 else "")
                       for code, before, now in swings)
-    return (f"refused: the roster of {len(swings)} district(s) changed beyond the limits since "
-            f"the drop of {previous.drop_date}: {items}. A district of at least "
+    since = (f"between this drop and the next one loaded, of {previous.drop_date}" if later
+             else f"since the drop of {previous.drop_date}")
+    return (f"refused: the roster of {len(swings)} district(s) changed beyond the limits "
+            f"{since}: {items}. A district of at least "
             f"{ing.roster_check_min_students} students may not fall below "
             f"{ing.roster_shrink_limit:g}x or rise above {ing.roster_growth_limit:g}x its "
             "previous count (roster_check_min_students, roster_shrink_limit, "

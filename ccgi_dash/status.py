@@ -15,7 +15,7 @@ from ccgi_dash.datasets import DATASET_NAMES
 from ccgi_dash.metrics import METRICS, compute, previous_drop, school_year_of
 from ccgi_dash.scope import Scope
 from ccgi_dash.settings import Settings
-from ccgi_dash.store import DataDir, Warehouse, read_jsonl, read_manifest
+from ccgi_dash.store import DataDir, Warehouse, read_backfill, read_jsonl, read_manifest
 
 
 def drops_frame(dd: DataDir) -> pd.DataFrame:
@@ -98,6 +98,20 @@ def freshness(dd: DataDir, settings: Settings, today: date | None = None) -> Fre
     return Freshness(latest.date, age, age > settings.stale_after_days, nxt)
 
 
+def backfill_text(dd: DataDir) -> str | None:
+    """What the app says while the demo's earlier weeks are still loading (newest first,
+    see :func:`ccgi_dash.demo.generate_and_load`), or None when nothing is loading and
+    nothing was left half done. Read from the small status file the loader writes."""
+    b = read_backfill(dd)
+    if b is None or b.done or b.settled >= b.total:
+        return None
+    if b.running:
+        return (f"Loading earlier weeks: {b.settled} of {b.total}; trends fill in as they "
+                "arrive.")
+    return (f"Loading earlier weeks stopped at {b.settled} of {b.total} (the load was "
+            "interrupted); trends show only the weeks loaded. Run ./run.sh again to finish.")
+
+
 def status_lines(dd: DataDir, settings: Settings) -> list[str]:
     """The text of ``python -m ccgi_dash status``."""
     manifest = read_manifest(dd)
@@ -114,6 +128,9 @@ def status_lines(dd: DataDir, settings: Settings) -> list[str]:
         note = f" (STALE: older than {settings.stale_after_days} days)" if fresh.stale else ""
         lines.append(f"Newest drop: {last.drop_date}, {fresh.age_days} days old{note}; "
                      f"next expected {fresh.next_expected}")
+        loading = backfill_text(dd)
+        if loading:
+            lines.append(loading)
         lines.append("Rows in the newest drop:")
         width = max(len(n) for n in DATASET_NAMES)
         for name in DATASET_NAMES:

@@ -96,6 +96,11 @@ class DataDir:
     def audit_log(self) -> Path:
         return self.logs / "audit.jsonl"
 
+    @property
+    def backfill(self) -> Path:
+        """How far a newest-first load (the demo's backfill) got: see :func:`write_backfill`."""
+        return self.root / "backfill.json"
+
     def ensure(self) -> None:
         for p in (self.drops, self.raw, self.quarantine, self.inbox, self.logs):
             p.mkdir(parents=True, exist_ok=True)
@@ -264,6 +269,48 @@ def log_error(logs: Path, exc: BaseException, context: str) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         return Path(name)
+
+
+@dataclass(frozen=True)
+class Backfill:
+    """A newest-first load's progress: ``settled`` of ``total`` drops, by process ``pid``."""
+
+    settled: int
+    total: int
+    pid: int
+    done: bool
+    updated: str
+
+    @property
+    def running(self) -> bool:
+        """The process that writes it is still alive (a killed load leaves ``done`` false)."""
+        if self.done:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def write_backfill(dd: DataDir, settled: int, total: int, *, done: bool = False) -> None:
+    """Record that ``settled`` of ``total`` drops of a newest-first load are settled (loaded,
+    already loaded or rejected); replaced atomically, so a reader never sees half of it."""
+    atomic_write_text(dd.backfill, json.dumps(
+        {"settled": settled, "total": total, "pid": os.getpid(), "done": done,
+         "updated": now_iso()}))
+
+
+def read_backfill(dd: DataDir) -> Backfill | None:
+    """The last backfill status written, or None when there is none (or it is unreadable)."""
+    try:
+        raw = json.loads(dd.backfill.read_text(encoding="utf-8"))
+        return Backfill(int(raw["settled"]), int(raw["total"]), int(raw["pid"]),
+                        bool(raw["done"]), str(raw.get("updated", "")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

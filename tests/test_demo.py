@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import itertools
+import os
 import re
 from collections import Counter, defaultdict
 from datetime import date, timedelta
@@ -543,3 +544,39 @@ def test_nr_and_empty_race_stay_two_groups_each_with_its_own_label(tmp_path):
     labels = [DIMENSIONS["race_ethnicity"].labels[c] for c in got["race_ethnicity"]]
     assert len(set(labels)) == len(labels)
     assert sum("not reported" in label.lower() for label in labels) == 1
+
+
+def test_newest_first_writes_the_same_bytes_as_date_order(tmp_path):
+    args = {"seed": 5, "scale": 0.3, "through": date(2025, 8, 1)}
+    order: list[date] = []
+    demo.generate("Alpine", tmp_path / "a", **args)
+    b = demo.generate("Alpine", tmp_path / "b", newest_first=True,
+                      on_drop=lambda when, _paths: order.append(when), **args)
+    assert _hashes(tmp_path / "a") == _hashes(tmp_path / "b")
+    assert order == sorted(b.drop_dates, reverse=True)
+    assert b.students == len(_rows(tmp_path / "b", "students", b.drop_dates[-1]))
+
+
+def test_the_backfill_lowers_every_thread_of_its_process():
+    import subprocess
+    import sys
+
+    code = """
+import os, threading
+from ccgi_dash import demo
+seen = []
+go = threading.Event()
+def worker():
+    go.wait()
+    seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+t = threading.Thread(target=worker)
+t.start()
+demo._lower_priority(7)
+go.set()
+t.join()
+print(os.getpriority(os.PRIO_PROCESS, 0), seen[0])
+"""
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=root).stdout.split()
+    assert [int(x) for x in out] == [max(7, os.getpriority(os.PRIO_PROCESS, 0))] * 2

@@ -744,3 +744,148 @@ def test_run_sh_and_the_first_run_benchmark_build_the_demo_the_same_way(tmp_path
     demo_line = script[script.index("-m ccgi_dash demo"):].split("\n\n")[0]
     assert all(flag in demo_line for flag in flags), (flags, demo_line)
     assert "ingest" not in demo_line  # the demo hands its drops to the loader itself
+
+
+# --------------------------------------------------------------------------------------------
+# Newest first (the demo's first run): the current week, then a backfill of earlier weeks
+
+THIRD = date(2026, 12, 4)
+
+
+def _stream(dd: DataDir, tmp_path, drops: list[Drop], config: Settings | None = None,
+            total: int | None = None) -> loader.IngestReport:
+    """Offer ``drops`` one batch each, in the order given, as the demo's backfill does."""
+    batches = []
+    for d in drops:
+        d.write(tmp_path / f"b-{d.stamp}")
+        batches.append([tmp_path / f"b-{d.stamp}"])
+    return loader.ingest_stream(dd, batches, config or Settings(),
+                                backfill=len(drops) if total is None else total)
+
+
+def test_a_backfill_places_older_drops_by_date_and_gives_the_same_data(tmp_path):
+    drops = [make_drop(DAY), make_drop(NEXT, start=3), make_drop(THIRD, start=5)]
+    dd = DataDir(tmp_path / "data")
+    report = _stream(dd, tmp_path, drops[::-1])
+    assert report.exit_code == 0, report.summary_lines()
+    assert [o.drop_date for o in report.outcomes] == [THIRD, NEXT, DAY]
+    manifest = read_manifest(dd)
+    assert [e.drop_date for e in manifest.drops] == ["2026-11-20", "2026-11-27", "2026-12-04"]
+    assert manifest.version == 3
+    # the same drops loaded in date order give the same entries and the same facts
+    for d in drops:
+        d.write(tmp_path / "in-order" / d.stamp)
+    other = DataDir(tmp_path / "other")
+    assert ingest(other, *(tmp_path / "in-order" / d.stamp for d in drops)).exit_code == 0
+    keep = ("drop_date", "sha256", "rows", "rejects", "warnings", "district_counts")
+    assert [{k: getattr(e, k) for k in keep} for e in read_manifest(other).drops] == \
+        [{k: getattr(e, k) for k in keep} for e in manifest.drops]
+    assert _state(other)[1:] == _state(dd)[1:]
+    with contextlib.closing(Warehouse(dd)) as wh:
+        assert wh.latest == THIRD  # the app's default as-of drop: the newest
+    # summed up over the dates, not in the order they came
+    assert report.summary_lines(each_up_to=2)[0].startswith("2026-11-20 to 2026-12-04: 3 loaded")
+
+
+def test_a_plain_ingest_still_refuses_an_older_drop_after_a_backfill(tmp_path):
+    dd = DataDir(tmp_path / "data")
+    assert _stream(dd, tmp_path, [make_drop(NEXT)]).exit_code == 0
+    make_drop(DAY).write(tmp_path / "old")
+    [o] = ingest(dd, tmp_path / "old").outcomes
+    assert o.status == "rejected" and "a newer drop (2026-11-27) is already loaded" in o.message
+
+
+def test_a_backfilled_drop_is_roster_checked_against_the_newer_drop_after_it(tmp_path):
+    # the newer drop has only Los Angeles; the older one also has Long Beach's 47 students
+    dd = DataDir(tmp_path / "data")
+    newer = make_drop(NEXT, students=40, schools=LOS_ANGELES)
+    older = make_drop(DAY)
+    report = _stream(dd, tmp_path, [newer, older], ROSTER)
+    first, second = report.outcomes
+    assert first.status == "loaded"
+    assert second.status == "rejected"
+    assert ("refused: the roster of 1 district(s) changed beyond the limits between this "
+            "drop and the next one loaded, of 2026-11-27: 1964725 Long Beach Unified 47 -> 0 "
+            "students (missing from the drop of 2026-11-27)") in second.message
+    assert [e.drop_date for e in read_manifest(dd).drops] == ["2026-11-27"]
+    assert second.quarantine is not None and second.quarantine.exists()
+
+
+def test_a_backfilled_drop_is_checked_against_both_neighbours(tmp_path):
+    # 20th and 4th Dec loaded; the 27th Nov, inserted between, swings against the 20th
+    dd = DataDir(tmp_path / "data")
+    report = _stream(dd, tmp_path, [make_drop(THIRD), make_drop(DAY),
+                                    make_drop(NEXT, students=40, schools=LOS_ANGELES)],
+                     ROSTER)
+    assert [o.status for o in report.outcomes] == ["loaded", "loaded", "rejected"]
+    assert "since the drop of 2026-11-20: 1964725 Long Beach Unified 47 -> 0 students " \
+           "(missing from this drop)" in report.outcomes[2].message
+    assert [e.drop_date for e in read_manifest(dd).drops] == ["2026-11-20", "2026-12-04"]
+
+
+def test_a_backfilled_drop_without_a_district_of_the_next_says_so(tmp_path):
+    dd = DataDir(tmp_path / "data")
+    newer = make_drop(NEXT, schools=(*LOS_ANGELES, "19647901935923"))
+    report = _stream(dd, tmp_path, [newer, make_drop(DAY, schools=LOS_ANGELES)],
+                     settings(roster_check_min_students=100))
+    assert report.exit_code == 0, report.summary_lines()
+    assert report.outcomes[1].warnings == [
+        "district 1964790 (Monrovia Unified) is not in this drop but has 35 students in the "
+        "next one loaded (2026-11-27)."]
+
+
+def test_the_backfill_status_counts_settled_drops_and_the_banner_reads_it(tmp_path):
+    from ccgi_dash import status
+    from ccgi_dash.store import read_backfill, write_backfill
+
+    dd = DataDir(tmp_path / "data")
+    seen = []
+    drops = [make_drop(NEXT), make_drop(DAY)]
+    for d in drops:
+        d.write(tmp_path / f"b-{d.stamp}")
+
+    def batches():
+        for d in drops:
+            yield [tmp_path / f"b-{d.stamp}"]
+            seen.append((read_backfill(dd).settled, status.backfill_text(dd)))
+
+    report = loader.ingest_stream(dd, batches(), Settings(), backfill=5, workers=1)
+    assert report.exit_code == 0
+    # read while the load runs (this process holds it; the next batch is asked for once the
+    # one before is settled): settled so far, of the 5 expected
+    assert seen == [(1, "Loading earlier weeks: 1 of 5; trends fill in as they arrive."),
+                    (2, "Loading earlier weeks: 2 of 5; trends fill in as they arrive.")]
+    b = read_backfill(dd)
+    assert (b.settled, b.total, b.done) == (2, 5, True)
+    assert status.backfill_text(dd) is None  # finished: nothing to say
+    # a backfill whose process died says it stopped, and how to finish
+    write_backfill(dd, 40, 75)
+    dead = json.loads(dd.backfill.read_text())
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead["pid"] = int(proc.stdout)
+    dd.backfill.write_text(json.dumps(dead))
+    assert status.backfill_text(dd) == (
+        "Loading earlier weeks stopped at 40 of 75 (the load was interrupted); trends show "
+        "only the weeks loaded. Run ./run.sh again to finish.")
+    assert "stopped at 40 of 75" in "\n".join(status.status_lines(dd, Settings()))
+
+
+def test_the_demo_newest_first_loads_the_current_week_first_and_the_same_data(tmp_path):
+    from ccgi_dash import demo
+
+    dd = DataDir(tmp_path / "demo")
+    through = date(2025, 7, 20)
+    summary, report = demo.generate_and_load("Alpine", dd, Settings(), tmp_path / "drops",
+                                             scale=0.3, through=through, newest_first=True)
+    assert report.exit_code == 0, report.summary_lines()
+    assert [o.drop_date for o in report.outcomes] == list(summary.drop_dates[::-1])
+    assert [d.date for d in read_manifest(dd).drops] == list(summary.drop_dates)
+    assert not (tmp_path / "drops").exists()
+    b = json.loads(dd.backfill.read_text())
+    assert (b["settled"], b["total"], b["done"]) == (len(summary.drop_dates),) * 2 + (True,)
+    other = DataDir(tmp_path / "in-order")
+    in_order, _ = demo.generate_and_load("Alpine", other, Settings(), tmp_path / "drops2",
+                                         scale=0.3, through=through)
+    assert summary.students == in_order.students and summary.rows == in_order.rows
+    assert _all_metrics(other) == _all_metrics(dd)

@@ -74,8 +74,13 @@ def header(ctx: PageContext, title: str, lede: str) -> None:
 
 
 def stale_banner(ctx: PageContext) -> None:
-    """Every page warns when the newest data is older than the stale limit (8 days)."""
-    if ctx.synthetic or ctx.warehouse.empty:
+    """Every page warns when the newest data is older than the stale limit (8 days), and
+    says so while earlier weeks are still loading (the demo's first run)."""
+    if ctx.warehouse.empty:
+        return
+    if loading := status.backfill_text(DataDir(data.data_dir_for(ctx.scope))):
+        st.info(loading, icon=":material/hourglass_top:")
+    if ctx.synthetic:
         return
     fresh = status.freshness(DataDir(data.data_dir_for(ctx.scope)), ctx.settings)
     if fresh.stale:
