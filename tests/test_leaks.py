@@ -195,7 +195,7 @@ class Seen:
                 assert blob is not None, f"{label}: no data behind the button"
                 if self._new(("c", blob)):
                     self.csvs.append((label, blob))
-                    self.text(label + " csv", blob.decode("utf-8-sig"))
+                    self.text(label + " csv", file_text(blob))
             if kind == "warning":
                 self.warnings.append(node.value)
             if kind == "error":
@@ -203,6 +203,17 @@ class Seen:
             if proto is not None:
                 self.text(label, text_format.MessageToString(proto, as_utf8=True))
         self.text(f"{where} url", str(at.query_params))
+
+
+def file_text(blob: bytes) -> str:
+    """A downloaded file's text: a CSV's, or the text of a PDF (the Overview's brief)."""
+    if blob.startswith(b"%PDF"):
+        import io
+
+        import pypdf
+
+        return "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(blob)).pages)
+    return blob.decode("utf-8-sig")
 
 
 def download_bytes(proto: Any) -> bytes | None:
