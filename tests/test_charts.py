@@ -244,9 +244,10 @@ def test_no_projection_where_last_year_has_no_data(wh):
 
 
 def test_leaderboard_chart_shows_rank_district_seniors_last_year_and_change(wh):
+    from ccgi_dash.settings import parse_settings
     from ccgi_dash.topics import aid
 
-    board = aid.leaderboard(wh, county_req())
+    board = aid.leaderboard(wh, county_req(), parse_settings({}))
     tier = board.tiers[-1]
     panel = aid.tier_panel(board, tier)
     bar, marker, labels = panel.fig.data

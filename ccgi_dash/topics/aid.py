@@ -157,7 +157,7 @@ def leaderboard(wh: Warehouse, req: Request, settings: Settings) -> Leaderboard:
                                 strict=True)]
     else:
         frame["ly_rate"], frame["ly_text"] = None, EMPTY_GROUP
-    frame["change_text"] = [_change(SUPPRESSED if h else r,
+    frame["change_cell"] = [_change(SUPPRESSED if h else r,
                                     SUPPRESSED if t == SUPPRESSED else lr)
                             for r, h, t, lr in zip(frame["rate"], hidden, frame["ly_text"],
                                                    frame["ly_rate"], strict=True)]
@@ -185,7 +185,7 @@ def leaderboard(wh: Warehouse, req: Request, settings: Settings) -> Leaderboard:
         "Submitted": frame["sub_text"].to_numpy(),
         "Completed": frame["rate_text"].to_numpy(),
         "Last year, same week": frame["ly_text"].to_numpy(),
-        "Change (points)": frame["change_text"].to_numpy(),
+        "Change (points)": frame["change_cell"].to_numpy(),
         projected.column: frame["projected_text"].to_numpy(),
     })
     return Leaderboard(table, frame, before, projected.method)
