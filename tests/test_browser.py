@@ -262,7 +262,7 @@ def chips(page: Any, label: str, count: int = 0) -> list[str]:
     box = page.locator('[data-testid="stMultiSelect"]').filter(has_text=label).first
     tags = box.locator('[data-testid="stMultiSelectTagsContainer"]').first.locator("[data-tag]")
     with contextlib.suppress(AssertionError):
-        expect(tags).to_have_count(count, timeout=5_000)
+        expect(tags).to_have_count(count, timeout=15_000)
     return [t.get_attribute("aria-label") for t in tags.all()]
 
 
@@ -378,10 +378,12 @@ def test_a_downloaded_csv_is_the_table(browser, demo_url, demo_data):
 
     with new_page(browser) as page:
         enter_demo(page, demo_url + "/")
+        # the brief's button comes first; wait for the funnel's own before the sweep
+        page.locator('[data-testid="stDownloadButton"]').nth(1).wait_for()
         files, failed = download_all(page)
         assert not failed, failed
-    name, blob = next(f for f in files if f[0].endswith(".csv"))  # after the brief's PDF
-    assert name == "overview-funnel.csv"
+    name, blob = next(f for f in files if f[0].endswith(".csv"))
+    assert name == "overview-seniors-funnel.csv"
     table = read_csv(blob)
     wh = Warehouse(demo_data)
     try:
