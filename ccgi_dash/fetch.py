@@ -367,7 +367,14 @@ class _Connection:
             client.close()
             raise HostKeyChanged(_changed_message(t, exc)) from None
         except paramiko.AuthenticationException as exc:
+            # A server that drops the connection during sign-in makes paramiko raise this
+            # too; only a refusal over a live connection is about the credentials.
+            transport = client.get_transport()
+            dropped = transport is None or not transport.is_active()
             client.close()
+            if dropped:
+                raise _Unreachable("the server closed the connection during sign-in "
+                                   f"({type(exc).__name__})") from exc
             how = "the private key (key_file)" if t.key else ""
             if t.password:
                 how += (" or " if how else "") + f"the password ({ENV_PASSWORD})"
