@@ -220,20 +220,20 @@ def resolve_view(wh: Warehouse, scope: Scope, district: str | None, school: str 
             raise BriefError(f"{school!r} is not a school CDS code (14 digits)")
         if school[:7] != district:
             raise BriefError(f"school {school} is not in district {district}")
-    scope_sql, params = scope.sql()
+    scope_sql, params = scope.named_sql()
     facts = wh.table(drop, "student_facts")
     with wh.query() as cur:
         if school:
             row = cur.execute(f"SELECT any_value(school_name), any_value(district_name) FROM "
-                              f"{facts} WHERE school_cds = ? AND {scope_sql}",
-                              [school, *params]).fetchone()
+                              f"{facts} WHERE school_cds = $school AND {scope_sql}",
+                              {**params, "school": school}).fetchone()
             if row is None or row[0] is None:
                 raise BriefError(f"school {school} has no students in the drop of {drop}")
             return f"{row[0]}, {row[1]}", Filters(districts=(district,), schools=(school,))
         if district:
             row = cur.execute(f"SELECT any_value(district_name) FROM {facts} "
-                              f"WHERE district_code = ? AND {scope_sql}",
-                              [district, *params]).fetchone()
+                              f"WHERE district_code = $district AND {scope_sql}",
+                              {**params, "district": district}).fetchone()
             if row is None or row[0] is None:
                 raise BriefError(f"district {district} has no students in the drop of {drop}")
             return str(row[0]), Filters(districts=(district,))
