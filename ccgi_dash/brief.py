@@ -75,6 +75,9 @@ def narrowing_filters(grades: Sequence[int] = (),
     checking what ``export`` leaves to the query: the dimension must be a student group of the
     fixed mapping (``datasets.DIMENSIONS``; district, school and grade have options of their
     own) and the value one of its codes. Raises ``BriefError`` naming the choices."""
+    for g in grades:
+        if not 6 <= g <= 12:
+            raise BriefError(f"a grade is 6 to 12, not {g}")
     for dim, value in groups:
         if dim not in SUBGROUP_DIMENSIONS:
             raise BriefError(f"unknown student group {dim!r}: --group takes one of "
