@@ -95,12 +95,14 @@ def narrowing_filters(grades: Sequence[int] = (),
 
 def filters_text(filters: Filters) -> str:
     """How the brief states its grade and student-group filters under the scope line:
-    "Grade 12 · Foster youth", "Grades 11, 12 · Race/ethnicity: Asian, Filipino"; "" when
+    "Grade 12 · Foster youth", "Grades 11-12 · Race/ethnicity: Asian, Filipino"; "" when
     none is set. A yes/no group chosen as "Y" reads as its name alone."""
+    from ccgi_dash.views import grades_text
+
     parts = []
     if filters.grades:
-        grades = ", ".join(str(g) for g in filters.grades)
-        parts.append(("Grade " if len(filters.grades) == 1 else "Grades ") + grades)
+        text = grades_text(filters.grades)  # as the cards say it: "grades 9-10"
+        parts.append(text[0].upper() + text[1:])
     for dim, values in filters.groups:
         d = DIMENSIONS[dim]
         if tuple(values) == ("Y",) and d.labels.get("N") == "No":
@@ -127,6 +129,18 @@ def _population_grades() -> dict[str, frozenset[int]]:
 
 
 POPULATION_GRADES: dict[str, frozenset[int]] = _population_grades()
+
+
+def population_title(metric_id: str, filters: Filters) -> str:
+    """Of whom a headline rate is, under its title: the catalogue's population ("Seniors"),
+    with "all students" named by their grades as the cards name them ("Students in grade
+    12" under a grade filter, else "Students in grades 6-12")."""
+    from ccgi_dash.views import grades_text
+
+    m = METRICS[metric_id]
+    if m.population == "all":
+        return f"Students in {grades_text(filters.grades)}"
+    return m.population_title
 
 
 def outside_grades(metric_id: str, filters: Filters) -> str | None:
@@ -417,7 +431,7 @@ def brief_data(wh: Warehouse, request: Request, settings: Settings, *,
         hidden = bool(row["suppressed"])
         p = pace(wh, parent, metric_id, settings, row_of)
         headlines.append(Headline(
-            metric_id, METRICS[metric_id].title, METRICS[metric_id].population_title,
+            metric_id, METRICS[metric_id].title, population_title(metric_id, filters),
             None if hidden or pd.isna(row["numerator"]) else int(row["numerator"]),
             denominator(row), _rate(row), hidden, then, p,
             outside_grades(metric_id, filters)))
@@ -494,14 +508,15 @@ def trend_chart(b: Brief) -> tuple[str, str]:
         ax.plot(list(part["date"]), [r * 100 for r in part["rate"]], color=colour,
                 linewidth=2 if which == "this" else 1.5, solid_capstyle="round")
         ax.annotate(label, (part["date"].iloc[-1], part["rate"].iloc[-1] * 100),
-                    xytext=(3, 0) if which == "last" else (-22, 9),
-                    textcoords="offset points", color=colour, fontsize=7, va="center")
+                    xytext=(3, 0) if which == "last" else (-6, 10),
+                    textcoords="offset points", color=colour, fontsize=7, va="center",
+                    ha="left" if which == "last" else "right")
     if not b.projection.empty:
         ax.plot(list(b.projection["date"]), [r * 100 for r in b.projection["rate"]],
                 color=PROJECTION, linestyle=(0, (1, 1.5)), linewidth=1.8)
         end = b.projection.iloc[-1]
         ax.plot([end["date"]], [end["rate"] * 100], marker="o", markersize=3, color=PROJECTION)
-        ax.annotate(f"Projected {end['rate'] * 100:.0f}%\nat {end['date']:%b} {end['date'].day}",
+        ax.annotate(f"Projected {end['rate'] * 100:.1f}%\nat {end['date']:%b} {end['date'].day}",
                     (end["date"], end["rate"] * 100), xytext=(4, -14),
                     textcoords="offset points", color=PROJECTION, fontsize=6.5)
     if key.goal is not None:
@@ -631,13 +646,14 @@ def brief_html(b: Brief) -> str:
             else "no drop of last year is loaded to compare with")
     rows = []
     for h in b.headlines:
-        goal = h.goal.text if h.goal else "--"
+        goal = (f"{_e(h.goal.text)}<br><span class=\"note\">{_e(h.goal.whose)}</span>"
+                if h.goal else "--")
         rows.append(
             f"<tr><th scope=\"row\">{_e(h.title)}<br><span class=\"note\">{_e(h.population)}"
             f"</span></th><td class=\"num\">{_e(h.rate_text)}</td>"
             f"<td class=\"num\">{_e(h.count_text)}</td>"
             f"<td class=\"num\">{_e(h.last_year_text)}</td>"
-            f"<td class=\"num\">{_e(h.change_text)}</td><td class=\"nowrap\">{_e(goal)}</td>"
+            f"<td class=\"num\">{_e(h.change_text)}</td><td class=\"nowrap\">{goal}</td>"
             f"<td>{_pace_cell(h)}</td></tr>")
     p = key.pace
     trend_rows = [("Now", f"{b.drop:%b} {b.drop.day}", key.rate_text),

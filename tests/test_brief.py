@@ -308,7 +308,7 @@ def test_grade_and_group_options_are_checked_and_stated():
     assert brief.filters_text(f) == "Grade 12 · Foster youth"
     assert brief.filters_text(brief.narrowing_filters(
         [11, 12], [("race_ethnicity", "AS"), ("race_ethnicity", "FI"), ("sed", "N")])) == (
-        "Grades 11, 12 · Race/ethnicity: Asian, Filipino · Socioeconomically disadvantaged: No")
+        "Grades 11-12 · Race/ethnicity: Asian, Filipino · Socioeconomically disadvantaged: No")
     assert brief.filters_text(Filters()) == ""
     with pytest.raises(brief.BriefError, match=r"unknown value 'Q' for foster_youth: choose "
                                                r"from Y \(Yes\), N \(No\), Not reported"):
