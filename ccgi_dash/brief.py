@@ -25,6 +25,7 @@ WeasyPrint keeps the SVG as vector art. WeasyPrint needs Debian's Pango librarie
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 from collections.abc import Sequence
@@ -112,7 +113,8 @@ def filters_text(filters: Filters) -> str:
     return " · ".join(parts)
 
 
-def _population_grades() -> dict[str, frozenset[int]]:
+@functools.cache
+def population_grades() -> dict[str, frozenset[int]]:
     """The grades each population of ``metrics.POPULATIONS`` can hold, read off its own SQL
     (the one definition) over grades 6-12 with every flag set, so a grade filter that leaves
     a measure no students is said in words rather than shown as an empty rate."""
@@ -126,9 +128,6 @@ def _population_grades() -> dict[str, frozenset[int]]:
                 f"TRUE AS csu_eligible FROM range(6, 13) t(g)) WHERE {pop.sql}").fetchall()
             out[pid] = frozenset(int(r[0]) for r in rows)
     return out
-
-
-POPULATION_GRADES: dict[str, frozenset[int]] = _population_grades()
 
 
 def population_title(metric_id: str, filters: Filters) -> str:
@@ -148,13 +147,15 @@ def outside_grades(metric_id: str, filters: Filters) -> str | None:
     filter is grade 9"), or None when some filtered grade is in its population."""
     if not filters.grades:
         return None
-    grades = POPULATION_GRADES[METRICS[metric_id].population]
+    grades = population_grades()[METRICS[metric_id].population]
     if grades & set(filters.grades):
         return None
     held = sorted(grades)
     span = (f"grade {held[0]}" if len(held) == 1 else f"grades {held[0]}-{held[-1]}")
     chosen = ", ".join(str(g) for g in filters.grades)
-    return (f"counts {METRICS[metric_id].noun} ({span}); the filter is grade"
+    noun = METRICS[metric_id].noun
+    whom = noun if "grade" in noun else f"{noun} ({span})"
+    return (f"counts {whom}; the filter is grade"
             f"{'s' if len(filters.grades) > 1 else ''} {chosen}")
 
 

@@ -310,6 +310,13 @@ def test_grade_and_group_options_are_checked_and_stated():
         [11, 12], [("race_ethnicity", "AS"), ("race_ethnicity", "FI"), ("sed", "N")])) == (
         "Grades 11-12 · Race/ethnicity: Asian, Filipino · Socioeconomically disadvantaged: No")
     assert brief.filters_text(Filters()) == ""
+    # the grades of each population, read off its SQL in the catalogue
+    assert brief.population_grades()["seniors"] == {12}
+    assert brief.population_grades()["grades_9_11"] == {9, 10, 11}
+    assert brief.population_grades()["all"] == set(range(6, 13))
+    assert brief.outside_grades("uc_on_track", Filters(grades=(12,))) == (
+        "counts students in grades 9-11; the filter is grade 12")
+    assert brief.outside_grades("uc_on_track", Filters(grades=(11, 12))) is None
     with pytest.raises(brief.BriefError, match=r"unknown value 'Q' for foster_youth: choose "
                                                r"from Y \(Yes\), N \(No\), Not reported"):
         brief.narrowing_filters([], [("foster_youth", "Q")])
