@@ -5,7 +5,7 @@ filters name (one district, or one school, or the county), narrowed by the reque
 and student-group filters as every page and ``export`` narrow it (the page states them under
 the scope line: "Grade 12 · Foster youth"); ``brief_for_view`` adds the file
 name and audit text for the Overview's "Download brief (PDF)" button, and
-``python -m ccgi_dash brief`` calls ``brief_data`` and ``render_pdf``. The request carries
+``python -m ccgi_dash brief`` calls ``brief_data`` and ``pdf_of``. The request carries
 the scope, the as-of drop and the county's suppression threshold (no default anywhere).
 Its numbers come from ``export.metric_export``, the function behind ``export``, suppressed by
 ``privacy.suppress_metric`` (a population that is another metric's hidden count is hidden
@@ -638,9 +638,40 @@ def _pace_cell(h: Headline) -> str:
     return _e(text)
 
 
-def brief_html(b: Brief) -> str:
-    """The brief as one HTML document (what WeasyPrint lays out as the PDF)."""
+@dataclass(frozen=True)
+class Density:
+    """How tightly the page is set: ``pdf_of`` takes the first that fits one Letter page."""
+
+    css: str
+    parts_rows: int
+    compare_chart: bool = True
+
+
+DENSITIES: tuple[Density, ...] = (
+    Density("", PARTS_ROWS),
+    # many goals (a headline row each) or a long filter line: smaller type and charts
+    Density("html { font-size: 7.6pt; } h1 { font-size: 15pt; } "
+            "h2 { font-size: 9.5pt; margin: 5pt 0 2pt 0; } th, td { padding: 1.2pt 3pt; } "
+            "figure img { width: auto; max-width: 100%; max-height: 1.6in; }", 10),
+    Density("@page { margin: 0.35in 0.45in; } html { font-size: 7pt; } "
+            "h1 { font-size: 14pt; } h2 { font-size: 9pt; margin: 4pt 0 2pt 0; } "
+            "th, td { padding: 1pt 3pt; } .small th, .small td { font-size: 6.8pt; } "
+            "figure img { width: auto; max-width: 100%; max-height: 1.35in; }", 8),
+    # last: the chart of this year against last goes (the headline table has its numbers)
+    Density("@page { margin: 0.35in 0.45in; } html { font-size: 7pt; } "
+            "h1 { font-size: 14pt; } h2 { font-size: 9pt; margin: 4pt 0 2pt 0; } "
+            "th, td { padding: 1pt 3pt; } .small th, .small td { font-size: 6.8pt; } "
+            "figure img { width: auto; max-width: 100%; max-height: 1.35in; }", 8,
+            compare_chart=False),
+)
+"""The layouts ``pdf_of`` tries in turn, the brief's usual one first."""
+
+
+def brief_html(b: Brief, density: int = 0) -> str:
+    """The brief as one HTML document (what WeasyPrint lays out as the PDF), set at
+    ``DENSITIES[density]``."""
     key = b.key
+    dense = DENSITIES[density]
     when = f"{b.drop:%B} {b.drop.day}, {b.drop.year}"
     then = (f"compared with the same week last year ({b.last_year_drop:%b} "
             f"{b.last_year_drop.day}, {b.last_year_drop.year})" if b.last_year_drop
@@ -700,19 +731,25 @@ def brief_html(b: Brief) -> str:
     na_note = ("<p class=\"note\">n/a: " + _e("; ".join(na)) + ".</p>") if na else ""
     parts_html = ""
     if not b.parts.empty and not key.not_applicable:
-        rates = [None if pd.isna(r) else float(r) for r in b.parts["rate"]]
+        parts = b.parts
+        if len(parts) > dense.parts_rows:  # the largest by seniors, in name order
+            parts = (parts.assign(_size=parts["seniors"].fillna(0))
+                     .sort_values("_size", ascending=False, kind="stable")
+                     .head(dense.parts_rows).drop(columns="_size")
+                     .sort_values("name", kind="stable"))
+        rates = [None if pd.isna(r) else float(r) for r in parts["rate"]]
         top = max([r for r in rates if r is not None] or [1.0])
         body = []
-        for rate, (_, r) in zip(rates, b.parts.iterrows(), strict=True):
+        for rate, (_, r) in zip(rates, parts.iterrows(), strict=True):
             bar = ("" if not rate else '<span class="bar" style="width:'
                    f'{max(1.0, 70 * rate / max(top, 0.01)):.0f}pt"></span>')
             body.append(f"<tr><th scope=\"row\">{_e(r['name'])}</th>"
                         f"<td class=\"num\">{format_size(r['seniors'])}</td>"
                         f"<td class=\"num\">{_e(r['rate_text'])}</td><td aria-hidden=\"true\">"
                         f"{bar}</td></tr>")
-        more = (f"<p class=\"note\">The {len(b.parts)} largest of {b.parts_total} "
+        more = (f"<p class=\"note\">The {len(parts)} largest of {b.parts_total} "
                 f"{b.parts_title.lower()} by seniors; the dashboard lists every one.</p>"
-                if b.parts_total > len(b.parts) else "")
+                if b.parts_total > len(parts) else "")
         parts_html = (
             f"<section class=\"col right\"><h2>FAFSA/CADAA completed by "
             f"{b.parts_title[:-1].lower()}</h2>"
@@ -726,8 +763,10 @@ def brief_html(b: Brief) -> str:
             f"<tbody>{''.join(body)}</tbody></table>{more}</section>")
     follow = "".join(f"<tr><th scope=\"row\">{_e(f.title)}</th><td class=\"num\">{_e(f.text)}"
                      f"</td></tr>" for f in b.followups)
-    if any(h.rate is not None or h.last_year_rate is not None for h in b.headlines
-           if h.metric_id in HEADLINE_METRICS):
+    if not dense.compare_chart:
+        compare_fig = ""
+    elif any(h.rate is not None or h.last_year_rate is not None for h in b.headlines
+             if h.metric_id in HEADLINE_METRICS):
         compare_uri, compare_alt = compare_chart(b)
         compare_fig = (
             f"<figure><img src=\"{compare_uri}\" alt=\"{_e(compare_alt)}\">"
@@ -737,7 +776,7 @@ def brief_html(b: Brief) -> str:
         compare_fig = ("<p>No chart: none of the headline rates of this view can be shown, "
                        "this year or last (see the table above).</p>")
     compare_html = (f"<section class=\"col left\"><h2>This year against last</h2>"
-                    f"{compare_fig}</section>")
+                    f"{compare_fig}</section>" if dense.compare_chart else "")
     synthetic = ("<p class=\"synthetic\">Synthetic data: made-up students in real schools. "
                  "These numbers describe no real student.</p>" if b.synthetic else "")
     county = (b.county_name if b.county_name.endswith("County") else
@@ -754,7 +793,7 @@ def brief_html(b: Brief) -> str:
 <html lang="en-US"><head><meta charset="utf-8"><title>{_e(title)}</title>
 <meta name="description" content="{_e(title)}">
 <meta name="author" content="CCGI college and career dashboard">
-<style>{CSS}{footer_css}</style></head>
+<style>{CSS}{footer_css}{dense.css}</style></head>
 <body>
 <header>
 <p class="kicker">College and career brief · {_e(county)}</p>
@@ -797,15 +836,34 @@ staff entitled to them. * = 1 to 10 students.</p>
 </body></html>"""
 
 
-def render_pdf(document: str) -> bytes:
-    """Lay out the HTML as a tagged PDF/UA-1 document (structure tree, language, title)."""
+def _layout(document: str) -> Any:
     import logging
 
     import weasyprint
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return weasyprint.HTML(string=document).write_pdf(pdf_variant="pdf/ua-1")
+    return weasyprint.HTML(string=document).render(pdf_variant="pdf/ua-1")
+
+
+def render_pdf(document: str) -> bytes:
+    """Lay out the HTML as a tagged PDF/UA-1 document (structure tree, language, title)."""
+    return _layout(document).write_pdf(pdf_variant="pdf/ua-1")
+
+
+def pdf_of(b: Brief) -> bytes:
+    """The brief as a one-page tagged PDF: laid out at each of ``DENSITIES`` in turn until
+    it fits one Letter page (a county with many goals, or a long line of filters, takes a
+    tighter setting; the last drops the chart of this year against last, whose numbers the
+    headline table holds). A brief that overflows even that (a dozen goals) keeps every
+    number and runs onto a second page rather than leave one out."""
+    laid = None
+    for density in range(len(DENSITIES)):
+        laid = _layout(brief_html(b, density))
+        if len(laid.pages) == 1:
+            break
+    assert laid is not None
+    return laid.write_pdf(pdf_variant="pdf/ua-1")
 
 
 def view_of(scope: Scope, filters: Filters) -> tuple[str | None, str | None]:
@@ -834,7 +892,7 @@ def brief_for_view(wh: Warehouse, request: Request,
     scope, filters and drop), its file name and the audit text (codes only). One call for
     the UI; it raises ``BriefScopeError`` / ``BriefError`` as ``brief_data`` does."""
     data = brief_data(wh, request, settings)
-    return (render_pdf(brief_html(data)),
+    return (pdf_of(data),
             file_name(data.district, data.school, data.drop, data.filters),
             audit_text(data))
 
@@ -867,4 +925,4 @@ def audit_text(data: Brief) -> str:
 def brief_pdf(wh: Warehouse, request: Request, settings: Settings, *,
               synthetic: bool | None = None) -> bytes:
     """The one-page brief of the request's view as PDF bytes (see ``brief_data``)."""
-    return render_pdf(brief_html(brief_data(wh, request, settings, synthetic=synthetic)))
+    return pdf_of(brief_data(wh, request, settings, synthetic=synthetic))

@@ -292,7 +292,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from exc
     finally:
         wh.close()
-    pdf = brief.render_pdf(brief.brief_html(data))
+    pdf = brief.pdf_of(data)
     Path(args.out).write_bytes(pdf)
     write_audit(dd, user=who, role=scope.role, scope=scope, action="brief_export",
                what=brief.audit_text(data), rows=1)

@@ -274,7 +274,7 @@ def test_a_small_filtered_group_reads_star_as_export_hides_it(demo_data):
                                                  groups=(("foster_youth", ("Y",)),)), None, 11)
     with contextlib.closing(Warehouse(demo_data)) as wh:
         data = brief.brief_data(wh, view, SETTINGS)
-        _, text = pdf_text(brief.render_pdf(brief.brief_html(data)))
+        _, text = pdf_text(brief.pdf_of(data))
     assert data.key.rate_text == "*" and data.key.count_text == "*"
     assert "Students: Grade 12 · Foster youth" in text
     # no chart of nothing: the page says why instead
@@ -286,7 +286,7 @@ def test_a_grade_filter_outside_a_measures_population_says_so(demo_data):
                    None, 11)
     with contextlib.closing(Warehouse(demo_data)) as wh:
         data = brief.brief_data(wh, view, SETTINGS)
-        _, text = pdf_text(brief.render_pdf(brief.brief_html(data)))
+        _, text = pdf_text(brief.pdf_of(data))
     by_id = {h.metric_id: h for h in data.headlines}
     assert by_id["aid_completed"].rate_text == "n/a"
     assert by_id["aid_completed"].not_applicable == ("counts seniors (grade 12); the filter "
@@ -375,3 +375,27 @@ def test_the_overview_button_briefs_the_pages_filters(app_env, demo_data, monkey
                                       "district", *NARROW)
                if r["district"] == FRESNO_UNIFIED)
     assert f"{pct(row)} {row['numerator']:,} of {row['denominator']:,}" in text
+
+
+def test_many_goals_and_a_long_filter_line_still_fit_one_tagged_page(demo_data):
+    """Each goal adds a headline row and a long filter line wraps: the page is set tighter
+    (``brief.DENSITIES``) until it fits, keeping every headline."""
+    settings = parse_settings({"goals": {m: {"goal": "40%"} for m in (
+        "aid_completed", "uc_submitted", "csu_submitted", "ccc_submitted")}})
+    narrow = brief.narrowing_filters([11, 12], [
+        ("race_ethnicity", "HI"), ("race_ethnicity", "AI"), ("el_status", "EL"),
+        ("el_status", "RFEP"), ("sed", "Y")])
+    view = Request(Scope.county("demo"), Filters(districts=(FRESNO_UNIFIED,),
+                                                 grades=narrow.grades, groups=narrow.groups),
+                   None, 11)
+    with contextlib.closing(Warehouse(demo_data)) as wh:
+        data = brief.brief_data(wh, view, settings)
+    assert len(pdf_text(brief.render_pdf(brief.brief_html(data)))[0].pages) > 1, (
+        "the usual layout overflows: the case this test is about")
+    reader, text = pdf_text(brief.pdf_of(data))
+    assert len(reader.pages) == 1
+    assert "/StructTreeRoot" in reader.trailer["/Root"]
+    for h in data.headlines:
+        assert f"{h.title} {h.population}" in text or h.title in text, h.title
+        assert f"{h.rate_text} {h.count_text}" in text, h.metric_id
+    assert text.count("40% by Mar 2") == 4
