@@ -1,9 +1,11 @@
 """The one-page brief: a Letter-size, tagged (accessible) PDF of one view for a board meeting.
 
 ``brief_pdf(wh, request, settings)`` returns the PDF's bytes for the view the request's
-filters name (one district, or one school, or the county); ``brief_for_view`` adds the file
+filters name (one district, or one school, or the county), narrowed by the request's grade
+and student-group filters as every page and ``export`` narrow it (the page states them under
+the scope line: "Grade 12 · Foster youth"); ``brief_for_view`` adds the file
 name and audit text for the Overview's "Download brief (PDF)" button, and
-``python -m ccgi_dash brief`` calls ``brief_data`` and ``render_pdf``. The request carries
+``python -m ccgi_dash brief`` calls ``brief_data`` and ``pdf_of``. The request carries
 the scope, the as-of drop and the county's suppression threshold (no default anywhere).
 Its numbers come from ``export.metric_export``, the function behind ``export``, suppressed by
 ``privacy.suppress_metric`` (a population that is another metric's hidden count is hidden
@@ -23,8 +25,10 @@ WeasyPrint keeps the SVG as vector art. WeasyPrint needs Debian's Pango librarie
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -32,9 +36,10 @@ from typing import Any
 import pandas as pd
 
 from ccgi_dash import metrics
+from ccgi_dash.datasets import DIMENSIONS, SUBGROUP_DIMENSIONS
 from ccgi_dash.export import metric_export
 from ccgi_dash.goals import Goal, goal_for
-from ccgi_dash.metrics import METRICS, Filters, Request
+from ccgi_dash.metrics import METRICS, POPULATIONS, Filters, MetricError, Request
 from ccgi_dash.pace import Pace, pace, projection_line, series
 from ccgi_dash.privacy import format_count, format_rate, format_size, suppress
 from ccgi_dash.scope import Scope
@@ -62,6 +67,98 @@ class BriefScopeError(PermissionError):
     """The user's scope does not include the district asked for."""
 
 
+# --- the grade and student-group filters --------------------------------------------------------
+
+def narrowing_filters(grades: Sequence[int] = (),
+                      groups: Sequence[tuple[str, str]] = ()) -> Filters:
+    """The grade and student-group filters of ``brief --grade N --group DIMENSION=VALUE``,
+    parsed by ``Filters.parse`` (what ``export --where`` uses, so both mean the same) after
+    checking what ``export`` leaves to the query: the dimension must be a student group of the
+    fixed mapping (``datasets.DIMENSIONS``; district, school and grade have options of their
+    own) and the value one of its codes. Raises ``BriefError`` naming the choices."""
+    for g in grades:
+        if not 6 <= g <= 12:
+            raise BriefError(f"a grade is 6 to 12, not {g}")
+    for dim, value in groups:
+        if dim not in SUBGROUP_DIMENSIONS:
+            raise BriefError(f"unknown student group {dim!r}: --group takes one of "
+                             f"{', '.join(SUBGROUP_DIMENSIONS)}, like --group foster_youth=Y")
+        codes = DIMENSIONS[dim].labels
+        if value not in codes:
+            choices = ", ".join(f"{c} ({label})" if c != label else c
+                                for c, label in codes.items())
+            raise BriefError(f"unknown value {value!r} for {dim}: choose from {choices}")
+    try:
+        return Filters.parse([*(("grade_level", str(g)) for g in grades), *groups])
+    except MetricError as exc:
+        raise BriefError(str(exc)) from exc
+
+
+def filters_text(filters: Filters) -> str:
+    """How the brief states its grade and student-group filters under the scope line:
+    "Grade 12 · Foster youth", "Grades 11-12 · Race/ethnicity: Asian, Filipino"; "" when
+    none is set. A yes/no group chosen as "Y" reads as its name alone."""
+    from ccgi_dash.views import grades_text
+
+    parts = []
+    if filters.grades:
+        text = grades_text(filters.grades)  # as the cards say it: "grades 9-10"
+        parts.append(text[0].upper() + text[1:])
+    for dim, values in filters.groups:
+        d = DIMENSIONS[dim]
+        if tuple(values) == ("Y",) and d.labels.get("N") == "No":
+            parts.append(d.title)
+        else:
+            parts.append(f"{d.title}: " + ", ".join(d.label(v) for v in values))
+    return " · ".join(parts)
+
+
+@functools.cache
+def population_grades() -> dict[str, frozenset[int]]:
+    """The grades each population of ``metrics.POPULATIONS`` can hold, read off its own SQL
+    (the one definition) over grades 6-12 with every flag set, so a grade filter that leaves
+    a measure no students is said in words rather than shown as an empty rate."""
+    import duckdb
+
+    out = {}
+    with duckdb.connect() as con:
+        for pid, pop in POPULATIONS.items():
+            rows = con.execute(
+                "SELECT grade_level FROM (SELECT g::INTEGER AS grade_level, TRUE AS uc_eligible, "
+                f"TRUE AS csu_eligible FROM range(6, 13) t(g)) WHERE {pop.sql}").fetchall()
+            out[pid] = frozenset(int(r[0]) for r in rows)
+    return out
+
+
+def population_title(metric_id: str, filters: Filters) -> str:
+    """Of whom a headline rate is, under its title: the catalogue's population ("Seniors"),
+    with "all students" named by their grades as the cards name them ("Students in grade
+    12" under a grade filter, else "Students in grades 6-12")."""
+    from ccgi_dash.views import grades_text
+
+    m = METRICS[metric_id]
+    if m.population == "all":
+        return f"Students in {grades_text(filters.grades)}"
+    return m.population_title
+
+
+def outside_grades(metric_id: str, filters: Filters) -> str | None:
+    """Why a measure cannot apply to the grade filter ("counts seniors (grade 12); the
+    filter is grade 9"), or None when some filtered grade is in its population."""
+    if not filters.grades:
+        return None
+    grades = population_grades()[METRICS[metric_id].population]
+    if grades & set(filters.grades):
+        return None
+    held = sorted(grades)
+    span = (f"grade {held[0]}" if len(held) == 1 else f"grades {held[0]}-{held[-1]}")
+    chosen = ", ".join(str(g) for g in filters.grades)
+    noun = METRICS[metric_id].noun
+    whom = noun if "grade" in noun else f"{noun} ({span})"
+    return (f"counts {whom}; the filter is grade"
+            f"{'s' if len(filters.grades) > 1 else ''} {chosen}")
+
+
 @dataclass(frozen=True)
 class Headline:
     """One headline row: the rate now (as ``export`` gives it), last year, goal and pace."""
@@ -76,13 +173,20 @@ class Headline:
     suppressed: bool
     last_year_rate: float | None
     pace: Pace | None = None
+    not_applicable: str | None = None
+    """Why the grade filter leaves this measure no students ("counts seniors (grade 12); the
+    filter is grade 9"), or None."""
 
     @property
     def rate_text(self) -> str:
+        if self.not_applicable:
+            return "n/a"
         return format_rate(self.rate, self.denominator, self.suppressed)
 
     @property
     def count_text(self) -> str:
+        if self.not_applicable:
+            return "n/a"
         if self.suppressed:
             return "*"
         return f"{format_count(self.numerator, False)} of {format_size(self.denominator)}"
@@ -145,6 +249,12 @@ class Brief:
     @property
     def key(self) -> Headline:
         return next(h for h in self.headlines if h.metric_id == KEY_METRIC)
+
+    @property
+    def narrowing(self) -> str:
+        """The grade and student-group filters as the page states them ("Grade 12 · Foster
+        youth"), or "" for all the view's students."""
+        return filters_text(self.filters)
 
 
 def followup_counts(wh: Warehouse, request: Request) -> list[FollowUpCount]:
@@ -289,8 +399,11 @@ def brief_data(wh: Warehouse, request: Request, settings: Settings, *,
                synthetic: bool | None = None) -> Brief:
     """What the brief of the request's view shows: the one district or school its filters
     name (``view_of``), or the county when they name none and the scope is county-wide, at
-    the request's drop, suppressed with the request's threshold. Grade and student-group
-    filters are not part of a brief: it covers the whole view's students.
+    the request's drop, suppressed with the request's threshold. The request's grade and
+    student-group filters narrow every number as they narrow ``export --where`` (the
+    headlines, last year, the pace, the charts, the table of schools or districts and the
+    follow-up counts); a measure whose population the grade filter leaves empty says so
+    (``Headline.not_applicable``) rather than showing an empty rate.
 
     Raises ``BriefScopeError`` for a district outside the scope, ``BriefError`` for an
     unknown district or school, several of them, or when no data is loaded."""
@@ -300,14 +413,16 @@ def brief_data(wh: Warehouse, request: Request, settings: Settings, *,
         raise BriefError("no drop is loaded" + (f" on or before {request.as_of}"
                                                  if request.as_of else ""))
     district, school = view_of(scope, request.filters)
-    name, filters = resolve_view(wh, scope, district, school, drop)
+    name, place = resolve_view(wh, scope, district, school, drop)
+    narrow = Filters(grades=request.filters.grades, groups=request.filters.groups)
+    filters = replace(narrow, districts=place.districts, schools=place.schools)
     district = filters.districts[0] if filters.districts else None
     school = filters.schools[0] if filters.schools else None
     row_of: tuple[str, str] | None = (("school", school) if school else
                                       ("district", district) if district else None)
     view = replace(request, filters=filters, as_of=drop)
-    parent = replace(view, filters=Filters(districts=(district,)) if school and district
-                     else Filters())
+    parent = replace(view, filters=replace(narrow, districts=(district,))
+                     if school and district else narrow)
     last = metrics.same_week_last_year(wh.drops, drop)
     ids = [*HEADLINE_METRICS, *(m for m in settings.goals if m not in HEADLINE_METRICS)]
     headlines = []
@@ -317,9 +432,10 @@ def brief_data(wh: Warehouse, request: Request, settings: Settings, *,
         hidden = bool(row["suppressed"])
         p = pace(wh, parent, metric_id, settings, row_of)
         headlines.append(Headline(
-            metric_id, METRICS[metric_id].title, METRICS[metric_id].population_title,
+            metric_id, METRICS[metric_id].title, population_title(metric_id, filters),
             None if hidden or pd.isna(row["numerator"]) else int(row["numerator"]),
-            denominator(row), _rate(row), hidden, then, p))
+            denominator(row), _rate(row), hidden, then, p,
+            outside_grades(metric_id, filters)))
     parts, parts_title, parts_total = _parts(wh, view, district, school)
     key_goal = goal_for(settings, KEY_METRIC, drop, district)
     through = key_goal.deadline if key_goal else next(
@@ -393,14 +509,15 @@ def trend_chart(b: Brief) -> tuple[str, str]:
         ax.plot(list(part["date"]), [r * 100 for r in part["rate"]], color=colour,
                 linewidth=2 if which == "this" else 1.5, solid_capstyle="round")
         ax.annotate(label, (part["date"].iloc[-1], part["rate"].iloc[-1] * 100),
-                    xytext=(3, 0) if which == "last" else (-22, 9),
-                    textcoords="offset points", color=colour, fontsize=7, va="center")
+                    xytext=(3, 0) if which == "last" else (-6, 10),
+                    textcoords="offset points", color=colour, fontsize=7, va="center",
+                    ha="left" if which == "last" else "right")
     if not b.projection.empty:
         ax.plot(list(b.projection["date"]), [r * 100 for r in b.projection["rate"]],
                 color=PROJECTION, linestyle=(0, (1, 1.5)), linewidth=1.8)
         end = b.projection.iloc[-1]
         ax.plot([end["date"]], [end["rate"] * 100], marker="o", markersize=3, color=PROJECTION)
-        ax.annotate(f"Projected {end['rate'] * 100:.0f}%\nat {end['date']:%b} {end['date'].day}",
+        ax.annotate(f"Projected {end['rate'] * 100:.1f}%\nat {end['date']:%b} {end['date'].day}",
                     (end["date"], end["rate"] * 100), xytext=(4, -14),
                     textcoords="offset points", color=PROJECTION, fontsize=6.5)
     if key.goal is not None:
@@ -474,6 +591,7 @@ header { border-bottom: 2px solid #0072B2; padding-bottom: 4pt; margin-bottom: 6
           margin: 0; }
 h1 { font-size: 17pt; margin: 1pt 0 1pt 0; }
 .meta { margin: 0; color: #3E4C59; }
+.filters { margin: 1pt 0 2pt 0; font-size: 10pt; color: #102A43; }
 .synthetic { border: 1.5pt solid #D55E00; color: #8A3B00; padding: 3pt 6pt; margin: 4pt 0 0 0;
              font-weight: bold; }
 h2 { font-size: 10.5pt; margin: 7pt 0 3pt 0; color: #102A43; }
@@ -520,57 +638,118 @@ def _pace_cell(h: Headline) -> str:
     return _e(text)
 
 
-def brief_html(b: Brief) -> str:
-    """The brief as one HTML document (what WeasyPrint lays out as the PDF)."""
-    trend_uri, trend_alt = trend_chart(b)
-    compare_uri, compare_alt = compare_chart(b)
+@dataclass(frozen=True)
+class Density:
+    """How tightly the page is set: ``pdf_of`` takes the first that fits one Letter page."""
+
+    css: str
+    parts_rows: int
+    compare_chart: bool = True
+
+
+DENSITIES: tuple[Density, ...] = (
+    Density("", PARTS_ROWS),
+    # many goals (a headline row each) or a long filter line: smaller type and charts
+    Density("html { font-size: 7.6pt; } h1 { font-size: 15pt; } "
+            "h2 { font-size: 9.5pt; margin: 5pt 0 2pt 0; } th, td { padding: 1.2pt 3pt; } "
+            "figure img { width: auto; max-width: 100%; max-height: 1.6in; }", 10),
+    Density("@page { margin: 0.35in 0.45in; } html { font-size: 7pt; } "
+            "h1 { font-size: 14pt; } h2 { font-size: 9pt; margin: 4pt 0 2pt 0; } "
+            "th, td { padding: 1pt 3pt; } .small th, .small td { font-size: 6.8pt; } "
+            "figure img { width: auto; max-width: 100%; max-height: 1.35in; }", 8),
+    # last: the chart of this year against last goes (the headline table has its numbers)
+    Density("@page { margin: 0.35in 0.45in; } html { font-size: 7pt; } "
+            "h1 { font-size: 14pt; } h2 { font-size: 9pt; margin: 4pt 0 2pt 0; } "
+            "th, td { padding: 1pt 3pt; } .small th, .small td { font-size: 6.8pt; } "
+            "figure img { width: auto; max-width: 100%; max-height: 1.35in; }", 8,
+            compare_chart=False),
+)
+"""The layouts ``pdf_of`` tries in turn, the brief's usual one first."""
+
+
+def brief_html(b: Brief, density: int = 0) -> str:
+    """The brief as one HTML document (what WeasyPrint lays out as the PDF), set at
+    ``DENSITIES[density]``."""
     key = b.key
+    dense = DENSITIES[density]
     when = f"{b.drop:%B} {b.drop.day}, {b.drop.year}"
     then = (f"compared with the same week last year ({b.last_year_drop:%b} "
             f"{b.last_year_drop.day}, {b.last_year_drop.year})" if b.last_year_drop
             else "no drop of last year is loaded to compare with")
     rows = []
     for h in b.headlines:
-        goal = h.goal.text if h.goal else "--"
+        goal = (f"{_e(h.goal.text)}<br><span class=\"note\">{_e(h.goal.whose)}</span>"
+                if h.goal else "--")
         rows.append(
             f"<tr><th scope=\"row\">{_e(h.title)}<br><span class=\"note\">{_e(h.population)}"
             f"</span></th><td class=\"num\">{_e(h.rate_text)}</td>"
             f"<td class=\"num\">{_e(h.count_text)}</td>"
             f"<td class=\"num\">{_e(h.last_year_text)}</td>"
-            f"<td class=\"num\">{_e(h.change_text)}</td><td class=\"nowrap\">{_e(goal)}</td>"
+            f"<td class=\"num\">{_e(h.change_text)}</td><td class=\"nowrap\">{goal}</td>"
             f"<td>{_pace_cell(h)}</td></tr>")
     p = key.pace
     trend_rows = [("Now", f"{b.drop:%b} {b.drop.day}", key.rate_text),
                   ("Same week last year", f"{b.last_year_drop:%b} {b.last_year_drop.day}"
                    if b.last_year_drop else "--", key.last_year_text)]
-    if p and p.at_deadline:
+    # a projection that cannot be made is left out (the note under the headlines says why)
+    if p and p.at_deadline and p.at_deadline.rate is not None:
         trend_rows.append(("Projected, deadline", f"{p.deadline:%b} {p.deadline.day}"
                            if p.deadline else "--", p.at_deadline.text))
-    if p and p.at_year_end:
+    if p and p.at_year_end and p.at_year_end.rate is not None:
         trend_rows.append(("Projected, end of year",
                            f"{p.at_year_end.target:%b} {p.at_year_end.target.day}",
                            p.at_year_end.text))
     if key.goal:
         trend_rows.append(("Goal", f"{key.goal.deadline:%b} {key.goal.deadline.day}",
-                           f"{key.goal.rate * 100:.0f}%"))
+                           key.goal.text.split(" by ")[0]))
     trend_table = "".join(f"<tr><th scope=\"row\">{_e(a)}</th><td>{_e(d)}</td>"
                           f"<td class=\"num\">{_e(v)}</td></tr>" for a, d, v in trend_rows)
-    method = (p.at_deadline.method if p and p.at_deadline else "")
+    # the method of the projections shown; without any, why the key measure has none
+    made = [h.pace.at_deadline.method for h in b.headlines
+            if h.pace and h.pace.at_deadline and h.pace.at_deadline.rate is not None]
+    method = (made[0] if made else "" if key.not_applicable else
+              p.at_deadline.method if p and p.at_deadline else "")
+    if key.not_applicable:
+        trend_html = (f"<p>Not shown for this view: FAFSA/CADAA completion "
+                      f"{_e(key.not_applicable)}.</p>")
+    elif not b.trend["rate"].notna().any() and b.projection.empty:
+        trend_html = ("<p>No chart: no week's completion rate of this view can be shown "
+                      "(a group of 1 to 10 students is shown as *).</p>"
+                      f"<table class=\"small\"><thead><tr><th scope=\"col\">Point</th>"
+                      f"<th scope=\"col\">Date</th><th scope=\"col\" class=\"num\">"
+                      f"Completed</th></tr></thead><tbody>{trend_table}</tbody></table>")
+    else:
+        trend_uri, trend_alt = trend_chart(b)
+        trend_html = (
+            f"<figure><img src=\"{trend_uri}\" alt=\"{_e(trend_alt)}\"><figcaption>Share "
+            f"of {_e(key.population.lower())} with a completed FAFSA or CADAA, week by week: "
+            f"this year, last year, the projection (dotted) and the goal (dashed).</figcaption>"
+            f"</figure><table class=\"small\"><thead><tr><th scope=\"col\">Point</th>"
+            f"<th scope=\"col\">Date</th><th scope=\"col\" class=\"num\">Completed</th>"
+            f"</tr></thead><tbody>{trend_table}</tbody></table>")
+    na = [f"{h.title} {h.not_applicable}" for h in b.headlines if h.not_applicable]
+    na_note = ("<p class=\"note\">n/a: " + _e("; ".join(na)) + ".</p>") if na else ""
     parts_html = ""
-    if not b.parts.empty:
-        rates = [None if pd.isna(r) else float(r) for r in b.parts["rate"]]
+    if not b.parts.empty and not key.not_applicable:
+        parts = b.parts
+        if len(parts) > dense.parts_rows:  # the largest by seniors, in name order
+            parts = (parts.assign(_size=parts["seniors"].fillna(0))
+                     .sort_values("_size", ascending=False, kind="stable")
+                     .head(dense.parts_rows).drop(columns="_size")
+                     .sort_values("name", kind="stable"))
+        rates = [None if pd.isna(r) else float(r) for r in parts["rate"]]
         top = max([r for r in rates if r is not None] or [1.0])
         body = []
-        for rate, (_, r) in zip(rates, b.parts.iterrows(), strict=True):
+        for rate, (_, r) in zip(rates, parts.iterrows(), strict=True):
             bar = ("" if not rate else '<span class="bar" style="width:'
                    f'{max(1.0, 70 * rate / max(top, 0.01)):.0f}pt"></span>')
             body.append(f"<tr><th scope=\"row\">{_e(r['name'])}</th>"
                         f"<td class=\"num\">{format_size(r['seniors'])}</td>"
                         f"<td class=\"num\">{_e(r['rate_text'])}</td><td aria-hidden=\"true\">"
                         f"{bar}</td></tr>")
-        more = (f"<p class=\"note\">The {len(b.parts)} largest of {b.parts_total} "
+        more = (f"<p class=\"note\">The {len(parts)} largest of {b.parts_total} "
                 f"{b.parts_title.lower()} by seniors; the dashboard lists every one.</p>"
-                if b.parts_total > len(b.parts) else "")
+                if b.parts_total > len(parts) else "")
         parts_html = (
             f"<section class=\"col right\"><h2>FAFSA/CADAA completed by "
             f"{b.parts_title[:-1].lower()}</h2>"
@@ -584,15 +763,29 @@ def brief_html(b: Brief) -> str:
             f"<tbody>{''.join(body)}</tbody></table>{more}</section>")
     follow = "".join(f"<tr><th scope=\"row\">{_e(f.title)}</th><td class=\"num\">{_e(f.text)}"
                      f"</td></tr>" for f in b.followups)
-    compare_html = (
-        f"<section class=\"col left\"><h2>This year against last</h2>"
-        f"<figure><img src=\"{compare_uri}\" alt=\"{_e(compare_alt)}\">"
-        f"<figcaption>Each headline rate now (blue) and at the same week last year (grey); "
-        f"the numbers are in the headline table above.</figcaption></figure></section>")
+    if not dense.compare_chart:
+        compare_fig = ""
+    elif any(h.rate is not None or h.last_year_rate is not None for h in b.headlines
+             if h.metric_id in HEADLINE_METRICS):
+        compare_uri, compare_alt = compare_chart(b)
+        compare_fig = (
+            f"<figure><img src=\"{compare_uri}\" alt=\"{_e(compare_alt)}\">"
+            f"<figcaption>Each headline rate now (blue) and at the same week last year "
+            f"(grey); the numbers are in the headline table above.</figcaption></figure>")
+    else:
+        compare_fig = ("<p>No chart: none of the headline rates of this view can be shown, "
+                       "this year or last (see the table above).</p>")
+    compare_html = (f"<section class=\"col left\"><h2>This year against last</h2>"
+                    f"{compare_fig}</section>" if dense.compare_chart else "")
     synthetic = ("<p class=\"synthetic\">Synthetic data: made-up students in real schools. "
                  "These numbers describe no real student.</p>" if b.synthetic else "")
-    title = f"College and career brief: {b.scope_name}, data as of {when}"
-    footer = (f"CCGI college and career dashboard · {b.scope_name} · data of {when} · groups "
+    county = (b.county_name if b.county_name.endswith("County") else
+              f"{b.county_name} County" if b.county_name else "County")
+    narrowing = (f"<p class=\"filters\">Students: <strong>{_e(b.narrowing)}</strong></p>"
+                 if b.narrowing else "")
+    scope = f"{b.scope_name} ({b.narrowing})" if b.narrowing else b.scope_name
+    title = f"College and career brief: {scope}, data as of {when}"
+    footer = (f"CCGI college and career dashboard · {scope} · data of {when} · groups "
               f"of 1 to 10 students are shown as *" + (" · synthetic data" if b.synthetic
                                                        else ""))
     footer_css = "@page { @bottom-left { content: \"" + _css_string(footer) + "\" } }"
@@ -600,11 +793,12 @@ def brief_html(b: Brief) -> str:
 <html lang="en-US"><head><meta charset="utf-8"><title>{_e(title)}</title>
 <meta name="description" content="{_e(title)}">
 <meta name="author" content="CCGI college and career dashboard">
-<style>{CSS}{footer_css}</style></head>
+<style>{CSS}{footer_css}{dense.css}</style></head>
 <body>
 <header>
-<p class="kicker">College and career brief · {_e(b.county_name or 'County')}</p>
+<p class="kicker">College and career brief · {_e(county)}</p>
 <h1>{_e(b.scope_name)}</h1>
+{narrowing}
 <p class="meta">CaliforniaColleges.edu data as of <strong>{_e(when)}</strong>, {_e(then)}.</p>
 {synthetic}
 </header>
@@ -617,17 +811,14 @@ def brief_html(b: Brief) -> str:
 <th scope="col" class="num">Change</th><th scope="col">Goal</th>
 <th scope="col">Projection and pace</th></tr></thead>
 <tbody>{''.join(rows)}</tbody></table>
+{na_note}
 <p class="note">{_e(method)} "Last year" is the same week of last school year. Projections
 are shown only where last year has data for the weeks ahead.</p>
 </section>
 <div class="row">
 <section class="col left">
 <h2>Is FAFSA/CADAA completion on pace?</h2>
-<figure><img src="{trend_uri}" alt="{_e(trend_alt)}">
-<figcaption>Share of seniors with a completed FAFSA or CADAA, week by week: this year,
-last year, the projection (dotted) and the goal (dashed).</figcaption></figure>
-<table class="small"><thead><tr><th scope="col">Point</th><th scope="col">Date</th>
-<th scope="col" class="num">Completed</th></tr></thead><tbody>{trend_table}</tbody></table>
+{trend_html}
 </section>
 {parts_html or compare_html}
 </div>
@@ -645,22 +836,42 @@ staff entitled to them. * = 1 to 10 students.</p>
 </body></html>"""
 
 
-def render_pdf(document: str) -> bytes:
-    """Lay out the HTML as a tagged PDF/UA-1 document (structure tree, language, title)."""
+def _layout(document: str) -> Any:
     import logging
 
     import weasyprint
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return weasyprint.HTML(string=document).write_pdf(pdf_variant="pdf/ua-1")
+    return weasyprint.HTML(string=document).render(pdf_variant="pdf/ua-1")
+
+
+def render_pdf(document: str) -> bytes:
+    """Lay out the HTML as a tagged PDF/UA-1 document (structure tree, language, title)."""
+    return _layout(document).write_pdf(pdf_variant="pdf/ua-1")
+
+
+def pdf_of(b: Brief) -> bytes:
+    """The brief as a one-page tagged PDF: laid out at each of ``DENSITIES`` in turn until
+    it fits one Letter page (a county with many goals, or a long line of filters, takes a
+    tighter setting; the last drops the chart of this year against last, whose numbers the
+    headline table holds). A brief that overflows even that (a dozen goals) keeps every
+    number and runs onto a second page rather than leave one out."""
+    laid = None
+    for density in range(len(DENSITIES)):
+        laid = _layout(brief_html(b, density))
+        if len(laid.pages) == 1:
+            break
+    assert laid is not None
+    return laid.write_pdf(pdf_variant="pdf/ua-1")
 
 
 def view_of(scope: Scope, filters: Filters) -> tuple[str | None, str | None]:
     """The (district, school) a page's filters show, for the brief of that view: one school,
-    or one district, else the county (or the user's one district). Grade and student-group
-    filters are not part of a brief: it always covers the whole view's students. Several
-    districts or schools are refused by name (a brief is of one of them, or the county)."""
+    or one district, else the county (or the user's one district). The grade and
+    student-group filters do not change which view this is; ``brief_data`` narrows the
+    view's students by them. Several districts or schools are refused by name (a brief is of
+    one of them, or the county)."""
     from ccgi_dash.goals import single_district
 
     if len(filters.schools) > 1:
@@ -681,13 +892,23 @@ def brief_for_view(wh: Warehouse, request: Request,
     scope, filters and drop), its file name and the audit text (codes only). One call for
     the UI; it raises ``BriefScopeError`` / ``BriefError`` as ``brief_data`` does."""
     data = brief_data(wh, request, settings)
-    return (render_pdf(brief_html(data)), file_name(data.district, data.school, data.drop),
+    return (pdf_of(data),
+            file_name(data.district, data.school, data.drop, data.filters),
             audit_text(data))
 
 
-def file_name(district: str | None, school: str | None, drop: date) -> str:
-    """The brief's file name: ``brief-<district>[-<school>]-<drop date>.pdf``."""
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch == "_" else "-" for ch in text).strip("-")
+
+
+def file_name(district: str | None, school: str | None, drop: date,
+              filters: Filters = Filters()) -> str:
+    """The brief's file name: ``brief-<district>[-<school>][-grade12][-foster_youth-Y]-<drop
+    date>.pdf``, so two briefs of one view under other filters do not overwrite each other."""
     codes = [c for c in (district, school) if c]
+    if filters.grades:
+        codes.append("grade" + "-".join(str(g) for g in filters.grades))
+    codes += [_slug(f"{dim}-{'-'.join(values)}") for dim, values in filters.groups]
     return "-".join(["brief", *codes, drop.isoformat()]) + ".pdf"
 
 
@@ -696,10 +917,12 @@ def audit_text(data: Brief) -> str:
     the district, since the log redacts any 10-digit run as a possible SSID)."""
     return " ".join(["brief", f"as_of={data.drop}",
                      *(f"district={d}" for d in data.filters.districts),
-                     *(f"school={s[:7]}-{s[7:]}" for s in data.filters.schools)])
+                     *(f"school={s[:7]}-{s[7:]}" for s in data.filters.schools),
+                     *(f"grade_level={g}" for g in data.filters.grades),
+                     *(f"{dim}={'|'.join(values)}" for dim, values in data.filters.groups)])
 
 
 def brief_pdf(wh: Warehouse, request: Request, settings: Settings, *,
               synthetic: bool | None = None) -> bytes:
     """The one-page brief of the request's view as PDF bytes (see ``brief_data``)."""
-    return render_pdf(brief_html(brief_data(wh, request, settings, synthetic=synthetic)))
+    return pdf_of(brief_data(wh, request, settings, synthetic=synthetic))

@@ -44,6 +44,13 @@ def _where(text: str) -> tuple[str, str]:
     return dim.strip(), value.strip()
 
 
+def _group(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--group takes DIMENSION=VALUE (like "
+                                         f"foster_youth=Y), not {text!r}")
+    return _where(text)
+
+
 def _say(msg: str) -> None:
     print(msg, flush=True)
 
@@ -271,8 +278,10 @@ def cmd_brief(args: argparse.Namespace) -> int:
             print(f"No data is loaded in {dd.root}.", file=sys.stderr)
             return EXIT_FAILED
         try:
+            narrow = brief.narrowing_filters(args.grade or (), args.group or ())
             view = Filters(districts=(args.district,) if args.district else (),
-                           schools=(args.school,) if args.school else ())
+                           schools=(args.school,) if args.school else (),
+                           grades=narrow.grades, groups=narrow.groups)
             request = Request(scope, view, args.as_of, settings.privacy.suppression_threshold)
             data = brief.brief_data(wh, request, settings,
                                     synthetic=True if args.synthetic else None)
@@ -283,7 +292,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from exc
     finally:
         wh.close()
-    pdf = brief.render_pdf(brief.brief_html(data))
+    pdf = brief.pdf_of(data)
     Path(args.out).write_bytes(pdf)
     write_audit(dd, user=who, role=scope.role, scope=scope, action="brief_export",
                what=brief.audit_text(data), rows=1)
@@ -419,6 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--district", metavar="CODE", help="7-digit district code (default: the "
                    "county, or the one district of --user)")
     p.add_argument("--school", metavar="CDS", help="14-digit school code, within the district")
+    p.add_argument("--grade", type=int, action="append", metavar="N",
+                   help="only students of this grade, 6-12 (repeatable), as export's "
+                        "--where grade_level=N")
+    p.add_argument("--group", type=_group, action="append", metavar="DIMENSION=VALUE",
+                   help="only this student group (repeatable; values of one dimension are "
+                        "alternatives), e.g. --group foster_youth=Y, as export's --where")
     p.add_argument("--as-of", type=_date, help="use the drop in force on this date")
     p.add_argument("--out", required=True, metavar="FILE.pdf", help="where to write the PDF")
     p.add_argument("--user", metavar="USERNAME", help="make it as this account (its districts "

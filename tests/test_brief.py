@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+from datetime import date
 
 import pypdf
 import pytest
@@ -220,3 +221,181 @@ def test_brief_for_a_page_view_picks_the_district_or_school_of_its_filters(demo_
                 districts=(FRESNO_UNIFIED, "1062117")), None, 11), SETTINGS)
     assert pdf.startswith(b"%PDF") and name == f"brief-{FRESNO_UNIFIED}-2026-11-20.pdf"
     assert what == f"brief as_of=2026-11-20 district={FRESNO_UNIFIED}"
+
+
+# --- the page's grade and student-group filters ----------------------------------------------
+
+NARROW = ["--where", "grade_level=12", "--where", "sed=Y"]
+"""Grade 12, socioeconomically disadvantaged: a group large enough in Fresno Unified for its
+rates to be shown (the issue's example, grade 12 foster youth, is hidden there: checked below)."""
+
+
+def test_a_filtered_brief_equals_export_with_the_same_filters(live_env, tmp_path):
+    out = tmp_path / "narrow.pdf"
+    assert main(["brief", "--data-dir", str(live_env.root), "--district", FRESNO_UNIFIED,
+                 "--grade", "12", "--group", "sed=Y", "--out", str(out)]) == 0
+    reader, text = pdf_text(out.read_bytes())
+    assert len(reader.pages) == 1
+    # the filters are stated under the scope line, and in the title and the footer
+    assert "Fresno Unified Students: Grade 12 · Socioeconomically disadvantaged" in text
+    assert "(Grade 12 · Socioeconomically disadvantaged)" in reader.metadata.title
+    for metric in brief.HEADLINE_METRICS:
+        rows = export_rows(live_env, "--metric", metric, "--by", "district", *NARROW)
+        row = next(r for r in rows if r["district"] == FRESNO_UNIFIED)
+        assert not row["suppressed"]
+        expected = f"{pct(row)} {row['numerator']:,} of {row['denominator']:,}"
+        assert expected in text, (metric, expected)
+    unfiltered = export_rows(live_env, "--metric", "aid_completed", "--by", "district")
+    whole = next(r for r in unfiltered if r["district"] == FRESNO_UNIFIED)
+    assert f"of {whole['denominator']:,}" not in text  # not the whole district's seniors
+    # the schools' table: each school's row of the same filtered export
+    schools = export_rows(live_env, "--metric", "aid_completed", "--by", "school",
+                          "--where", f"district={FRESNO_UNIFIED}", *NARROW)
+    big = max((r for r in schools if not r["suppressed"]), key=lambda r: r["denominator"])
+    assert f"{big['school_name']} {big['denominator']} {pct(big)}" in text
+    # the follow-up counts of the same students
+    where = ["--where", f"district={FRESNO_UNIFIED}", *NARROW]
+    sub = export_rows(live_env, "--metric", "aid_submitted", *where)[0]
+    opted = export_rows(live_env, "--metric", "aid_opted_out", *where)[0]
+    no_aid = sub["denominator"] - sub["numerator"] - opted["numerator"]
+    assert f"Seniors with no FAFSA/CADAA and no opt-out {no_aid:,}" in text
+    # the audit line records the filters
+    record = account_audit.read_audit(live_env, 5)[0]
+    assert record["action"] == "brief_export"
+    assert "grade_level=12" in record["what"] and "sed=Y" in record["what"]
+
+
+def test_a_small_filtered_group_reads_star_as_export_hides_it(demo_data):
+    rows = export_rows(demo_data, "--metric", "aid_completed", "--by", "district",
+                       "--where", "grade_level=12", "--where", "foster_youth=Y")
+    row = next(r for r in rows if r["district"] == FRESNO_UNIFIED)
+    assert row["suppressed"]
+    view = Request(Scope.county("demo"), Filters(districts=(FRESNO_UNIFIED,), grades=(12,),
+                                                 groups=(("foster_youth", ("Y",)),)), None, 11)
+    with contextlib.closing(Warehouse(demo_data)) as wh:
+        data = brief.brief_data(wh, view, SETTINGS)
+        _, text = pdf_text(brief.pdf_of(data))
+    assert data.key.rate_text == "*" and data.key.count_text == "*"
+    assert "Students: Grade 12 · Foster youth" in text
+    # no chart of nothing: the page says why instead
+    assert "No chart: no week's completion rate of this view can be shown" in text
+
+
+def test_a_grade_filter_outside_a_measures_population_says_so(demo_data):
+    view = Request(Scope.county("demo"), Filters(districts=(FRESNO_UNIFIED,), grades=(9,)),
+                   None, 11)
+    with contextlib.closing(Warehouse(demo_data)) as wh:
+        data = brief.brief_data(wh, view, SETTINGS)
+        _, text = pdf_text(brief.pdf_of(data))
+    by_id = {h.metric_id: h for h in data.headlines}
+    assert by_id["aid_completed"].rate_text == "n/a"
+    assert by_id["aid_completed"].not_applicable == ("counts seniors (grade 12); the filter "
+                                                     "is grade 9")
+    # accounts are of every grade: grade 9's own numbers, as export gives them
+    rows = export_rows(demo_data, "--metric", "account_registered", "--by", "district",
+                       "--where", "grade_level=9")
+    row = next(r for r in rows if r["district"] == FRESNO_UNIFIED)
+    assert f"{pct(row)} {row['numerator']:,} of {row['denominator']:,}" in text
+    assert ("n/a: FAFSA/CADAA completed counts seniors (grade 12); the filter is grade 9"
+            in text)
+    assert ("Not shown for this view: FAFSA/CADAA completion counts seniors (grade 12); the "
+            "filter is grade 9." in text)
+
+
+def test_grade_and_group_options_are_checked_and_stated():
+    f = brief.narrowing_filters([12], [("foster_youth", "Y")])
+    assert f == Filters(grades=(12,), groups=(("foster_youth", ("Y",)),))
+    assert brief.filters_text(f) == "Grade 12 · Foster youth"
+    assert brief.filters_text(brief.narrowing_filters(
+        [11, 12], [("race_ethnicity", "AS"), ("race_ethnicity", "FI"), ("sed", "N")])) == (
+        "Grades 11-12 · Race/ethnicity: Asian, Filipino · Socioeconomically disadvantaged: No")
+    assert brief.filters_text(Filters()) == ""
+    # the grades of each population, read off its SQL in the catalogue
+    assert brief.population_grades()["seniors"] == {12}
+    assert brief.population_grades()["grades_9_11"] == {9, 10, 11}
+    assert brief.population_grades()["all"] == set(range(6, 13))
+    assert brief.outside_grades("uc_on_track", Filters(grades=(12,))) == (
+        "counts students in grades 9-11; the filter is grade 12")
+    assert brief.outside_grades("uc_on_track", Filters(grades=(11, 12))) is None
+    with pytest.raises(brief.BriefError, match=r"unknown value 'Q' for foster_youth: choose "
+                                               r"from Y \(Yes\), N \(No\), Not reported"):
+        brief.narrowing_filters([], [("foster_youth", "Q")])
+    with pytest.raises(brief.BriefError, match="unknown student group 'district'"):
+        brief.narrowing_filters([], [("district", FRESNO_UNIFIED)])
+    with pytest.raises(brief.BriefError, match="a grade is 6 to 12, not 13"):
+        brief.narrowing_filters([13], [])
+    assert brief.file_name(FRESNO_UNIFIED, None, date(2026, 11, 20), f) == (
+        f"brief-{FRESNO_UNIFIED}-grade12-foster_youth-Y-2026-11-20.pdf")
+
+
+def test_cli_refuses_an_unknown_group_with_exit_2_and_writes_nothing(live_env, tmp_path,
+                                                                     capsys):
+    out = tmp_path / "never.pdf"
+    base = ["brief", "--data-dir", str(live_env.root), "--district", FRESNO_UNIFIED,
+            "--out", str(out)]
+    assert main([*base, "--group", "fosters=Y"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown student group 'fosters'" in err and "foster_youth" in err
+    assert main([*base, "--group", "foster_youth=maybe"]) == 2
+    assert "unknown value 'maybe' for foster_youth" in capsys.readouterr().err
+    assert main([*base, "--grade", "5"]) == 2
+    assert "a grade is 6 to 12, not 5" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # argparse: no "=" at all
+        main([*base, "--group", "foster_youth"])
+    assert exc.value.code == 2
+    assert "--group takes DIMENSION=VALUE" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_overview_button_briefs_the_pages_filters(app_env, demo_data, monkeypatch):
+    """The Overview filtered to a district, grade 12 and a student group: the button's file
+    is the brief of that view (AppTest renders the button; the file is made on click, so the
+    test runs the callable the button registered, as a click would)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from tests.conftest import demo_app
+
+    made: dict[str, object] = {}
+    original = MediaFileManager.add_deferred
+
+    def capture(self, data_callable, mimetype, coordinates, file_name=None, **kw):
+        if file_name and file_name.startswith("brief-"):
+            made[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", capture)
+    at = demo_app("coe", query={"district": [FRESNO_UNIFIED], "grade_level": ["12"],
+                                "sed": ["Y"]})
+    assert not at.exception
+    name = f"brief-{FRESNO_UNIFIED}-grade12-sed-Y-2026-11-20.pdf"
+    assert list(made) == [name]
+    _, text = pdf_text(made[name]())
+    assert "Students: Grade 12 · Socioeconomically disadvantaged" in text
+    row = next(r for r in export_rows(demo_data, "--metric", "aid_completed", "--by",
+                                      "district", *NARROW)
+               if r["district"] == FRESNO_UNIFIED)
+    assert f"{pct(row)} {row['numerator']:,} of {row['denominator']:,}" in text
+
+
+def test_many_goals_and_a_long_filter_line_still_fit_one_tagged_page(demo_data):
+    """Each goal adds a headline row and a long filter line wraps: the page is set tighter
+    (``brief.DENSITIES``) until it fits, keeping every headline."""
+    settings = parse_settings({"goals": {m: {"goal": "40%"} for m in (
+        "aid_completed", "uc_submitted", "csu_submitted", "ccc_submitted")}})
+    narrow = brief.narrowing_filters([11, 12], [
+        ("race_ethnicity", "HI"), ("race_ethnicity", "AI"), ("el_status", "EL"),
+        ("el_status", "RFEP"), ("sed", "Y")])
+    view = Request(Scope.county("demo"), Filters(districts=(FRESNO_UNIFIED,),
+                                                 grades=narrow.grades, groups=narrow.groups),
+                   None, 11)
+    with contextlib.closing(Warehouse(demo_data)) as wh:
+        data = brief.brief_data(wh, view, settings)
+    assert len(pdf_text(brief.render_pdf(brief.brief_html(data)))[0].pages) > 1, (
+        "the usual layout overflows: the case this test is about")
+    reader, text = pdf_text(brief.pdf_of(data))
+    assert len(reader.pages) == 1
+    assert "/StructTreeRoot" in reader.trailer["/Root"]
+    for h in data.headlines:
+        assert f"{h.title} {h.population}" in text or h.title in text, h.title
+        assert f"{h.rate_text} {h.count_text}" in text, h.metric_id
+    assert text.count("40% by Mar 2") == 4

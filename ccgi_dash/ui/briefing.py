@@ -1,7 +1,9 @@
 """The Overview's "Download brief (PDF)" button.
 
 The brief of the page's view (``brief.brief_for_view``: the one district or school of the
-sidebar filters, or the county) is made only when the button is clicked: Streamlit calls the
+sidebar filters, or the county, narrowed by the sidebar's grade and student-group filters
+exactly as the page's numbers are: the request passed on is the page's own) is made only when
+the button is clicked: Streamlit calls the
 deferred function in a thread of its own, so nothing is rendered on a rerun and the function
 uses only what is captured here (warehouse, request, settings, data directory), never
 session state. The click writes the audit line (``brief_export``, as the CLI's ``brief``
@@ -58,6 +60,7 @@ def brief_button(ctx: PageContext) -> None:
                     what=what, rows=1)
         return pdf
 
-    st.download_button(LABEL, make, file_name=brief.file_name(district, school, drop),
+    st.download_button(LABEL, make,
+                       file_name=brief.file_name(district, school, drop, ctx.filters),
                        mime="application/pdf", key=KEY, icon=":material/picture_as_pdf:",
                        on_click="ignore")
