@@ -347,36 +347,6 @@ def test_cli_refuses_an_unknown_group_with_exit_2_and_writes_nothing(live_env, t
     assert not out.exists()
 
 
-def test_the_overview_button_briefs_the_pages_filters(app_env, demo_data, monkeypatch):
-    """The Overview filtered to a district, grade 12 and a student group: the button's file
-    is the brief of that view (AppTest renders the button; the file is made on click, so the
-    test runs the callable the button registered, as a click would)."""
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
-    from tests.conftest import demo_app
-
-    made: dict[str, object] = {}
-    original = MediaFileManager.add_deferred
-
-    def capture(self, data_callable, mimetype, coordinates, file_name=None, **kw):
-        if file_name and file_name.startswith("brief-"):
-            made[file_name] = data_callable
-        return original(self, data_callable, mimetype, coordinates, file_name, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", capture)
-    at = demo_app("coe", query={"district": [FRESNO_UNIFIED], "grade_level": ["12"],
-                                "sed": ["Y"]})
-    assert not at.exception
-    name = f"brief-{FRESNO_UNIFIED}-grade12-sed-Y-2026-11-20.pdf"
-    assert list(made) == [name]
-    _, text = pdf_text(made[name]())
-    assert "Students: Grade 12 · Socioeconomically disadvantaged" in text
-    row = next(r for r in export_rows(demo_data, "--metric", "aid_completed", "--by",
-                                      "district", *NARROW)
-               if r["district"] == FRESNO_UNIFIED)
-    assert f"{pct(row)} {row['numerator']:,} of {row['denominator']:,}" in text
-
-
 def test_many_goals_and_a_long_filter_line_still_fit_one_tagged_page(demo_data):
     """Each goal adds a headline row and a long filter line wraps: the page is set tighter
     (``brief.DENSITIES``) until it fits, keeping every headline."""
