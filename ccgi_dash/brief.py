@@ -72,22 +72,17 @@ class BriefScopeError(PermissionError):
 def narrowing_filters(grades: Sequence[int] = (),
                       groups: Sequence[tuple[str, str]] = ()) -> Filters:
     """The grade and student-group filters of ``brief --grade N --group DIMENSION=VALUE``,
-    parsed by ``Filters.parse`` (what ``export --where`` uses, so both mean the same) after
-    checking what ``export`` leaves to the query: the dimension must be a student group of the
-    fixed mapping (``datasets.DIMENSIONS``; district, school and grade have options of their
-    own) and the value one of its codes. Raises ``BriefError`` naming the choices."""
+    parsed by ``Filters.parse`` (what ``export --where`` uses, so both mean the same; it
+    refuses a code its dimension does not have). The dimension must be a student group
+    (district, school and grade have options of their own). Raises ``BriefError`` naming the
+    choices."""
     for g in grades:
         if not 6 <= g <= 12:
             raise BriefError(f"a grade is 6 to 12, not {g}")
-    for dim, value in groups:
+    for dim, _value in groups:
         if dim not in SUBGROUP_DIMENSIONS:
             raise BriefError(f"unknown student group {dim!r}: --group takes one of "
                              f"{', '.join(SUBGROUP_DIMENSIONS)}, like --group foster_youth=Y")
-        codes = DIMENSIONS[dim].labels
-        if value not in codes:
-            choices = ", ".join(f"{c} ({label})" if c != label else c
-                                for c, label in codes.items())
-            raise BriefError(f"unknown value {value!r} for {dim}: choose from {choices}")
     try:
         return Filters.parse([*(("grade_level", str(g)) for g in grades), *groups])
     except MetricError as exc:

@@ -559,6 +559,17 @@ class Filters:
             if dim not in FILTER_DIMENSIONS:
                 raise MetricError(f"cannot filter on {dim!r}; choose from "
                                   f"{', '.join(FILTER_DIMENSIONS)}")
+            if dim in SUBGROUP_DIMENSIONS and value not in DIMENSIONS[dim].labels:
+                # a student group's codes are a fixed list: an unknown one would silently
+                # select nobody, which reads as "0 students"
+                codes = DIMENSIONS[dim].labels
+                choices = ", ".join(f"{c} ({label})" if c != label else c
+                                    for c, label in codes.items())
+                raise MetricError(f"unknown value {value!r} for {dim}: choose from {choices}")
+            if dim in ("district", "school") and not (
+                    value.isdigit() and len(value) == (7 if dim == "district" else 14)):
+                raise MetricError(f"a {dim} is named by its {7 if dim == 'district' else 14}-"
+                                  f"digit CDS code, not {value!r}")
             by.setdefault(dim, []).append(value)
         grades = []
         for g in by.pop("grade_level", []):

@@ -328,3 +328,24 @@ def test_cube_and_facts_give_the_same_numbers(loaded, by):
         finally:
             wh.has_cubes = True
         pd.testing.assert_frame_equal(via_cube, via_facts, check_dtype=False)
+
+
+def test_a_filter_naming_a_code_its_dimension_lacks_is_refused(demo_data, capsys):
+    """An unknown student-group code or a malformed district would select nobody, which
+    reads as "0 students": ``Filters.parse`` (behind ``export --where`` and ``brief``)
+    refuses it and names the codes there are; ``export`` exits 2 with that message."""
+    from ccgi_dash.cli import main
+    from ccgi_dash.metrics import Filters, MetricError
+
+    with pytest.raises(MetricError, match=r"unknown value 'maybe' for sed: choose from "
+                                          r"Y \(Yes\), N \(No\), Not reported"):
+        Filters.parse([("sed", "maybe")])
+    with pytest.raises(MetricError, match="7-digit CDS code, not 'Fresno'"):
+        Filters.parse([("district", "Fresno")])
+    with pytest.raises(MetricError, match="14-digit CDS code"):
+        Filters.parse([("school", "1062166")])
+    assert Filters.parse([("sed", "Y"), ("district", "1062166")]).groups == (("sed", ("Y",)),)
+    code = main(["export", "--data-dir", str(demo_data.root), "--metric", "aid_submitted",
+                 "--where", "gender=Q"])
+    assert code == 2
+    assert "unknown value 'Q' for gender" in capsys.readouterr().err
