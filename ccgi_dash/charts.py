@@ -49,6 +49,10 @@ def series_style(i: int) -> dict[str, object]:
             "symbol": SYMBOLS[i % len(SYMBOLS)]}
 
 
+BAR_ROW = 24
+"""Pixels per bar of a rate chart: 21 districts fit beside a trend within two screens, and
+the 13 px labels keep a clear gap."""
+
 TITLE_LINE = 44
 """Characters on one line of a chart title: plotly does not wrap titles, and a longer line is
 cut off on a 400 px phone screen."""
@@ -210,7 +214,7 @@ def rate_bars(frame: pd.DataFrame, dim: str, title: str, count_label: str, pop_l
     fig.update_xaxes(title="Percent", range=[0, top], ticksuffix="%", gridcolor="#eee",
                      zeroline=True, zerolinecolor="#999")
     fig.update_yaxes(type="category", automargin=True)
-    fig = layout(fig, title, height=max(260, 28 * len(f) + 120 + 18 * len(refs)),
+    fig = layout(fig, title, height=max(260, BAR_ROW * len(f) + 120 + 18 * len(refs)),
                  subtitle=subtitle)
     fig.update_layout(margin_t=fig.layout.margin.t + 20 * len(refs))
     return fig
@@ -384,7 +388,7 @@ def weekly_year_over_year_chart(frame: pd.DataFrame, title: str,
     fig.update_yaxes(title="Percent", ticksuffix="%", gridcolor="#eee",
                      range=[0, fitted_top(ys, pad=0.12)])
     fig.update_xaxes(title="Week (last year shown on this year's calendar)", gridcolor="#eee")
-    return layout(fig, title, height=420, subtitle=subtitle)
+    return layout(fig, title, height=380, subtitle=subtitle)
 
 
 def add_marks(fig: go.Figure, marks: Sequence[tuple[date, str]], xs: Sequence[date]) -> None:

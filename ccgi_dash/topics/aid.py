@@ -260,8 +260,8 @@ TOPIC = Topic(
     noun="seniors", key="aid_completed",
     breakdowns=("district", "school", "group"), default_breakdown=None,
     sections=(
-        Section("trends", "This year against last year"),
-        Section("breakdown", "Where seniors stand"),
+        Section("trends", "This year against last year", half=True),
+        Section("breakdown", "Where seniors stand", half=True),
         Section("students_link", text="Open the named list of seniors with no FAFSA/CADAA and "
                                       "no opt-out (Students page)"),
         Section("leaderboard", "Race to Submit leaderboard",

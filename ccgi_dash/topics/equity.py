@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from ccgi_dash import charts, metrics, views
 from ccgi_dash.datasets import DIMENSIONS
 from ccgi_dash.metrics import Request
-from ccgi_dash.privacy import SUPPRESSED
+from ccgi_dash.privacy import EMPTY_GROUP, SUPPRESSED
 from ccgi_dash.store import Warehouse
 from ccgi_dash.topics import Section, Topic
 from ccgi_dash.topics.panels import (
@@ -120,14 +120,28 @@ def district_heatmap(wh: Warehouse, req: Request, metric_id: str, dim: str) -> P
     table = views.table_for(frame, ("district", dim), metric_id, size_title(metric_id))
     if all_hidden(frame):
         return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
-    fig = charts.heatmap(frame, "district", dim, f"Where do groups lag? {metric.title}, by "
-                         f"district and {DIMENSIONS[dim].by}")
+    title = f"Where do groups lag? {metric.title}, by district and {DIMENSIONS[dim].by}"
+    fig = charts.heatmap(frame, "district", dim, title)
     rates = pd.to_numeric(frame["rate"], errors="coerce").dropna()
     if len(rates):
         lo = 10 * (float(rates.min()) * 100 // 10)
         hi = 10 * -(-float(rates.max()) * 100 // 10)
         fig.update_traces(zmin=lo, zmax=max(hi, lo + 10))
-    return Panel(name, table, fig)
+    return Panel(name, table, fig, narrow=heatmap_grid(frame, "district", dim))
+
+
+def heatmap_grid(frame: pd.DataFrame, row_dim: str, col_dim: str) -> pd.DataFrame:
+    """The heat map's cells as a grid of text, one row per district and one column per
+    group, for a screen too narrow for the figure: the rate, ``*`` where hidden, ``--``
+    where the group has no students (as the heat map writes them)."""
+    rows = list(dict.fromkeys(frame[f"{row_dim}_label"]))
+    cols = list(dict.fromkeys(frame[f"{col_dim}_label"]))
+    cells = {(r, c): t for r, c, t in zip(frame[f"{row_dim}_label"], frame[f"{col_dim}_label"],
+                                          frame["rate_text"], strict=True)}
+    grid = pd.DataFrame({DIMENSIONS[row_dim].title: rows})
+    for c in cols:
+        grid[str(c)] = [cells.get((r, c), EMPTY_GROUP) for r in rows]
+    return grid
 
 
 def group_trend(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
@@ -155,10 +169,11 @@ def group_trend(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
 
 
 def panels(wh: Warehouse, req: Request, metric_id: str, dim: str) -> list[Panel]:
-    """The Equity page's three panels (gap, district heat map, trend), queried side by side
-    (so none of them may call ``parallel`` itself)."""
+    """The Equity page's three panels (gap, trend, district heat map), queried side by side
+    (so none of them may call ``parallel`` itself). The page draws the first two side by
+    side and folds the heat map below them (``Section.more``)."""
     return parallel([partial(f, wh, req, metric_id, dim)
-                     for f in (gap, district_heatmap, group_trend)])
+                     for f in (gap, group_trend, district_heatmap)])
 
 
 TOPIC = Topic(
@@ -166,6 +181,8 @@ TOPIC = Topic(
     question="Which student groups lag behind all students, in which districts, and whether "
              "the gap is closing, for any metric.",
     noun="students", key=DEFAULT_METRIC, breakdowns=("group",), default_breakdown="group",
-    sections=(Section("equity", view=panels),), cards_per_row=3,
+    sections=(Section("equity", view=panels, half=True,
+                      more="Where do groups lag, district by district? (heat map)"),),
+    cards_per_row=3,
 )
 """Equity's measures are the whole catalogue, not the metrics naming the topic."""

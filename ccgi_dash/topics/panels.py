@@ -55,6 +55,10 @@ class Panel:
     table: pd.DataFrame
     fig: go.Figure | None = None
     note: str | None = None
+    narrow: pd.DataFrame | None = None
+    """What the Chart tab shows instead of ``fig`` on a narrow screen, where the figure
+    cannot be read (a heat map of 21 districts by 8 groups at 400 px): the same cells as a
+    grid, scrolled inside itself, never the page."""
 
 
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ccgi-topics")
