@@ -49,7 +49,7 @@ def series_style(i: int) -> dict[str, object]:
             "symbol": SYMBOLS[i % len(SYMBOLS)]}
 
 
-BAR_ROW = 24
+BAR_ROW = 22
 """Pixels per bar of a rate chart: 21 districts fit beside a trend within two screens, and
 the 13 px labels keep a clear gap."""
 
@@ -216,7 +216,10 @@ def rate_bars(frame: pd.DataFrame, dim: str, title: str, count_label: str, pop_l
     fig.update_yaxes(type="category", automargin=True)
     fig = layout(fig, title, height=max(260, BAR_ROW * len(f) + 120 + 18 * len(refs)),
                  subtitle=subtitle)
-    fig.update_layout(margin_t=fig.layout.margin.t + 20 * len(refs))
+    # the reference labels sit above the plot: the figure grows by their room, so a short
+    # list's bars keep their thickness
+    fig.update_layout(margin_t=fig.layout.margin.t + 20 * len(refs),
+                      height=fig.layout.height + 20 * len(refs))
     return fig
 
 

@@ -8,7 +8,7 @@ catalogue; the sections a topic declares say what else it shows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
@@ -84,12 +84,21 @@ def render_topic(topic: Topic) -> None:
     cards = data.view(panels.headlines, req, measures)
     drawn.cards(cards)
     render.headline_cards(cards, per_row=topic.cards_per_row, ctx=ctx)
-    metric_id = measures[0]
-    if topic.picks_measure:
-        key = topic.key if topic.key in measures else measures[0]
-        metric_id = st.selectbox("Measure", measures, index=measures.index(key),
-                                 format_func=_title, key=f"{topic.id}_measure", width=420)
     sections = topic.sections
+
+    def pick() -> str:
+        key = topic.key if topic.key in measures else measures[0]
+        return st.selectbox("Measure (both charts)" if paired else "Measure", measures,
+                            index=measures.index(key), format_func=_title,
+                            key=f"{topic.id}_measure", width=420)
+
+    # a page opening on two charts side by side asks for the measure in the left one, level
+    # with the right one's "Break down by": the pickers share a row, the charts another
+    paired = len(sections) > 1 and sections[0].half and sections[1].half
+    metric_id = measures[0]
+    if topic.picks_measure and not paired:
+        metric_id = pick()
+    picker = pick if topic.picks_measure and paired else None
     i = 0
     while i < len(sections):
         section = sections[i]
@@ -97,29 +106,34 @@ def render_topic(topic: Topic) -> None:
             # two charts of the main story side by side (stacked on a narrow screen)
             for col, s in zip(st.columns(2, gap="medium"), sections[i:i + 2], strict=True):
                 with col:
-                    _block(topic, s, ctx, metric_id, drawn)
+                    metric_id = _block(topic, s, ctx, metric_id, drawn, picker)
+                picker = None
             i += 2
             continue
-        _block(topic, section, ctx, metric_id, drawn)
+        metric_id = _block(topic, section, ctx, metric_id, drawn)
         i += 1
     _note(drawn, ctx)
 
 
 def _block(topic: Topic, section: Section, ctx: PageContext, metric_id: str,
-           drawn: Drawn) -> None:
-    """One section under its subheader, or folded in an expander when it is a detail."""
+           drawn: Drawn, picker: Callable[[], str] | None = None) -> str:
+    """One section under its subheader, or folded in an expander when it is a detail;
+    ``picker`` (the measure's) is drawn under the subheader. Returns the measure."""
     if section.detail:
         # a detail below the page's main story: folded, one click away
         with st.expander(section.title or "Details"):
             if section.caption:
                 st.caption(section.caption)
             _section(topic, section, ctx, metric_id, drawn)
-        return
+        return metric_id
     if section.title:
         st.subheader(section.title)
     if section.caption:
         st.caption(section.caption)
+    if picker is not None:
+        metric_id = picker()
     _section(topic, section, ctx, metric_id, drawn)
+    return metric_id
 
 
 def _section(topic: Topic, section: Section, ctx: PageContext, metric_id: str,
