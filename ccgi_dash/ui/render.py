@@ -299,7 +299,7 @@ def marks_in(table: pd.DataFrame | None, fig: go.Figure | None = None) -> set[st
     if table is not None and len(table):
         for col in table.columns:
             values = table[col]
-            if values.dtype == object:
+            if not pd.api.types.is_numeric_dtype(values):  # text: object or string dtype
                 found |= marks & set(values.dropna().map(str).unique())
     if fig is not None:
         for trace in fig.data:
