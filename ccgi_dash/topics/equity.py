@@ -72,11 +72,16 @@ def gap(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
     hover = [f"{h}<br>Gap to all students: {g}" for h, g in
              zip(charts.hover_text(frame, label, metric.title, size), frame["gap_text"],
                  strict=True)]
+    xs = [0 if g is None or pd.isna(g) else g for g in frame["gap"]]
+    reach = max((abs(x) for x in xs), default=0.0) or 1.0
     fig = go.Figure(go.Bar(
-        x=[0 if g is None or pd.isna(g) else g for g in frame["gap"]],
-        y=[charts.escape(x) for x in frame[label]], orientation="h",
-        text=list(frame["gap_text"]), textposition="outside", cliponaxis=False,
-        hovertext=hover, hoverinfo="text",
+        x=xs, y=[charts.escape(x) for x in frame[label]], orientation="h",
+        text=list(frame["gap_text"]), cliponaxis=False, hovertext=hover, hoverinfo="text",
+        # a long bar holds its label (white, at its end): outside, the label of the longest
+        # bar below zero would run over the group names on a phone
+        textposition=charts.bar_text_positions([abs(x) for x in xs], reach),
+        insidetextanchor="end", insidetextfont={"color": "white"},
+        outsidetextfont={"color": charts.TEXT}, constraintext="none",
         marker_color=[charts.OKABE_ITO[5] if g is not None and not pd.isna(g) and g < 0
                       else charts.OKABE_ITO[0] for g in frame["gap"]]))
     fig.add_vline(x=0, line_color="#444", line_width=1,
@@ -84,7 +89,7 @@ def gap(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
                   annotation_position="top")
     shown = [g for g in frame["gap"] if g is not None and not pd.isna(g)] or [0.0]
     pad = max(1.0, (max(shown) - min(shown)) * 0.2)
-    fig.update_xaxes(title="Percentage points above (+) or below (-) all students",
+    fig.update_xaxes(title="Points above or below all students",
                      ticksuffix=" pts", gridcolor="#eee", zeroline=False,
                      range=[min(0.0, min(shown)) - pad, max(0.0, max(shown)) + pad])
     fig.update_yaxes(type="category", autorange="reversed", automargin=True)

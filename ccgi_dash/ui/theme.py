@@ -62,7 +62,8 @@ CSS = f"""
   .st-key-ccgi_cards [data-testid="stColumn"] {{
     min-width: calc(50% - 0.25rem) !important;
     width: calc(50% - 0.25rem) !important;
-    flex: 1 1 calc(50% - 0.25rem) !important;
+    max-width: calc(50% - 0.25rem) !important;
+    flex: 0 0 calc(50% - 0.25rem) !important;
   }}
   .st-key-ccgi_cards [data-testid="stVerticalBlockBorderWrapper"],
   .st-key-ccgi_cards [data-testid="stVerticalBlock"] {{
