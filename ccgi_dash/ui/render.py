@@ -230,6 +230,12 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
     download(table, name)
 
 
+def halves() -> list:
+    """Two columns of the page's width for two charts of its main story side by side (so
+    the story fits in about two screens at 1440x900); on a narrow screen they stack."""
+    return st.columns(2, gap="medium")
+
+
 def numbers_table(table: pd.DataFrame, key: str, *, tall: bool = False) -> None:
     """A table whose numeric columns sort as numbers and read as the panel wrote them
     (``tables.styled``: ``*`` and ``--`` kept, numbers right-aligned). ``tall``: as tall as
@@ -289,6 +295,17 @@ def suppression_note(threshold: int, *, hidden: bool = True, empty: bool = True)
     if empty:
         parts.append("\u201c\\-\\-\u201d: no students in the group.")
     return " ".join(parts)
+
+
+def note_for(threshold: int, shown: Sequence[object], cards: Sequence[Headline] = ()) -> None:
+    """The suppression note under a page that is not a declared topic (the Overview), for
+    the marks its cards and panels (anything with ``table`` and ``fig``) show."""
+    marks: set[str] = {SUPPRESSED for c in cards if c.suppressed or c.county_suppressed}
+    for p in shown:
+        marks |= marks_in(getattr(p, "table", None), getattr(p, "fig", None))
+    note = suppression_note(threshold, hidden=SUPPRESSED in marks, empty=EMPTY_GROUP in marks)
+    if note:
+        st.caption(note)
 
 
 def marks_in(table: pd.DataFrame | None, fig: go.Figure | None = None) -> set[str]:
