@@ -272,7 +272,8 @@ def trend_lines(frame: pd.DataFrame, title: str, *, series: str | None = None,
     Suppressed points are gaps, not zeros; each school year is its own piece of line, with
     the July 1 boundary marked, so a new year's start never reads as a fall. Every series
     has its own colour, dash and marker, and its name at the line's end as well as in the
-    legend. ``county`` (drop_date, rate) adds the county's line."""
+    legend; a series hidden at every drop is named "(hidden: *)" in the legend, where it
+    has no line. ``county`` (drop_date, rate) adds the county's line."""
     fig = go.Figure()
     groups = [(None, frame)] if series is None else list(
         frame.groupby(f"{series}_label", sort=True))
@@ -280,6 +281,9 @@ def trend_lines(frame: pd.DataFrame, title: str, *, series: str | None = None,
     for i, (name, whole) in enumerate(groups):
         style = series_style(i)
         label = escape(name) if name is not None else "Rate"
+        if name is not None and pd.to_numeric(whole["rate"], errors="coerce").isna().all():
+            # a group hidden at every drop draws no line: its legend entry says why
+            label = f"{label} (hidden: *)"
         for j, part in enumerate(school_year_traces(whole.sort_values("drop_date"),
                                                     "drop_date")):
             y = [None if v is None or pd.isna(v) else v * 100 for v in part["rate"]]

@@ -331,3 +331,15 @@ def test_compare_chart_has_the_county_row_for_a_district_leader(wh, demo_data):
     assert panel.table.iloc[0, 0] == "All students"  # the table keeps the view's own rows
     own = panels.compare(wh, county_req(), ids, "grade_level", "Q?")
     assert f"<b>{panels.COUNTY}</b>" not in list(own.fig.data[0].y)
+
+
+def test_a_group_hidden_at_every_drop_says_so_in_the_legend():
+    frame = pd.DataFrame({
+        "drop_date": [date(2026, 9, 1), date(2026, 9, 8)] * 2,
+        "gender_label": ["Female", "Female", "Non-binary", "Non-binary"],
+        "rate": [0.2, 0.25, None, None], "count_text": ["20", "25", "*", "*"],
+        "denominator": [100, 100, 4, 4], "rate_text": ["20.0%", "25.0%", "*", "*"],
+    })
+    fig = charts.trend_lines(frame, "Is the gap closing?", series="gender")
+    names = [t.name for t in fig.data if t.showlegend]
+    assert names == ["Female", "Non-binary (hidden: *)"]
