@@ -53,6 +53,10 @@ BAR_ROW = 22
 """Pixels per bar of a rate chart: 21 districts fit beside a trend within two screens, and
 the 13 px labels keep a clear gap."""
 
+SHORT_LIST = 10
+SHORT_BAR_ROW = 34
+"""A list of at most ``SHORT_LIST`` bars (grades, groups) gets this many pixels per bar: the
+bars stay thick enough to read, and the reference line shows between them."""
 TITLE_LINE = 44
 """Characters on one line of a chart title: plotly does not wrap titles, and a longer line is
 cut off on a 400 px phone screen."""
@@ -214,7 +218,8 @@ def rate_bars(frame: pd.DataFrame, dim: str, title: str, count_label: str, pop_l
     fig.update_xaxes(title="Percent", range=[0, top], ticksuffix="%", gridcolor="#eee",
                      zeroline=True, zerolinecolor="#999")
     fig.update_yaxes(type="category", automargin=True)
-    fig = layout(fig, title, height=max(260, BAR_ROW * len(f) + 120 + 18 * len(refs)),
+    row = BAR_ROW if len(f) > SHORT_LIST else SHORT_BAR_ROW
+    fig = layout(fig, title, height=max(260, row * len(f) + 120 + 18 * len(refs)),
                  subtitle=subtitle)
     # the reference labels sit above the plot: the figure grows by their room, so a short
     # list's bars keep their thickness
