@@ -49,6 +49,14 @@ def series_style(i: int) -> dict[str, object]:
             "symbol": SYMBOLS[i % len(SYMBOLS)]}
 
 
+BAR_ROW = 22
+"""Pixels per bar of a rate chart: 21 districts fit beside a trend within two screens, and
+the 13 px labels keep a clear gap."""
+
+SHORT_LIST = 10
+SHORT_BAR_ROW = 34
+"""A list of at most ``SHORT_LIST`` bars (grades, groups) gets this many pixels per bar: the
+bars stay thick enough to read, and the reference line shows between them."""
 TITLE_LINE = 44
 """Characters on one line of a chart title: plotly does not wrap titles, and a longer line is
 cut off on a 400 px phone screen."""
@@ -210,9 +218,13 @@ def rate_bars(frame: pd.DataFrame, dim: str, title: str, count_label: str, pop_l
     fig.update_xaxes(title="Percent", range=[0, top], ticksuffix="%", gridcolor="#eee",
                      zeroline=True, zerolinecolor="#999")
     fig.update_yaxes(type="category", automargin=True)
-    fig = layout(fig, title, height=max(260, 28 * len(f) + 120 + 18 * len(refs)),
+    row = BAR_ROW if len(f) > SHORT_LIST else SHORT_BAR_ROW
+    fig = layout(fig, title, height=max(260, row * len(f) + 120 + 18 * len(refs)),
                  subtitle=subtitle)
-    fig.update_layout(margin_t=fig.layout.margin.t + 20 * len(refs))
+    # the reference labels sit above the plot: the figure grows by their room, so a short
+    # list's bars keep their thickness
+    fig.update_layout(margin_t=fig.layout.margin.t + 20 * len(refs),
+                      height=fig.layout.height + 20 * len(refs))
     return fig
 
 
@@ -265,7 +277,8 @@ def trend_lines(frame: pd.DataFrame, title: str, *, series: str | None = None,
     Suppressed points are gaps, not zeros; each school year is its own piece of line, with
     the July 1 boundary marked, so a new year's start never reads as a fall. Every series
     has its own colour, dash and marker, and its name at the line's end as well as in the
-    legend. ``county`` (drop_date, rate) adds the county's line."""
+    legend; a series hidden at every drop is named "(hidden: *)" in the legend, where it
+    has no line. ``county`` (drop_date, rate) adds the county's line."""
     fig = go.Figure()
     groups = [(None, frame)] if series is None else list(
         frame.groupby(f"{series}_label", sort=True))
@@ -273,6 +286,9 @@ def trend_lines(frame: pd.DataFrame, title: str, *, series: str | None = None,
     for i, (name, whole) in enumerate(groups):
         style = series_style(i)
         label = escape(name) if name is not None else "Rate"
+        if name is not None and pd.to_numeric(whole["rate"], errors="coerce").isna().all():
+            # a group hidden at every drop draws no line: its legend entry says why
+            label = f"{label} (hidden: *)"
         for j, part in enumerate(school_year_traces(whole.sort_values("drop_date"),
                                                     "drop_date")):
             y = [None if v is None or pd.isna(v) else v * 100 for v in part["rate"]]
@@ -384,7 +400,7 @@ def weekly_year_over_year_chart(frame: pd.DataFrame, title: str,
     fig.update_yaxes(title="Percent", ticksuffix="%", gridcolor="#eee",
                      range=[0, fitted_top(ys, pad=0.12)])
     fig.update_xaxes(title="Week (last year shown on this year's calendar)", gridcolor="#eee")
-    return layout(fig, title, height=420, subtitle=subtitle)
+    return layout(fig, title, height=380, subtitle=subtitle)
 
 
 def add_marks(fig: go.Figure, marks: Sequence[tuple[date, str]], xs: Sequence[date]) -> None:

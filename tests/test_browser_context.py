@@ -5,6 +5,9 @@
 * A district leader's Overview names the district and shows the county's rate on the cards.
 * At 400x800 no page scrolls sideways, the sidebar does not lie over the page after a move
   to another page, and no card value or title is cut off.
+* At 1440x900 the main story of the Overview and of every topic page fits in about two
+  screens: the page, expanders closed, is at most ``TWO_SCREENS`` pixels tall, for the
+  coordinator and a district leader.
 
 Shares the demo server of ``test_browser.py`` (its ``browser`` and ``demo_url`` fixtures).
 """
@@ -16,9 +19,12 @@ from typing import Any
 
 import pytest
 from test_browser import (  # noqa: F401  (browser, demo_url: fixtures)
+    COORDINATOR,
+    LEADER,
     NAV,
     OTHER_DISTRICT,
     OTHER_DISTRICT_NAME,
+    PAGES,
     TIMEOUT,
     assert_no_error,
     browser,
@@ -30,6 +36,15 @@ from test_browser import (  # noqa: F401  (browser, demo_url: fixtures)
 )
 
 pytestmark = pytest.mark.browser
+
+TWO_SCREENS = 1_900
+"""Pixels a topic page may take at 1440x900 with its expanders closed (issue 11: "a page's
+main story fits in about two screens")."""
+PAGE_HEIGHT = """() => Math.max(...[...document.querySelectorAll(
+    '[data-testid="stMain"], [data-testid="stMainBlockContainer"]')].map(e => e.scrollHeight),
+    document.documentElement.scrollHeight)"""
+"""The page's height: Streamlit scrolls its main area, not the document, so the taller of
+the main area's scroll height (padding included) and the document's."""
 
 
 def narrow_page(browser: Any) -> Any:  # noqa: F811
@@ -133,13 +148,13 @@ def test_district_leader_overview_names_the_district_and_shows_the_county(browse
 @pytest.mark.parametrize("district", [None, OTHER_DISTRICT_NAME],
                          ids=["coordinator", "leader"])
 def test_narrow_screen(browser, demo_url, district):  # noqa: F811
-    """400x800: no sideways scroll, nothing cut off, cards compact (two abreast), and the
-    sidebar closed after each move to another page."""
+    """400x800, every page the persona may open: no sideways scroll, nothing cut off, cards
+    compact (two abreast), and the sidebar closed after each move to another page."""
     page = narrow_page(browser)
     try:
         enter_demo(page, demo_url + "/", district)
         assert not sidebar_open(page), "the sidebar lies over the page after entering"
-        titles = ["Overview", "Financial aid", "College applications", "Equity"]
+        titles = [s.title for s in PAGES if s.allowed(LEADER if district else COORDINATOR)]
         for title in titles:
             if heading(page) != title:
                 show_nav(page)
@@ -148,6 +163,8 @@ def test_narrow_screen(browser, demo_url, district):  # noqa: F811
                     '[data-testid="stSidebar"]').getAttribute('data-collapsed') === 'true'""")
             assert not sidebar_open(page), f"{title}: the sidebar covers the page"
             assert sideways(page) == [], f"{title}: scrolls sideways"
+            assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), \
+                f"{title}: the document is wider than the window"
             assert cut_off(page) == [], f"{title}: cut off"
             assert_no_error(page, title)
         # the Overview's cards sit two abreast
@@ -159,3 +176,25 @@ def test_narrow_screen(browser, demo_url, district):  # noqa: F811
         assert abs(first["y"] - second["y"]) < 5 and second["x"] > first["x"]
     finally:
         page.context.close()
+
+
+def test_every_topic_page_fits_two_screens_at_1440(browser, demo_url):  # noqa: F811
+    """1440x900, as the coordinator and as a district leader: the Overview and every topic
+    page (expanders closed, as it opens) is at most ``TWO_SCREENS`` pixels tall."""
+    tall = []
+    for district, scope in ((None, COORDINATOR), (OTHER_DISTRICT_NAME, LEADER)):
+        page = wide_page(browser)
+        try:
+            enter_demo(page, demo_url + "/", district)
+            for spec in PAGES:
+                if (spec.topic is None and spec.id != "overview") or not spec.allowed(scope):
+                    continue
+                if heading(page) != spec.title:
+                    open_page(page, spec.title)
+                assert page.locator('[data-testid="stExpander"] details[open]').count() == 0
+                height = page.evaluate(PAGE_HEIGHT)
+                if height > TWO_SCREENS:
+                    tall.append(f"{spec.title} ({district or 'coordinator'}): {height} px")
+        finally:
+            page.context.close()
+    assert not tall, f"taller than {TWO_SCREENS} px at 1440x900: {tall}"

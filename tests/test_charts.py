@@ -148,6 +148,44 @@ def test_heat_map_cells_read_as_text():
     assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
 
 
+def test_heat_map_grid_for_narrow_screens_holds_the_same_cells():
+    """The grid a phone shows instead of the heat map: one row per district, one column per
+    group, the rate, ``*`` where hidden and ``--`` where the group has no students."""
+    from ccgi_dash.topics import equity
+
+    frame = pd.DataFrame({
+        "district_label": ["A", "A", "B"],
+        "gender_label": ["Female", "Male", "Female"],
+        "rate_text": ["50.0%", "*", "25.0%"],
+    })
+    grid = equity.heatmap_grid(frame, "district", "gender")
+    assert list(grid.columns) == ["District", "Female", "Male"]
+    assert grid.to_dict("records") == [
+        {"District": "A", "Female": "50.0%", "Male": "*"},
+        {"District": "B", "Female": "25.0%", "Male": "--"}]
+
+
+def test_equity_heat_map_panel_carries_its_grid(wh):
+    from ccgi_dash.topics import equity
+
+    panel = equity.district_heatmap(wh, county_req(), "aid_submitted", "race_ethnicity")
+    heat = panel.fig.data[0]
+    assert list(panel.narrow.iloc[:, 0]) == list(heat.y)
+    assert [list(r) for r in panel.narrow.iloc[:, 1:].to_numpy()] == [list(r) for r in heat.text]
+
+
+def test_gap_labels_of_long_bars_sit_inside_them(wh):
+    """Equity's gap chart: the longest bars hold their label inside (white), so a long bar
+    below zero never prints its label over the group names on a phone."""
+    from ccgi_dash.topics import equity
+
+    bars = equity.gap(wh, county_req(), "aid_submitted", "race_ethnicity").fig.data[0]
+    longest = max(range(len(bars.x)), key=lambda i: abs(bars.x[i]))
+    assert bars.textposition[longest] == "inside"
+    assert all(p == "outside" for x, p in zip(bars.x, bars.textposition, strict=True)
+               if abs(x) < 0.3 * abs(bars.x[longest]))
+
+
 def test_every_chart_is_titled_and_long_titles_wrap_for_phones():
     title = "What share of seniors have a completed FAFSA or CADAA at each weekly drop?"
     fig = charts.rate_bars(bars([0.1, 0.2]), "school", title, "Filed", "Seniors")
@@ -293,3 +331,15 @@ def test_compare_chart_has_the_county_row_for_a_district_leader(wh, demo_data):
     assert panel.table.iloc[0, 0] == "All students"  # the table keeps the view's own rows
     own = panels.compare(wh, county_req(), ids, "grade_level", "Q?")
     assert f"<b>{panels.COUNTY}</b>" not in list(own.fig.data[0].y)
+
+
+def test_a_group_hidden_at_every_drop_says_so_in_the_legend():
+    frame = pd.DataFrame({
+        "drop_date": [date(2026, 9, 1), date(2026, 9, 8)] * 2,
+        "gender_label": ["Female", "Female", "Non-binary", "Non-binary"],
+        "rate": [0.2, 0.25, None, None], "count_text": ["20", "25", "*", "*"],
+        "denominator": [100, 100, 4, 4], "rate_text": ["20.0%", "25.0%", "*", "*"],
+    })
+    fig = charts.trend_lines(frame, "Is the gap closing?", series="gender")
+    names = [t.name for t in fig.data if t.showlegend]
+    assert names == ["Female", "Non-binary (hidden: *)"]

@@ -1,6 +1,8 @@
 """The Financial aid page in AppTest on the demo warehouse: cards, breakdowns, trends and the
 Race to Submit leaderboard, checked against what ``python -m ccgi_dash export`` reports."""
 
+import html
+
 import pytest
 
 from ccgi_dash import metrics
@@ -203,3 +205,49 @@ def test_trend_chart_shows_the_goal_and_the_projection(demo_data, tmp_path, monk
     lo, hi = bars["layout"]["xaxis"]["range"]
     top = max(x for x in bars["data"][0]["x"] if x is not None)
     assert lo == 0 and top < hi < max(top * 1.5, top + 10) and hi < 100
+
+
+def test_leaderboard_chart_and_table_read_one_last_year(demo_data):
+    """One definition of last year's rate: in every tier, each charted school's diamond (last
+    year at the same week) and its change label equal ``export`` at last year's drop, and
+    the table's "Last year, same week" and "Change (points)" cells of that school say the
+    same numbers."""
+    from ccgi_dash.metrics import Filters, Request
+    from ccgi_dash.scope import Scope
+    from ccgi_dash.settings import parse_settings
+    from ccgi_dash.topics import aid
+
+    wh = Warehouse(demo_data)
+    drop = wh.drops[-1]
+    before = metrics.same_week_last_year(wh.drops, drop)
+    assert before is not None
+    then = {r["school_name"]: r for r in export_rows(
+        demo_data, "--metric", "aid_completed", "--by", "school", "--as-of", str(before))}
+    now = {r["school_name"]: r for r in export_rows(
+        demo_data, "--metric", "aid_completed", "--by", "school", "--as-of", str(drop))}
+    board = aid.leaderboard(wh, Request(Scope.county("demo", student_level=False), Filters(),
+                                        drop, 11), parse_settings({}))
+    checked = 0
+    for tier in board.tiers:
+        panel = aid.tier_panel(board, tier)
+        if panel.fig is None:
+            continue
+        bar, marker, labels = panel.fig.data
+        rows = panel.table.set_index("School")
+        for label, last_x, text in zip(bar.y, marker.x, labels.text, strict=True):
+            if label.startswith("\u22ef"):  # the gap between top and bottom
+                continue
+            school = html.unescape(label.split(". ", 1)[1].split("<br>")[0])
+            old, row = then.get(school), now[school]
+            if old is None or old["suppressed"] or not old["denominator"]:
+                assert last_x is None
+                assert not text.endswith("pts</span>")
+                continue
+            old_rate = old["numerator"] / old["denominator"]
+            assert last_x == pytest.approx(old_rate * 100)
+            change = (row["numerator"] / row["denominator"] - old_rate) * 100
+            assert text.endswith(f">{change:+.1f} pts</span>"), text
+            assert rows.loc[school, "Last year, same week"] == pct(old)
+            assert rows.loc[school, "Change (points)"] == f"{change:+.1f}"
+            checked += 1
+    assert checked >= 5

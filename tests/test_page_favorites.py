@@ -30,7 +30,7 @@ def test_renders_for_each_persona(app_env, demo_data, persona):
     total = export_rows(demo_data, "--metric", "favorite_college", *where)[0]
     assert share["Students"].iloc[0] == f"{total['denominator']:,}"
     assert card(at, "Favorited a college") == pct(total)
-    segments = table_with(at, "Segment")
+    segments = table_with(at, "Segment", "Students who favorited one")
     assert list(segments["Segment"][:5]) == [
         "University of California (UC)", "California State University (CSU)",
         "California Community Colleges (CCC)", "Private colleges in California", "Out of state"]
@@ -92,7 +92,7 @@ def test_ranked_lists_count_distinct_students(app_env, demo_data):
     at = demo_app("coe", PAGE)
     at.segmented_control(key="favorites_kind").set_value("Careers").run()
     assert not at.exception
-    assert table_with(at, "Segment") is None
+    assert table_with(at, "Segment", "Students who favorited one") is None
     careers = table_with(at, "Rank", "Career", "O*NET-SOC code")
     wh = Warehouse(demo_data)
     try:
@@ -111,7 +111,7 @@ def test_ranked_lists_count_distinct_students(app_env, demo_data):
         assert students == ("*" if n < 11 else f"{n:,}")
     # segments: distinct students per segment, counted here with pandas
     at.segmented_control(key="favorites_kind").set_value("Colleges").run()
-    segments = table_with(at, "Segment").set_index("Segment")
+    segments = table_with(at, "Segment", "Students who favorited one").set_index("Segment")
     favs = favs[favs["ssid"].isin(roster["ssid"])]
     distinct = favs.groupby("segment")["ssid"].nunique()
     assert distinct["UC"] < len(favs[favs["segment"] == "UC"])  # students favorite several

@@ -50,6 +50,12 @@ class Section:
     detail: bool = False
     """A detail below the page's main story, drawn folded (an expander titled ``title``), so
     the main story fits in about two screens."""
+    half: bool = False
+    """Drawn in half the page's width, beside the next ``half`` section (on a narrow screen
+    the two stack): two charts of the main story read side by side within two screens."""
+    more: str = ""
+    """For a ``view`` returning several panels: the first is drawn in the section, the
+    others folded in an expander titled ``more`` (secondary material, one click away)."""
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ TOPIC = Topic(
              "last 30 days?",
     noun="students", key=None,
     breakdowns=("grade_level", "school", "district", "group"), default_breakdown="grade_level",
-    sections=(Section("side_by_side", "This year against last year"),
-              Section("compare", "Where students stand",
+    sections=(Section("compare", "Where students stand",
                       text="Do students have an account, and have they used it in the last 30 "
-                           "days?")),
+                           "days?"),
+              Section("side_by_side", "This year against last year, week by week",
+                      detail=True)),
     cards_per_row=3,
 )

@@ -15,7 +15,7 @@ TOPIC = Topic(
              "students in grades 9-11 are on track to.",
     noun="students in grades 9-12", key="csu_eligible",
     breakdowns=("district", "school", "grade_level", "group"), default_breakdown=None,
-    sections=(Section("trends", "This year against last year"),
-              Section("breakdown", "Where students stand")),
+    sections=(Section("trends", "This year against last year", half=True),
+              Section("breakdown", "Where students stand", half=True)),
 )
 """The key metric is CSU a-g completion, the wider door of the two."""

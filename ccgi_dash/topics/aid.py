@@ -112,6 +112,37 @@ def _change(now: object, then: object) -> str:
     return f"{(float(now) - float(then)) * 100:+.1f}"  # type: ignore[arg-type]
 
 
+def _with_last_year(frame: pd.DataFrame, last: pd.DataFrame | None) -> pd.DataFrame:
+    """Each school's completion rate at the same week last year, from last year's suppressed
+    school view ``last`` (None: no drop of last year is loaded): the one definition the
+    table's columns and the chart's marker and label both read.
+
+    ``last_rate`` is the share (None where last year hides it or the school had no seniors),
+    ``last_text`` as the table writes it (``*`` hidden, ``--`` no seniors or no drop),
+    ``change_cell`` the change in points (``_change``: ``*`` when either year is hidden,
+    ``--`` when either is missing), ``change_text`` the chart's label ("+1.2 pts", empty
+    where there is no number)."""
+    out = frame.copy()
+    hidden = out["suppressed"].astype(bool).to_numpy()
+    if last is None:
+        out["last_rate"], out["last_text"] = None, EMPTY_GROUP
+    else:
+        ly = last.set_index("school").reindex(out["school"])
+        ly_hidden = ly["suppressed"].fillna(False).astype(bool).to_numpy()
+        out["last_rate"] = [None if h or pd.isna(r) else float(r)
+                            for r, h in zip(ly["rate"], ly_hidden, strict=True)]
+        out["last_text"] = [format_rate(r, d, h) for r, d, h in
+                            zip(ly["rate"], ly["denominator"].fillna(0), ly_hidden,
+                                strict=True)]
+    out["change_cell"] = [_change(SUPPRESSED if h else r,
+                                  SUPPRESSED if t == SUPPRESSED else lr)
+                          for r, h, t, lr in zip(out["rate"], hidden, out["last_text"],
+                                                 out["last_rate"], strict=True)]
+    out["change_text"] = [f"{c} pts" if c not in (SUPPRESSED, EMPTY_GROUP) else ""
+                          for c in out["change_cell"]]
+    return out
+
+
 def leaderboard(wh: Warehouse, req: Request, settings: Settings) -> Leaderboard:
     """Race to Submit's leaderboard for the schools in scope and filters, with what R2S
     shows and more: each school's rate at the same week last year
@@ -147,20 +178,7 @@ def leaderboard(wh: Warehouse, req: Request, settings: Settings) -> Leaderboard:
     frame["rate_text"], frame["count_text"] = _texts(frame)
     frame["sub_text"] = [format_rate(r, d, h) for r, d, h in
                          zip(sub["rate"], frame["denominator"], sub_hidden, strict=True)]
-    if last:
-        ly = last[0].set_index("school").reindex(frame["school"])
-        ly_hidden = ly["suppressed"].fillna(False).astype(bool).to_numpy()
-        frame["ly_rate"] = [None if h or pd.isna(r) else float(r)
-                            for r, h in zip(ly["rate"], ly_hidden, strict=True)]
-        frame["ly_text"] = [format_rate(r, d, h) for r, d, h in
-                            zip(ly["rate"], ly["denominator"].fillna(0), ly_hidden,
-                                strict=True)]
-    else:
-        frame["ly_rate"], frame["ly_text"] = None, EMPTY_GROUP
-    frame["change_cell"] = [_change(SUPPRESSED if h else r,
-                                    SUPPRESSED if t == SUPPRESSED else lr)
-                            for r, h, t, lr in zip(frame["rate"], hidden, frame["ly_text"],
-                                                   frame["ly_rate"], strict=True)]
+    frame = _with_last_year(frame, last[0] if last else None)
     proj = projected.frame.set_index("school")["projected"].reindex(frame["school"])
     frame["projected_text"] = [
         SUPPRESSED if h else "" if p is None or pd.isna(p) else f"{float(p) * 100:.1f}%"
@@ -174,7 +192,6 @@ def leaderboard(wh: Warehouse, req: Request, settings: Settings) -> Leaderboard:
         na_position="last").drop(columns=["_o", "_r"]).reset_index(drop=True)
     names = district_names(wh, req)
     frame["district_name"] = [names.get(c, c) for c in frame["school_district"]]
-    frame = with_last_year(wh, req, frame)
     table = pd.DataFrame({
         "Tier": frame["tier"].to_numpy(),
         "Rank": pd.array([None if pd.isna(r) else int(r) for r in frame["rank"]],
@@ -184,35 +201,11 @@ def leaderboard(wh: Warehouse, req: Request, settings: Settings) -> Leaderboard:
         "Seniors": [f"{int(d):,}" for d in frame["denominator"]],
         "Submitted": frame["sub_text"].to_numpy(),
         "Completed": frame["rate_text"].to_numpy(),
-        "Last year, same week": frame["ly_text"].to_numpy(),
+        "Last year, same week": frame["last_text"].to_numpy(),
         "Change (points)": frame["change_cell"].to_numpy(),
         projected.column: frame["projected_text"].to_numpy(),
     })
     return Leaderboard(table, frame, before, projected.method)
-
-
-def with_last_year(wh: Warehouse, req: Request, frame: pd.DataFrame) -> pd.DataFrame:
-    """Each school's completion rate at the same week last year (``last_rate``, hidden where
-    last year's school view hides it), as text (``last_text``), and the change in points
-    (``change_text``, empty where either year is hidden or missing): what the leaderboard's
-    marker and label show."""
-    drop = wh.resolve(req.as_of)
-    last = metrics.same_week_last_year(wh.drops, drop) if drop is not None else None
-    out = frame.copy()
-    out["last_rate"], out["last_text"], out["change_text"] = None, "--", ""
-    if last is None or out.empty:
-        return out
-    ly = views.metric_view(wh, req.at(last), "aid_completed", ("school",))
-    ly = ly.set_index("school").reindex(out["school"])
-    shown = ~ly["suppressed"].fillna(True).astype(bool).to_numpy()
-    rates = pd.to_numeric(ly["rate"], errors="coerce").to_numpy()
-    out["last_rate"] = [float(r) if ok and not pd.isna(r) else None
-                        for r, ok in zip(rates, shown, strict=True)]
-    out["last_text"] = [t if isinstance(t, str) else "--" for t in ly["rate_text"]]
-    now = pd.to_numeric(out["rate"], errors="coerce").where(~out["suppressed"].astype(bool))
-    out["change_text"] = ["" if lr is None or pd.isna(n) else f"{(n - lr) * 100:+.1f} pts"
-                          for n, lr in zip(now, out["last_rate"], strict=True)]
-    return out
 
 
 def tier_panel(board: Leaderboard, tier: str | None) -> Panel:
@@ -236,8 +229,6 @@ def tier_panel(board: Leaderboard, tier: str | None) -> Panel:
         return Panel(name, table, None, "Every school in this tier is hidden for privacy; "
                      "the table lists them.")
     chart, note = top_and_bottom(ranked_part, "school_label", what="schools")
-    if "last_rate" not in chart:
-        chart = chart.assign(last_rate=None, last_text="--", change_text="")
     chart = chart.assign(
         last_text=chart["last_text"].fillna(""), change_text=chart["change_text"].fillna(""),
         district_name=chart["district_name"].fillna(""))
@@ -260,8 +251,8 @@ TOPIC = Topic(
     noun="seniors", key="aid_completed",
     breakdowns=("district", "school", "group"), default_breakdown=None,
     sections=(
-        Section("trends", "This year against last year"),
-        Section("breakdown", "Where seniors stand"),
+        Section("trends", "This year against last year", half=True),
+        Section("breakdown", "Where seniors stand", half=True),
         Section("students_link", text="Open the named list of seniors with no FAFSA/CADAA and "
                                       "no opt-out (Students page)"),
         Section("leaderboard", "Race to Submit leaderboard",

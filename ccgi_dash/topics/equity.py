@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from ccgi_dash import charts, metrics, views
 from ccgi_dash.datasets import DIMENSIONS
 from ccgi_dash.metrics import Request
-from ccgi_dash.privacy import SUPPRESSED
+from ccgi_dash.privacy import EMPTY_GROUP, SUPPRESSED
 from ccgi_dash.store import Warehouse
 from ccgi_dash.topics import Section, Topic
 from ccgi_dash.topics.panels import (
@@ -72,11 +72,16 @@ def gap(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
     hover = [f"{h}<br>Gap to all students: {g}" for h, g in
              zip(charts.hover_text(frame, label, metric.title, size), frame["gap_text"],
                  strict=True)]
+    xs = [0 if g is None or pd.isna(g) else g for g in frame["gap"]]
+    reach = max((abs(x) for x in xs), default=0.0) or 1.0
     fig = go.Figure(go.Bar(
-        x=[0 if g is None or pd.isna(g) else g for g in frame["gap"]],
-        y=[charts.escape(x) for x in frame[label]], orientation="h",
-        text=list(frame["gap_text"]), textposition="outside", cliponaxis=False,
-        hovertext=hover, hoverinfo="text",
+        x=xs, y=[charts.escape(x) for x in frame[label]], orientation="h",
+        text=list(frame["gap_text"]), cliponaxis=False, hovertext=hover, hoverinfo="text",
+        # a long bar holds its label (white, at its end): outside, the label of the longest
+        # bar below zero would run over the group names on a phone
+        textposition=charts.bar_text_positions([abs(x) for x in xs], reach),
+        insidetextanchor="end", insidetextfont={"color": "white"},
+        outsidetextfont={"color": charts.TEXT}, constraintext="none",
         marker_color=[charts.OKABE_ITO[5] if g is not None and not pd.isna(g) and g < 0
                       else charts.OKABE_ITO[0] for g in frame["gap"]]))
     fig.add_vline(x=0, line_color="#444", line_width=1,
@@ -84,7 +89,7 @@ def gap(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
                   annotation_position="top")
     shown = [g for g in frame["gap"] if g is not None and not pd.isna(g)] or [0.0]
     pad = max(1.0, (max(shown) - min(shown)) * 0.2)
-    fig.update_xaxes(title="Percentage points above (+) or below (-) all students",
+    fig.update_xaxes(title="Points above or below all students",
                      ticksuffix=" pts", gridcolor="#eee", zeroline=False,
                      range=[min(0.0, min(shown)) - pad, max(0.0, max(shown)) + pad])
     fig.update_yaxes(type="category", autorange="reversed", automargin=True)
@@ -120,14 +125,28 @@ def district_heatmap(wh: Warehouse, req: Request, metric_id: str, dim: str) -> P
     table = views.table_for(frame, ("district", dim), metric_id, size_title(metric_id))
     if all_hidden(frame):
         return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
-    fig = charts.heatmap(frame, "district", dim, f"Where do groups lag? {metric.title}, by "
-                         f"district and {DIMENSIONS[dim].by}")
+    title = f"Where do groups lag? {metric.title}, by district and {DIMENSIONS[dim].by}"
+    fig = charts.heatmap(frame, "district", dim, title)
     rates = pd.to_numeric(frame["rate"], errors="coerce").dropna()
     if len(rates):
         lo = 10 * (float(rates.min()) * 100 // 10)
         hi = 10 * -(-float(rates.max()) * 100 // 10)
         fig.update_traces(zmin=lo, zmax=max(hi, lo + 10))
-    return Panel(name, table, fig)
+    return Panel(name, table, fig, narrow=heatmap_grid(frame, "district", dim))
+
+
+def heatmap_grid(frame: pd.DataFrame, row_dim: str, col_dim: str) -> pd.DataFrame:
+    """The heat map's cells as a grid of text, one row per district and one column per
+    group, for a screen too narrow for the figure: the rate, ``*`` where hidden, ``--``
+    where the group has no students (as the heat map writes them)."""
+    rows = list(dict.fromkeys(frame[f"{row_dim}_label"]))
+    cols = list(dict.fromkeys(frame[f"{col_dim}_label"]))
+    cells = {(r, c): t for r, c, t in zip(frame[f"{row_dim}_label"], frame[f"{col_dim}_label"],
+                                          frame["rate_text"], strict=True)}
+    grid = pd.DataFrame({DIMENSIONS[row_dim].title: rows})
+    for c in cols:
+        grid[str(c)] = [cells.get((r, c), EMPTY_GROUP) for r in rows]
+    return grid
 
 
 def group_trend(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
@@ -155,10 +174,11 @@ def group_trend(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
 
 
 def panels(wh: Warehouse, req: Request, metric_id: str, dim: str) -> list[Panel]:
-    """The Equity page's three panels (gap, district heat map, trend), queried side by side
-    (so none of them may call ``parallel`` itself)."""
+    """The Equity page's three panels (gap, trend, district heat map), queried side by side
+    (so none of them may call ``parallel`` itself). The page draws the first two side by
+    side and folds the heat map below them (``Section.more``)."""
     return parallel([partial(f, wh, req, metric_id, dim)
-                     for f in (gap, district_heatmap, group_trend)])
+                     for f in (gap, group_trend, district_heatmap)])
 
 
 TOPIC = Topic(
@@ -166,6 +186,8 @@ TOPIC = Topic(
     question="Which student groups lag behind all students, in which districts, and whether "
              "the gap is closing, for any metric.",
     noun="students", key=DEFAULT_METRIC, breakdowns=("group",), default_breakdown="group",
-    sections=(Section("equity", view=panels),), cards_per_row=3,
+    sections=(Section("equity", view=panels, half=True,
+                      more="Where do groups lag, district by district? (heat map)"),),
+    cards_per_row=3,
 )
 """Equity's measures are the whole catalogue, not the metrics naming the topic."""

@@ -102,14 +102,15 @@ def _all_segments(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def kind_panels(wh: Warehouse, req: Request, kind: str) -> list[Panel]:
-    """What the page shows for one kind of favorite, queried side by side: the segments
-    (colleges only), the ranked list, and the weekly share this year against last."""
+    """What the page shows for one kind of favorite, queried side by side: the ranked list
+    first (the page's answer), then the segments (colleges only) and the weekly share this
+    year against last (folded below it)."""
     if kind not in KINDS:
         raise metrics.MetricError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
     metric_id, ranking_id = KINDS[kind]
     calls = [partial(ranked, wh, req, ranking_id), *trend_calls(wh, req, (metric_id,))]
     if kind == "Colleges":
-        calls.insert(0, partial(segments, wh, req))
+        calls.insert(1, partial(segments, wh, req))
     return parallel(calls)
 
 
@@ -121,9 +122,10 @@ TOPIC = Topic(
     breakdowns=("grade_level", "school", "district", "group"), default_breakdown="grade_level",
     sections=(
         Section("compare", "Who has favorites",
-                text="Have students favorited a college, a career, a major?"),
+                text="Have students favorited a college, a career, a major?", half=True),
         Section("view", "What students favorite", view=kind_panels, choices=tuple(KINDS),
-                choice_label="Most favorited", key="kind"),
+                choice_label="Most favorited", key="kind", half=True,
+                more="Kinds of college and the weekly trend"),
     ),
     cards_per_row=3,
 )

@@ -55,9 +55,18 @@ class Panel:
     table: pd.DataFrame
     fig: go.Figure | None = None
     note: str | None = None
+    narrow: pd.DataFrame | None = None
+    """What the Chart tab shows instead of ``fig`` on a narrow screen, where the figure
+    cannot be read (a heat map of 21 districts by 8 groups at 400 px): the same cells as a
+    grid, scrolled inside itself, never the page."""
 
 
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ccgi-topics")
+
+
+def _day(d: date) -> str:
+    """A drop's date as the page header writes it: "Dec 4, 2026" (no leading zero)."""
+    return f"{d:%b} {d.day}, {d.year}"
 
 
 def parallel(calls: Sequence[Callable[[], Any]]) -> list[Any]:
@@ -280,7 +289,8 @@ def _weekly_subtitle(frame: pd.DataFrame, m: metrics.Metric) -> str | None:
     den = last["denominator"]
     if den is None or pd.isna(den):
         return None
-    return f"Rates of {format_size(den)} {m.noun} at the drop of {last['drop_date']:%b %d, %Y}"
+    return (f"Rates of {format_size(den)} {m.noun} at the drop of "
+            f"{_day(last['drop_date'])}")
 
 
 def trends(wh: Warehouse, req: Request, metric_id: str,
@@ -457,7 +467,7 @@ def senior_funnel(wh: Warehouse, req: Request) -> Panel:
     fig = charts.funnel_chart(
         frame, "How far along are the seniors?",
         subtitle=f"Of {format_size(seniors)} seniors"
-                 + (f", drop of {drop:%b %d, %Y}" if drop else ""))
+                 + (f", drop of {_day(drop)}" if drop else ""))
     return Panel(name, table, fig, FUNNEL_CAPTION)
 
 

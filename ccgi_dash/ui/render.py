@@ -18,7 +18,7 @@ import streamlit as st
 
 from ccgi_dash import status, views
 from ccgi_dash.datasets import DIMENSIONS, SUBGROUP_DIMENSIONS
-from ccgi_dash.privacy import to_csv_bytes
+from ccgi_dash.privacy import EMPTY_GROUP, SUPPRESSED, to_csv_bytes
 from ccgi_dash.store import DataDir
 from ccgi_dash.tables import for_download, styled
 from ccgi_dash.ui import data
@@ -196,8 +196,12 @@ def _card_help(card: Headline, pace: views.CardPace | None = None) -> str:
 
 
 def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
-                    note: str | None = None) -> None:
-    """A chart with the table behind it one click away, and a CSV of exactly that table."""
+                    note: str | None = None, narrow: pd.DataFrame | None = None) -> None:
+    """A chart with the table behind it one click away, and a CSV of exactly that table.
+
+    ``narrow``: a grid the Chart tab shows instead of the figure on a narrow screen (below
+    640 px, ``theme``), where the figure's cells could not be read; it scrolls inside
+    itself, never the page."""
     from ccgi_dash.ui import drill
 
     key = slug(name)
@@ -209,6 +213,14 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
             st.caption(note or "Nothing to chart for this selection; the table lists it.")
         elif drill.level_of(name):  # "by district"/"by school": a click drills down
             drill.plot(fig, name, f"chart-{key}", PLOTLY_CONFIG)
+        elif narrow is not None:
+            with st.container(key=f"ccgi_wide_only-{key}"):
+                st.plotly_chart(fig, config=PLOTLY_CONFIG, key=f"chart-{key}")
+            with st.container(key=f"ccgi_narrow_only-{key}"):
+                st.caption("On a screen this narrow, the chart's cells as a grid (swipe the "
+                           "grid sideways for more groups):")
+                st.dataframe(narrow, hide_index=True, key=f"narrow-{key}",
+                             height=list_height(len(narrow)))
         else:
             st.plotly_chart(fig, config=PLOTLY_CONFIG, key=f"chart-{key}")
     with table_tab:
@@ -216,6 +228,12 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
     if note and fig is not None:
         st.caption(note)
     download(table, name)
+
+
+def halves() -> list:
+    """Two columns of the page's width for two charts of its main story side by side (so
+    the story fits in about two screens at 1440x900); on a narrow screen they stack."""
+    return st.columns(2, gap="medium")
 
 
 def numbers_table(table: pd.DataFrame, key: str, *, tall: bool = False) -> None:
@@ -265,10 +283,50 @@ def download(table: pd.DataFrame, name: str, label: str = "Download CSV", *,
                        key=f"dl-{slug(name)}", icon=":material/download:", on_click="ignore")
 
 
-def suppression_note(threshold: int) -> str:
-    return (f"`*` hidden to protect privacy: the group has 1 to {threshold - 1} students, or "
-            "hiding it keeps another hidden number from being worked out by subtraction. "
-            "`--` no students in the group.")
+def suppression_note(threshold: int, *, hidden: bool = True, empty: bool = True) -> str:
+    """What ``*`` and ``--`` mean, for the marks a page shows (``hidden``: a ``*``,
+    ``empty``: a ``--``); empty when it shows neither. The asterisk is escaped: a caption is
+    markdown, and a bare or code-span ``*`` reads as a dot in the caption's small type."""
+    parts = []
+    if hidden:
+        parts.append(f"\u201c\\*\u201d: hidden to protect privacy, the group has 1 to "
+                     f"{threshold - 1} students, or hiding it keeps another hidden number "
+                     "from being worked out by subtraction.")
+    if empty:
+        parts.append("\u201c\\-\\-\u201d: no students in the group.")
+    return " ".join(parts)
+
+
+def note_for(threshold: int, shown: Sequence[object], cards: Sequence[Headline] = ()) -> None:
+    """The suppression note under a page that is not a declared topic (the Overview), for
+    the marks its cards and panels (anything with ``table`` and ``fig``) show."""
+    marks: set[str] = {SUPPRESSED for c in cards if c.suppressed or c.county_suppressed}
+    for p in shown:
+        marks |= marks_in(getattr(p, "table", None), getattr(p, "fig", None))
+    note = suppression_note(threshold, hidden=SUPPRESSED in marks, empty=EMPTY_GROUP in marks)
+    if note:
+        st.caption(note)
+
+
+def marks_in(table: pd.DataFrame | None, fig: go.Figure | None = None) -> set[str]:
+    """Which of the marks ``*`` (hidden) and ``--`` (no students) a table's cells or a
+    figure's value labels hold: the suppression note explains only what is on screen."""
+    marks = {SUPPRESSED, EMPTY_GROUP}
+    found: set[str] = set()
+    if table is not None and len(table):
+        for col in table.columns:
+            values = table[col]
+            if not pd.api.types.is_numeric_dtype(values):  # text: object or string dtype
+                found |= marks & set(values.dropna().map(str).unique())
+    if fig is not None:
+        for trace in fig.data:
+            text = getattr(trace, "text", None)
+            if text is None or isinstance(text, str):
+                continue
+            for item in text:
+                cells = item if isinstance(item, list | tuple) else [item]
+                found |= marks & {str(c) for c in cells}
+    return found
 
 
 BY_GROUP = "group"

@@ -11,6 +11,11 @@ Why each rule is here:
   side by side there, with a smaller value and tighter padding; titles and values wrap
   instead of being cut off ("91,6").
 * **No sideways scrolling**: long words (school names) wrap.
+* **A grid for a figure too wide for a phone** (the Equity heat map): below 640 px the
+  figure's container is hidden and a grid of the same cells shown (``render.chart_and_table``
+  ``narrow``); the grid scrolls inside itself, the page never sideways.
+* **Two screens** (issue 11): Streamlit pads the page with 6rem above and 10rem below; 3.5rem
+  above (clear of the header bar) and 3rem below give that room back to the page's story.
 
 Only fixed CSS, no data, goes through ``st.html``.
 """
@@ -39,10 +44,17 @@ CSS = f"""
 }}
 [data-testid="stMarkdownContainer"] p {{ overflow-wrap: anywhere; }}
 .st-key-ccgi_close_sidebar {{ display: none !important; }}
+[data-testid="stMainBlockContainer"] {{
+  padding-top: 3.5rem !important;
+  padding-bottom: 3rem !important;
+}}
 .st-key-ccgi_cards [data-testid="stVerticalBlockBorderWrapper"] [data-testid="stVerticalBlock"] {{
   gap: 0.4rem !important;
 }}
+[class*="st-key-ccgi_narrow_only-"] {{ display: none !important; }}
 @media (max-width: 640px) {{
+  [class*="st-key-ccgi_wide_only-"] {{ display: none !important; }}
+  [class*="st-key-ccgi_narrow_only-"] {{ display: flex !important; }}
   .st-key-ccgi_cards [data-testid="stHorizontalBlock"] {{
     flex-wrap: wrap !important;
     gap: 0.5rem !important;
@@ -50,7 +62,8 @@ CSS = f"""
   .st-key-ccgi_cards [data-testid="stColumn"] {{
     min-width: calc(50% - 0.25rem) !important;
     width: calc(50% - 0.25rem) !important;
-    flex: 1 1 calc(50% - 0.25rem) !important;
+    max-width: calc(50% - 0.25rem) !important;
+    flex: 0 0 calc(50% - 0.25rem) !important;
   }}
   .st-key-ccgi_cards [data-testid="stVerticalBlockBorderWrapper"],
   .st-key-ccgi_cards [data-testid="stVerticalBlock"] {{

@@ -8,13 +8,17 @@ catalogue; the sections a topic declares say what else it shows.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import streamlit as st
 
 from ccgi_dash import goals, metrics
 from ccgi_dash.datasets import DIMENSIONS, SUBGROUP_DIMENSIONS
+from ccgi_dash.privacy import EMPTY_GROUP, SUPPRESSED
 from ccgi_dash.topics import Section, Topic, panels
 from ccgi_dash.ui import data, page, render
 from ccgi_dash.ui.session import PageContext
+from ccgi_dash.views import Headline
 
 
 def _title(metric_id: str) -> str:
@@ -33,8 +37,36 @@ def _choices(topic: Topic, ctx: PageContext) -> list[str]:
             or topic.default_breakdown is None]
 
 
-def _show(panel: panels.Panel) -> None:
-    render.chart_and_table(panel.fig, panel.table, panel.name, note=panel.note)
+class Drawn:
+    """What a page has drawn so far, for the suppression note: which of its marks (``*``
+    hidden, ``--`` no students) appear in a card, a table or a chart of the page."""
+
+    def __init__(self) -> None:
+        self.marks: set[str] = set()
+
+    def cards(self, cards: Sequence[Headline]) -> None:
+        for c in cards:
+            if c.suppressed or c.county_suppressed:
+                self.marks.add(SUPPRESSED)
+            if c.text == EMPTY_GROUP:
+                self.marks.add(EMPTY_GROUP)
+
+    def panel(self, panel: panels.Panel) -> None:
+        self.marks |= render.marks_in(panel.table, panel.fig)
+
+
+def _show(panel: panels.Panel, drawn: Drawn) -> None:
+    drawn.panel(panel)
+    render.chart_and_table(panel.fig, panel.table, panel.name, note=panel.note,
+                           narrow=panel.narrow)
+
+
+def _note(drawn: Drawn, ctx: PageContext) -> None:
+    """The suppression note, only where the page shows a ``*`` or a ``--``."""
+    note = render.suppression_note(ctx.threshold, hidden=SUPPRESSED in drawn.marks,
+                                   empty=EMPTY_GROUP in drawn.marks)
+    if note:
+        st.caption(note)
 
 
 def render_topic(topic: Topic) -> None:
@@ -48,30 +80,64 @@ def render_topic(topic: Topic) -> None:
     people = data.view(panels.population, req, measures)
     if render.no_students(people, topic.noun):
         return
-    render.headline_cards(data.view(panels.headlines, req, measures),
-                          per_row=topic.cards_per_row, ctx=ctx)
-    metric_id = measures[0]
-    if topic.picks_measure:
+    drawn = Drawn()
+    cards = data.view(panels.headlines, req, measures)
+    drawn.cards(cards)
+    render.headline_cards(cards, per_row=topic.cards_per_row, ctx=ctx)
+    sections = topic.sections
+
+    def pick() -> str:
         key = topic.key if topic.key in measures else measures[0]
-        metric_id = st.selectbox("Measure", measures, index=measures.index(key),
-                                 format_func=_title, key=f"{topic.id}_measure", width=420)
-    for section in topic.sections:
-        if section.detail:
-            # a detail below the page's main story: folded, one click away
-            with st.expander(section.title or "Details"):
-                if section.caption:
-                    st.caption(section.caption)
-                _section(topic, section, ctx, metric_id)
+        return st.selectbox("Measure (both charts)" if paired else "Measure", measures,
+                            index=measures.index(key), format_func=_title,
+                            key=f"{topic.id}_measure", width=420)
+
+    # a page opening on two charts side by side asks for the measure in the left one, level
+    # with the right one's "Break down by": the pickers share a row, the charts another
+    paired = len(sections) > 1 and sections[0].half and sections[1].half
+    metric_id = measures[0]
+    if topic.picks_measure and not paired:
+        metric_id = pick()
+    picker = pick if topic.picks_measure and paired else None
+    i = 0
+    while i < len(sections):
+        section = sections[i]
+        if section.half and i + 1 < len(sections) and sections[i + 1].half:
+            # two charts of the main story side by side (stacked on a narrow screen)
+            for col, s in zip(st.columns(2, gap="medium"), sections[i:i + 2], strict=True):
+                with col:
+                    metric_id = _block(topic, s, ctx, metric_id, drawn, picker)
+                picker = None
+            i += 2
             continue
-        if section.title:
-            st.subheader(section.title)
-        if section.caption:
-            st.caption(section.caption)
-        _section(topic, section, ctx, metric_id)
-    st.caption(render.suppression_note(ctx.threshold))
+        metric_id = _block(topic, section, ctx, metric_id, drawn)
+        i += 1
+    _note(drawn, ctx)
 
 
-def _section(topic: Topic, section: Section, ctx: PageContext, metric_id: str) -> None:
+def _block(topic: Topic, section: Section, ctx: PageContext, metric_id: str,
+           drawn: Drawn, picker: Callable[[], str] | None = None) -> str:
+    """One section under its subheader, or folded in an expander when it is a detail;
+    ``picker`` (the measure's) is drawn under the subheader. Returns the measure."""
+    if section.detail:
+        # a detail below the page's main story: folded, one click away
+        with st.expander(section.title or "Details"):
+            if section.caption:
+                st.caption(section.caption)
+            _section(topic, section, ctx, metric_id, drawn)
+        return metric_id
+    if section.title:
+        st.subheader(section.title)
+    if section.caption:
+        st.caption(section.caption)
+    if picker is not None:
+        metric_id = picker()
+    _section(topic, section, ctx, metric_id, drawn)
+    return metric_id
+
+
+def _section(topic: Topic, section: Section, ctx: PageContext, metric_id: str,
+             drawn: Drawn) -> None:
     req = ctx.request
     measures = topic.measures
     if section.kind == "trends":
@@ -82,21 +148,21 @@ def _section(topic: Topic, section: Section, ctx: PageContext, metric_id: str) -
             goal = goals.goal_for(ctx.settings, metric_id, drop,
                                   goals.single_district(req.scope, req.filters))
         for p in data.view(panels.trends, req, metric_id, marks, goal):
-            _show(p)
+            _show(p, drawn)
     elif section.kind == "breakdown":
         dim = render.breakdown_picker(_choices(topic, ctx), _default_breakdown(topic, ctx),
                                       topic.id, group_width=420)
-        _show(data.view(panels.breakdown, req, metric_id, dim))
+        _show(data.view(panels.breakdown, req, metric_id, dim), drawn)
     elif section.kind == "compare":
         dim = render.breakdown_picker(_choices(topic, ctx), _default_breakdown(topic, ctx),
                                       topic.id)
-        _show(data.view(panels.compare, req, measures, dim, section.text))
+        _show(data.view(panels.compare, req, measures, dim, section.text), drawn)
     elif section.kind == "side_by_side":
         shown = data.view(panels.this_year_and_last, req, measures)
         cols = st.columns(min(2, len(shown)) or 1)
         for i, p in enumerate(shown):
             with cols[i % len(cols)]:
-                _show(p)
+                _show(p, drawn)
     elif section.kind == "view":
         args = ()
         if section.choices:
@@ -105,14 +171,19 @@ def _section(topic: Topic, section: Section, ctx: PageContext, metric_id: str) -
                                           required=True, default=section.choices[0])
             args = (choice or section.choices[0],)
         result = data.view(section.view, req, *args)
-        for p in result if isinstance(result, list) else [result]:
-            _show(p)
+        shown = result if isinstance(result, list) else [result]
+        for p in shown[:1] if section.more else shown:
+            _show(p, drawn)
+        if section.more and len(shown) > 1:
+            with st.expander(section.more):
+                for p in shown[1:]:
+                    _show(p, drawn)
     elif section.kind == "leaderboard":
         board = data.view(section.view, req, ctx.settings)
         tier = st.segmented_control(section.choice_label, board.tiers,
                                     key=f"{topic.id}_{section.key}",
                                     default=board.tiers[0] if board.tiers else None)
-        _show(board.panel(tier))
+        _show(board.panel(tier), drawn)
         st.caption(board.caption)
         render.download(board.table, "fafsa-cadaa-leaderboard-all-tiers",
                         "Download all tiers (CSV)")
@@ -139,9 +210,23 @@ def _equity(topic: Topic, ctx: PageContext) -> None:
     people = data.view(panels.population, req, (metric_id,))
     if render.no_students(people, metrics.metric(metric_id).noun):
         return
-    render.headline_cards(data.view(panels.headlines, req, (metric_id,)),
-                          per_row=topic.cards_per_row, ctx=ctx)
+    drawn = Drawn()
+    cards = data.view(panels.headlines, req, (metric_id,))
+    drawn.cards(cards)
+    render.headline_cards(cards, per_row=topic.cards_per_row, ctx=ctx)
     for section in topic.sections:
-        for p in data.view(section.view, req, metric_id, dim):
-            _show(p)
-    st.caption(render.suppression_note(ctx.threshold))
+        shown = list(data.view(section.view, req, metric_id, dim))
+        main, rest = (shown[:2], shown[2:]) if section.more else (shown, [])
+        if section.half and len(main) == 2:
+            # the gap and its trend side by side (stacked on a narrow screen)
+            for col, p in zip(st.columns(2, gap="medium"), main, strict=True):
+                with col:
+                    _show(p, drawn)
+        else:
+            for p in main:
+                _show(p, drawn)
+        if rest:
+            with st.expander(section.more):
+                for p in rest:
+                    _show(p, drawn)
+    _note(drawn, ctx)
