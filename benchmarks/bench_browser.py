@@ -343,7 +343,7 @@ async def phase_shots(browser: Any, server: kit.Server, folder: Path) -> list[st
                 await kit.enter_demo(page, server.url, leader)
                 who = "leader" if leader else "coordinator"
                 for title in await kit.nav_titles(page):
-                    nav = page.locator('[data-testid="stSidebarNav"]').get_by_text(
+                    nav = page.locator(".st-key-ccgi_nav").get_by_text(
                         title, exact=True)
                     opener = page.locator('[data-testid="stExpandSidebarButton"]')
                     if await opener.count() and await opener.first.is_visible():  # closed

@@ -269,20 +269,25 @@ async def enter_demo(page: Any, url: str, leader: bool) -> str:
                 name = ""
         persona = f"leader of {name or 'the first district offered'}"
     await door.click()
-    await page.locator('[data-testid="stSidebarNav"]').wait_for()
+    await page.locator(".st-key-ccgi_nav").wait_for(state="attached")
     await page.locator("h1").first.wait_for()
     await settled(page)
     return persona
 
 
 async def nav_titles(page: Any) -> list[str]:
-    texts = await page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
-    return [t.strip().splitlines()[-1].strip() for t in texts]
+    """The navigation's page titles (links drawn with st.page_link in the sidebar, which may
+    be collapsed on a narrow screen: attached, not necessarily visible)."""
+    links = page.locator(".st-key-ccgi_nav a")
+    await links.first.wait_for(state="attached")
+    texts = await page.locator(
+        '.st-key-ccgi_nav a [data-testid="stMarkdownContainer"]').all_text_contents()
+    return [t.strip() for t in texts]
 
 
 async def open_page(page: Any, title: str) -> float | None:
     """Click ``title`` in the navigation; the seconds until the page settled."""
-    link = page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True)
+    link = page.locator(".st-key-ccgi_nav").get_by_text(title, exact=True)
     await close_lists(page)
     return await timed(page, lambda: link.first.click())
 
