@@ -38,22 +38,27 @@ _NO_COMPLEMENT = {"drop_date", "county"}
 """Dimensions whose values are not parts of a shown total (trend points, the one county)."""
 
 
-def _partitions(frame: pd.DataFrame, by: Sequence[str]) -> list[pd.Index]:
-    """Groups of rows that are parts of one total somewhere in the product.
-
-    For each breakdown dimension, the parts along it (all other dimensions held fixed) add up
-    to a total shown elsewhere; schools are also parts of their district's total.
-    """
-    out: list[pd.Index] = []
+def _kinds(frame: pd.DataFrame, by: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """The kinds of partition of a view: (the dimension the parts run along, the columns
+    held fixed). For each breakdown dimension, the parts along it (all other dimensions held
+    fixed) add up to a total shown elsewhere; schools are also parts of their district's."""
+    out: list[tuple[str, list[str]]] = []
     by = list(by)
     for i, dim in enumerate(by):
         if dim in _NO_COMPLEMENT:
             continue
         others = [d for j, d in enumerate(by) if j != i]
-        keys = list(others)
         if dim == "school" and "school_district" in frame:
-            out.extend(_grouped(frame, [*keys, "school_district"]))
-        out.extend(_grouped(frame, keys))
+            out.append((dim, [*others, "school_district"]))
+        out.append((dim, others))
+    return out
+
+
+def _partitions(frame: pd.DataFrame, by: Sequence[str]) -> list[pd.Index]:
+    """Groups of rows that are parts of one total somewhere in the product (``_kinds``)."""
+    out: list[pd.Index] = []
+    for _, cols in _kinds(frame, by):
+        out.extend(_grouped(frame, cols))
     return out
 
 
@@ -85,11 +90,9 @@ def suppress(frame: pd.DataFrame, by: Sequence[str], threshold: int,
     parts = _partitions(out, by)
     # A row alone in one of its partitions equals a total another view shows (a district's
     # only school is the district): hiding it as a complement would hide nothing, so such
-    # rows are picked only when no other candidate is left.
-    alone = pd.Series(False, index=out.index)
-    for idx in parts:
-        if len(idx) == 1:
-            alone.loc[idx] = True
+    # rows are picked only when no other candidate is left (and then the coarser view hides
+    # the total they were to protect: ``_unprotected``).
+    alone = _alone(sizes, parts)
     changed = True
     while changed:
         changed = False
@@ -115,6 +118,117 @@ def suppress(frame: pd.DataFrame, by: Sequence[str], threshold: int,
         if col in out:
             out[col] = out[col].astype("object").where(~hidden, None)
     return out
+
+
+def _alone(sizes: pd.Series, parts: list[pd.Index]) -> pd.Series:
+    """Rows that are the only one with students in one of their partitions: such a row
+    equals that partition's total, a cell another (coarser) view shows."""
+    alone = pd.Series(False, index=sizes.index)
+    for idx in parts:
+        with_students = idx[(sizes.loc[idx] > 0).to_numpy()]
+        if len(idx) == 1:
+            alone.loc[idx] = True
+        elif len(with_students) == 1:
+            alone.loc[with_students] = True
+    return alone
+
+
+def _canonical(by: Sequence[str]) -> list[str]:
+    """A breakdown's dimensions in the catalogue's order: ``district x gender`` and
+    ``gender x district`` are one table, so they are suppressed as one (same partitions in
+    the same order, rows in the same order, hence the same complements)."""
+    from ccgi_dash.datasets import DIMENSIONS
+
+    order = {d: i for i, d in enumerate(DIMENSIONS)}
+    return sorted(by, key=lambda d: order.get(d, len(order)))
+
+
+def _suppress_canonical(frame: pd.DataFrame, by: Sequence[str], threshold: int,
+                        force: pd.Series | None = None) -> pd.DataFrame:
+    """``suppress`` on the rows sorted by the canonical breakdown, returned in the frame's
+    own order: the result does not depend on how a caller ordered the dimensions."""
+    dims = _canonical(by)
+    if frame.empty or not dims:
+        return suppress(frame, dims, threshold, force=force)
+    keys = pd.DataFrame({d: frame[d].astype(str) for d in dims}, index=frame.index)
+    order = keys.sort_values(dims, kind="stable").index
+    out = suppress(frame.loc[order], dims, threshold,
+                   force=None if force is None else force.loc[order])
+    return out.loc[frame.index]
+
+
+def _complementable() -> tuple[str, ...]:
+    from ccgi_dash.datasets import DIMENSIONS
+
+    return tuple(d for d in DIMENSIONS if d not in _NO_COMPLEMENT)
+
+
+def _finer(by: Sequence[str]) -> list[tuple[list[str], list[str]]]:
+    """The finer views whose partitions add up to a cell of ``by``: (the finer breakdown,
+    the finer columns that name the cell of ``by``, in ``by``'s order, ``school_district``
+    standing for ``district``).
+
+    Only finer views with two kinds of partition are listed: a row can be alone (equal to
+    another view's cell) only in a view whose rows are parts of two totals, and only there
+    can a partition be left with complements that another view shows (``_unprotected``).
+    The district x school relation counts as a second kind (schools add up to districts).
+    """
+    by = list(by)
+    comp = [d for d in by if d not in _NO_COMPLEMENT]
+    out: list[tuple[list[str], list[str]]] = []
+    if "district" in by:
+        fine = ["school" if d == "district" else d for d in by]
+        out.append((fine, ["school_district" if d == "district" else d for d in by]))
+    if len(by) == 1 and comp:
+        pair = {"district": "school", "school": "district"}.get(by[0])
+        for x in _complementable():
+            if x not in (by[0], pair):
+                out.append(([by[0], x], [by[0]]))
+    elif len(by) == 1 or not by:
+        out.append(([*by, "school"], list(by)))
+    return out
+
+
+def _unprotected(frame: pd.DataFrame, by: Sequence[str], keys: list[str],
+                 threshold: int) -> set[tuple]:
+    """Cells of the coarser view whose finer partition (rows of ``frame`` sharing
+    ``keys``) the plain cell rule cannot protect with complements no other view
+    shows: those cells must be hidden in the coarser view too.
+
+    ``frame`` holds the raw counts of the finer view. After ``suppress`` on it, a hidden row
+    that is not small itself (hidden only as a complement) and is the only row with students
+    in some partition can be read off that partition's total in another view (a district
+    whose only student group is g is the district's total). Counting such rows as shown,
+    what is left hidden in the partition must be none, or two or more rows of at least
+    ``threshold`` students together; otherwise the partition's total, shown beside the
+    visible parts, gives the hidden part away. Decided from raw counts with the plain
+    rule, so the coarser view never asks a finer view's suppressed result (no circle)."""
+    if frame.empty:
+        return set()
+    by = _canonical(by)
+    sup = _suppress_canonical(frame, by, threshold)
+    sizes = frame["denominator"].fillna(0).astype("int64")
+    hidden = sup["suppressed"].astype(bool)
+    small = (sizes >= 1) & (sizes < threshold)
+    # a complement that is the only row with students of some partition (this one
+    # included) is that partition's total: readable, it protects nothing
+    readable = _alone(sizes, _partitions(frame, by))
+    strong = hidden & (small | ~readable)
+    out: set[tuple] = set()
+    groups = (_grouped_items(frame, keys) if keys else [((), frame.index)])
+    for key, idx in groups:
+        s = strong.loc[idx]
+        if not s.any():
+            continue
+        if int(s.sum()) == 1 or int(sizes.loc[idx][s].sum()) < threshold:
+            out.add(key)
+    return out
+
+
+def _grouped_items(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, pd.Index]]:
+    grouper = keys[0] if len(keys) == 1 else keys
+    return [((k,) if len(keys) == 1 else tuple(k), idx) for k, idx in
+            frame.groupby(grouper, dropna=False, sort=False).groups.items()]
 
 
 KEY_COLUMNS = ("county", "district", "school", "grade_level", "drop_date")
@@ -187,14 +301,60 @@ def suppress_metric(wh: Warehouse, request: Request, metric_id: str, by: Sequenc
         else:
             force = pd.Series([bool(parent["suppressed"].iloc[0])] * len(frame),
                               index=frame.index)
-    lone = _lone_hidden(wh, request, metric_id, by, frame)
-    out = suppress(frame, by, request.threshold,
-                   force=lone if force is None else (force | lone))
+    lone = _lone_hidden(wh, request, metric_id, by, frame) | _from_finer(
+        wh, request, metric_id, by, frame)
+    out = _suppress_canonical(frame, by, request.threshold,
+                              force=lone if force is None else (force | lone))
     hide_pop = force if force is not None else pd.Series(False, index=out.index)
     out["population_hidden"] = hide_pop.reindex(out.index, fill_value=False).astype(bool)
     if out["population_hidden"].any():
         out["denominator"] = out["denominator"].astype("object").where(
             ~out["population_hidden"], None)
+    return out
+
+
+def _raw_view(wh: Warehouse, request: Request, metric_id: str,
+              by: Sequence[str]) -> pd.DataFrame:
+    """A finer view's raw counts (``metrics.compute``), remembered like ``_suppressed_view``
+    (the by-group and by-district views of one page share most of their finer views)."""
+    from ccgi_dash import metrics
+
+    key = ("raw", id(metrics.METRICS), request, metric_id, tuple(by))
+    with _VIEWS_LOCK:
+        memo = _VIEWS.setdefault(wh, OrderedDict())
+        if key in memo:
+            memo.move_to_end(key)
+            return memo[key]
+    frame = metrics.compute(wh, request.scope, metric_id, by, request.filters, request.as_of)
+    with _VIEWS_LOCK:
+        memo[key] = frame
+        while len(memo) > _VIEWS_PER_WAREHOUSE:
+            memo.popitem(last=False)
+    return frame
+
+
+def _from_finer(wh: Warehouse, request: Request, metric_id: str, by: list[str],
+                frame: pd.DataFrame) -> pd.Series:
+    """Rows of a view to hide because they are the total of a finer view's partition that
+    the finer view cannot protect (``_unprotected``): a district x gender view whose only
+    possible complement for a hidden "Not reported" cell is a district made of "Not
+    reported" students alone (that district's total, shown in the district view) makes the
+    by-gender view hide the "Not reported" total; that view's own complementary suppression
+    then runs as usual. Decided from the finer view's raw counts: never from its
+    suppressed result, which asks this view (``_lone_hidden``)."""
+    out = pd.Series(False, index=frame.index)
+    if frame.empty:
+        return out
+    for fine_by, keys in _finer(by):
+        fine = _raw_view(wh, request, metric_id, fine_by)
+        flagged = _unprotected(fine, fine_by, keys, request.threshold)
+        if not flagged:
+            continue
+        if not by:
+            out[:] = () in flagged
+            continue
+        cells = list(zip(*(frame[d] for d in by), strict=True))
+        out |= pd.Series([c in flagged for c in cells], index=frame.index)
     return out
 
 
@@ -218,9 +378,8 @@ def _lone_hidden(wh: Warehouse, request: Request, metric_id: str, by: list[str],
             coarse, group = others, others
         else:
             continue
-        counts = frame.groupby(group[0] if len(group) == 1 else group, sort=False,
-                               dropna=False)[dim].transform("size")
-        lone = counts == 1
+        sizes = frame["denominator"].fillna(0).astype("int64")
+        lone = _alone(sizes, _grouped(frame, group))
         if not lone.any():
             continue
         view = _suppressed_view(wh, request, metric_id, coarse)
