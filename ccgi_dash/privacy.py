@@ -21,7 +21,7 @@ import math
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -189,20 +189,22 @@ def _finer(by: Sequence[str]) -> list[tuple[list[str], list[str]]]:
     return out
 
 
-def _unprotected(frame: pd.DataFrame, by: Sequence[str], keys: list[str],
-                 threshold: int) -> set[tuple]:
+def _unprotected(frame: pd.DataFrame, by: Sequence[str], keys: list[str], threshold: int,
+                 plain_hidden: Callable[[list[str]], set[tuple]]) -> set[tuple]:
     """Cells of the coarser view whose finer partition (rows of ``frame`` sharing
     ``keys``) the plain cell rule cannot protect with complements no other view
     shows: those cells must be hidden in the coarser view too.
 
     ``frame`` holds the raw counts of the finer view. After ``suppress`` on it, a hidden row
     that is not small itself (hidden only as a complement) and is the only row with students
-    in some partition can be read off that partition's total in another view (a district
-    whose only student group is g is the district's total). Counting such rows as shown,
-    what is left hidden in the partition must be none, or two or more rows of at least
-    ``threshold`` students together; otherwise the partition's total, shown beside the
-    visible parts, gives the hidden part away. Decided from raw counts with the plain
-    rule, so the coarser view never asks a finer view's suppressed result (no circle)."""
+    in some partition equals that partition's total, a cell of another view (a district
+    whose only student group is g is the district's total); where that view shows the cell
+    (``plain_hidden``: the cells the plain rule hides in the view of the given columns), the
+    row can be read there. Counting such rows as shown, what is left hidden in the partition
+    must be none, or two or more rows of at least ``threshold`` students together; otherwise
+    the partition's total, shown beside the visible parts, gives the hidden part away.
+    Decided from raw counts with the plain rule, so the coarser view never asks a finer
+    view's suppressed result (no circle)."""
     if frame.empty:
         return set()
     by = _canonical(by)
@@ -210,10 +212,17 @@ def _unprotected(frame: pd.DataFrame, by: Sequence[str], keys: list[str],
     sizes = frame["denominator"].fillna(0).astype("int64")
     hidden = sup["suppressed"].astype(bool)
     small = (sizes >= 1) & (sizes < threshold)
-    # a complement that is the only row with students of some partition (this one
-    # included) is that partition's total: readable, it protects nothing
-    readable = _alone(sizes, _partitions(frame, by))
-    strong = hidden & (small | ~readable)
+    readable = pd.Series(False, index=frame.index)
+    for _, cols in _kinds(frame, by):
+        alone = _alone(sizes, _grouped(frame, cols)) & hidden & ~small
+        if not alone.any():
+            continue
+        there = plain_hidden(cols)
+        cells = (list(zip(*(frame[c] for c in cols), strict=True)) if cols
+                 else [()] * len(frame))
+        shown = pd.Series([c not in there for c in cells], index=frame.index)
+        readable |= alone & shown
+    strong = hidden & ~readable
     out: set[tuple] = set()
     groups = (_grouped_items(frame, keys) if keys else [((), frame.index)])
     for key, idx in groups:
@@ -345,9 +354,22 @@ def _from_finer(wh: Warehouse, request: Request, metric_id: str, by: list[str],
     out = pd.Series(False, index=frame.index)
     if frame.empty:
         return out
+    def plain_hidden(cols: list[str]) -> set[tuple]:
+        """Cells the plain rule hides in the view of ``cols`` (``school_district`` read as
+        ``district``), keyed in ``cols``' order."""
+        view = ["district" if c == "school_district" else c for c in cols]
+        raw = _raw_view(wh, request, metric_id, view)
+        if raw.empty:
+            return set()
+        sup = _suppress_canonical(raw, view, request.threshold)
+        rows = sup[sup["suppressed"].astype(bool)]
+        if not view:
+            return {()} if len(rows) else set()
+        return set(zip(*(rows[c] for c in view), strict=True))
+
     for fine_by, keys in _finer(by):
         fine = _raw_view(wh, request, metric_id, fine_by)
-        flagged = _unprotected(fine, fine_by, keys, request.threshold)
+        flagged = _unprotected(fine, fine_by, keys, request.threshold, plain_hidden)
         if not flagged:
             continue
         if not by:
