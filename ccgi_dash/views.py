@@ -116,6 +116,14 @@ class CountyRequest(Request):
     own: tuple[str, ...] = ()
 
 
+def county_withheld_note(frame: pd.DataFrame | None) -> str | None:
+    """The sentence a chart adds when its county line or bar is withheld (any cell of the
+    county's frame, ``withheld_from_comparison``), else None."""
+    if frame is None or "county_withheld" not in frame or not frame["county_withheld"].any():
+        return None
+    return COUNTY_WITHHELD[0].upper() + COUNTY_WITHHELD[1:] + "."
+
+
 def withheld_from_comparison(wh: Warehouse, creq: CountyRequest, metric_id: str,
                              by: Sequence[str], frame: pd.DataFrame) -> pd.Series:
     """THE rule of every county comparison: which cells of the county's view ``frame``

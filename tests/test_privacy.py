@@ -92,9 +92,13 @@ def test_two_districts_the_county_comparison_is_withheld_in_every_data_function(
         compare = panels.compare(wh, req, ["account_registered", "active_30d"], "gender",
                                  "Accounts by gender")
         assert views.COUNTY_WITHHELD in (compare.note or "")
-        trend_panel = equity.group_trend(wh, req, "aid_submitted", "gender")
-        assert trend_panel.fig is None or all(
-            "County" not in (t.name or "") for t in trend_panel.fig.data)
+        said = "County not shown: it would reveal another district's figures."
+        for panel in (panels.breakdown(wh, req, "account_registered", "gender"),
+                      panels.weekly(wh, req, "account_registered"),
+                      equity.group_trend(wh, req, "account_registered", "gender")):
+            assert said in (panel.note or ""), panel.name
+            assert panel.fig is not None
+            assert all("county" not in str(t.name or "").lower() for t in panel.fig.data)
 
 
 def test_a_coordinator_filtering_one_district_still_sees_the_county(tmp_path):
