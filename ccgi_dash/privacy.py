@@ -419,8 +419,12 @@ def _from_finer(wh: Warehouse, request: Request, metric_id: str, by: list[str],
         return set(zip(*(rows[c] for c in view), strict=True))
 
     for fine_by, keys in _finer(by):
-        fine, hidden = _plain(wh, request, metric_id, fine_by)
-        flagged = _unprotected(fine, hidden, keys, request.threshold, plain_hidden, fine_by)
+        def unprotected(fine_by: list[str] = fine_by, keys: list[str] = keys) -> set[tuple]:
+            fine, hidden = _plain(wh, request, metric_id, fine_by)
+            return _unprotected(fine, hidden, keys, request.threshold, plain_hidden, fine_by)
+
+        flagged: set[tuple] = _memo(wh, ("unprotected", request, metric_id, tuple(fine_by),
+                                         tuple(keys)), unprotected)  # type: ignore[assignment]
         if not flagged:
             continue
         if not by:

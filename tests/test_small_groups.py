@@ -388,7 +388,7 @@ def small_drops(draw) -> tuple[dropkit.Drop, int]:
     return drop, draw(st.integers(5, 15))
 
 
-@settings(max_examples=4, deadline=None,
+@settings(max_examples=3, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(case=small_drops())
 def test_no_view_reveals_a_cell_another_hides(tmp_path_factory, case):
