@@ -208,7 +208,7 @@ def _finer(by: Sequence[str]) -> list[tuple[list[str], list[str]]]:
     by = list(by)
     comp = [d for d in by if d not in _NO_COMPLEMENT]
     out: list[tuple[list[str], list[str]]] = []
-    if "district" in by:
+    if "district" in by and "school" not in by:
         fine = ["school" if d == "district" else d for d in by]
         out.append((fine, ["school_district" if d == "district" else d for d in by]))
     if len(by) == 1 and comp:
@@ -455,6 +455,8 @@ def _lone_hidden(wh: Warehouse, request: Request, metric_id: str, by: list[str],
             coarse, group = others, others
         else:
             continue
+        if len(set(coarse)) != len(coarse):
+            continue  # school x district: a school's district is the row's own district
         sizes = frame["denominator"].fillna(0).astype("int64").to_numpy()
         lone = _alone(sizes, _grouped(frame, group))
         if not lone.any():
