@@ -358,16 +358,15 @@ def test_the_issue_case_in_the_app(tmp_path, monkeypatch):
 @st.composite
 def small_drops(draw) -> tuple[dropkit.Drop, int]:
     """A drop of 3 to 4 districts' schools with random senior classes, a-g statuses, genders
-    and foster youth, and a threshold from 5 to 15. Half of them aim at the corner of
-    complementary suppression: a one-school district whose students are all of gender "Not
-    reported", and a few "Not reported" students elsewhere."""
+    and foster youth, and a threshold from 5 to 15. Each aims at the corner of complementary
+    suppression too: a one-school district whose students are all of gender "Not reported",
+    and 1 to 6 "Not reported" students elsewhere."""
     seniors = draw(st.integers(20, 90))
     schools = (*BIG, MID, SMALL)[:draw(st.integers(3, 4))]
     drop = dropkit.make_drop(students=7 * seniors, schools=schools)
     rng = random.Random(draw(st.integers(0, 2**16)))
     cds = list({r["school_cds"] for r in drop.tables["students"]})
     weights = [draw(st.integers(1, 12)) for _ in cds]
-    corner = draw(st.booleans())
     lone = draw(st.sampled_from([s for s in schools if s in (MID, SMALL)]))
     few = draw(st.integers(1, 6))
     for row in drop.tables["students"]:
@@ -375,13 +374,12 @@ def small_drops(draw) -> tuple[dropkit.Drop, int]:
             _place(drop, row["ssid"], rng.choices(cds, weights)[0])
         row["gender"] = rng.choice("MFFFX")
         row["foster_youth"] = rng.choice(["Y", "N", "N", "N", ""])
-    if corner:
-        others = [r for r in drop.tables["students"] if r["school_cds"] != lone]
-        for row in drop.tables["students"]:
-            if row["school_cds"] == lone:
-                row["gender"] = ""
-        for row in rng.sample(others, few):
+    others = [r for r in drop.tables["students"] if r["school_cds"] != lone]
+    for row in drop.tables["students"]:
+        if row["school_cds"] == lone:
             row["gender"] = ""
+    for row in rng.sample(others, few):
+        row["gender"] = ""
     for row in drop.tables["ag_eligibility"]:
         row["uc_status"] = rng.choice(dropkit.AG)
         row["csu_status"] = rng.choice(dropkit.AG[:1] * 2 + dropkit.AG[1:])
