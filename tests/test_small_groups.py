@@ -438,3 +438,17 @@ def test_every_counted_population_is_its_parent_count(tmp_path):
                 assert int(p["numerator"].sum()) == int(got.sum())
     assert set(CHILDREN) == {"uc_eligible_applied", "csu_eligible_applied"}
     assert all(DIMENSIONS for _ in CHILDREN)
+
+
+def test_the_order_of_a_breakdowns_dimensions_does_not_change_what_is_hidden(tmp_path):
+    """``district x gender`` and ``gender x district`` are one table: the same cells are
+    hidden in both (complements included)."""
+    with loaded(tmp_path, three_districts()) as wh:
+        req = request()
+        for m in ("uc_eligible", "account_registered", "uc_eligible_applied"):
+            a = export.metric_export(wh, req, m, ("district", "gender"))
+            b = export.metric_export(wh, req, m, ("gender", "district"))
+            key = ["district", "gender"]
+            a = a.set_index(key)["suppressed"].sort_index()
+            b = b.set_index(key)["suppressed"].sort_index()
+            assert a.any() and a.equals(b), m
