@@ -257,7 +257,30 @@ def followup_counts(wh: Warehouse, request: Request) -> list[FollowUpCount]:
     in the request's view, as aggregates any role may see: a list of 1 to threshold-1
     students reads ``*``. The lists are not metrics, so ``suppress_metric`` cannot judge
     them; they go through ``privacy.suppress`` with the list as the group, the rule the
-    privacy module applies to ranked lists (counts of students, not rates)."""
+    privacy module applies to ranked lists (counts of students, not rates).
+
+    A list that is a metric's population minus its count (``FollowUp.complement_of``: no
+    account = students - accounts registered) would give that count away beside the
+    population, so it is hidden too wherever one of those metrics hides its count in the
+    view's table (primary or complementary), read as ``view_row`` reads it: the school's row
+    of the by-school view of its district, the district's row of the by-district view, or
+    the county's one row."""
+
+    def hidden_in_view(metric_id: str) -> bool:
+        filters = request.filters
+        at = replace(request, as_of=drop)
+        if filters.schools:
+            districts = tuple(sorted({s[:7] for s in filters.schools} | set(filters.districts)))
+            parent = replace(at, filters=replace(filters, districts=districts, schools=()))
+            by, rows = "school", set(filters.schools)
+        elif filters.districts:
+            parent = replace(at, filters=replace(filters, districts=()))
+            by, rows = "district", set(filters.districts)
+        else:
+            return bool(metric_export(wh, at, metric_id, ())["suppressed"].any())
+        frame = metric_export(wh, parent, metric_id, (by,))
+        return bool(frame.loc[frame[by].astype(str).isin(rows), "suppressed"].any())
+
     drop = wh.resolve(request.as_of)
     ids = list(FOLLOW_UPS)
     scope = request.scope
@@ -273,6 +296,12 @@ def followup_counts(wh: Warehouse, request: Request) -> list[FollowUpCount]:
             values = [int(v) for v in cur.execute(sql, {**fp, **sp}).fetchone()]
     frame = suppress(pd.DataFrame({"list_id": ids, "students": values}), (),
                      request.threshold, count_col="students")
+    if drop is not None and not scope.sees_nothing:
+        hidden = {m: hidden_in_view(m)
+                  for m in sorted({m for x in FOLLOW_UPS.values() for m in x.complement_of})}
+        frame["suppressed"] = [bool(s) or any(hidden[m] for m in FOLLOW_UPS[i].complement_of)
+                               for i, s in zip(frame["list_id"], frame["suppressed"],
+                                               strict=True)]
     return [FollowUpCount(i, FOLLOW_UPS[i].title,
                           None if s else int(n), bool(s))
             for i, n, s in zip(frame["list_id"], frame["students"], frame["suppressed"],

@@ -17,13 +17,15 @@ for ranked lists (counts of items, not metrics).
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -38,30 +40,51 @@ _NO_COMPLEMENT = {"drop_date", "county"}
 """Dimensions whose values are not parts of a shown total (trend points, the one county)."""
 
 
-def _partitions(frame: pd.DataFrame, by: Sequence[str]) -> list[pd.Index]:
-    """Groups of rows that are parts of one total somewhere in the product.
-
-    For each breakdown dimension, the parts along it (all other dimensions held fixed) add up
-    to a total shown elsewhere; schools are also parts of their district's total.
-    """
-    out: list[pd.Index] = []
+def _kinds(frame: pd.DataFrame, by: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """The kinds of partition of a view: (the dimension the parts run along, the columns
+    held fixed). For each breakdown dimension, the parts along it (all other dimensions held
+    fixed) add up to a total shown elsewhere; schools are also parts of their district's."""
+    out: list[tuple[str, list[str]]] = []
     by = list(by)
     for i, dim in enumerate(by):
         if dim in _NO_COMPLEMENT:
             continue
         others = [d for j, d in enumerate(by) if j != i]
-        keys = list(others)
         if dim == "school" and "school_district" in frame:
-            out.extend(_grouped(frame, [*keys, "school_district"]))
-        out.extend(_grouped(frame, keys))
+            out.append((dim, [*others, "school_district"]))
+        out.append((dim, others))
     return out
 
 
-def _grouped(frame: pd.DataFrame, keys: list[str]) -> list[pd.Index]:
-    if not keys:
-        return [frame.index]
-    grouper = keys[0] if len(keys) == 1 else keys
-    return list(frame.groupby(grouper, dropna=False, sort=False).groups.values())
+def _group_ids(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """Each row's group number when rows are grouped by ``cols`` (all one group for none)."""
+    if not cols:
+        return np.zeros(len(frame), dtype=np.int64)
+    grouper = cols[0] if len(cols) == 1 else cols
+    return frame.groupby(grouper, dropna=False, sort=False).ngroup().to_numpy()
+
+
+def _positions(ids: np.ndarray) -> list[np.ndarray]:
+    """Row positions of each group, groups in order of first appearance, rows in order."""
+    if not len(ids):
+        return []
+    order = np.argsort(ids, kind="stable")
+    bounds = [0, *(np.flatnonzero(np.diff(ids[order])) + 1).tolist(), len(order)]
+    groups = [order[a:b] for a, b in itertools.pairwise(bounds)]
+    return sorted(groups, key=lambda g: int(g[0]))
+
+
+def _partitions(frame: pd.DataFrame, by: Sequence[str]) -> list[np.ndarray]:
+    """Row positions of the groups of rows that are parts of one total somewhere in the
+    product (``_kinds``)."""
+    out: list[np.ndarray] = []
+    for _, cols in _kinds(frame, by):
+        out.extend(_positions(_group_ids(frame, cols)))
+    return out
+
+
+def _grouped(frame: pd.DataFrame, keys: list[str]) -> list[np.ndarray]:
+    return _positions(_group_ids(frame, keys))
 
 
 def suppress(frame: pd.DataFrame, by: Sequence[str], threshold: int,
@@ -78,42 +101,168 @@ def suppress(frame: pd.DataFrame, by: Sequence[str], threshold: int,
     if out.empty:
         out["suppressed"] = pd.Series(dtype=bool)
         return out
-    sizes = out[count_col].astype("int64")
-    hidden = (sizes >= 1) & (sizes < threshold)
-    if force is not None:
-        hidden = hidden | force.reindex(out.index, fill_value=False).astype(bool)
-    parts = _partitions(out, by)
-    # A row alone in one of its partitions equals a total another view shows (a district's
-    # only school is the district): hiding it as a complement would hide nothing, so such
-    # rows are picked only when no other candidate is left.
-    alone = pd.Series(False, index=out.index)
-    for idx in parts:
-        if len(idx) == 1:
-            alone.loc[idx] = True
-    changed = True
-    while changed:
-        changed = False
-        for idx in parts:
-            if len(idx) < 2:
-                continue
-            h = hidden.loc[idx]
-            if not h.any():
-                continue
-            hidden_size = int(sizes.loc[idx][h].sum())
-            if h.sum() == 1 or hidden_size < threshold:
-                candidates = sizes.loc[idx][~h & (sizes.loc[idx] > 0)]
-                if candidates.empty:
-                    continue
-                order = pd.DataFrame({"alone": alone.loc[candidates.index],
-                                      "size": candidates})
-                pick = order.sort_values(["alone", "size"], kind="stable").index[0]
-                hidden.loc[pick] = True
-                changed = True
-    out["suppressed"] = hidden.astype(bool)
+    hidden = _hide(out, by, threshold, count_col, force)
+    out["suppressed"] = hidden
     blank = ("students", "share") if count_col == "students" else ("numerator", "rate", "share")
     for col in blank:
         if col in out:
             out[col] = out[col].astype("object").where(~hidden, None)
+    return out
+
+
+def _hide(frame: pd.DataFrame, by: Sequence[str], threshold: int,
+          count_col: str = "denominator", force: pd.Series | None = None) -> np.ndarray:
+    """The rows ``suppress`` hides, by position: the small ones, the forced ones, then
+    complements until no partition has exactly one hidden row or hidden rows of fewer than
+    ``threshold`` students together (while any other row with students is left)."""
+    sizes = pd.to_numeric(frame[count_col], errors="coerce").fillna(0).astype(
+        "int64").to_numpy()
+    hidden = (sizes >= 1) & (sizes < threshold)
+    if force is not None:
+        hidden |= force.reindex(frame.index, fill_value=False).to_numpy(dtype=bool)
+    parts = [p for p in _partitions(frame, by) if len(p) >= 2]
+    # A row alone in one of its partitions equals a total another view shows (a district's
+    # only school is the district): hiding it as a complement would hide nothing, so such
+    # rows are picked only when no other candidate is left (and then the coarser view hides
+    # the total they were to protect: ``_unprotected``).
+    alone = _alone(sizes, _partitions(frame, by))
+    changed = True
+    while changed:
+        changed = False
+        for idx in parts:
+            h = hidden[idx]
+            n = int(h.sum())
+            if not n:
+                continue
+            if n == 1 or int(sizes[idx][h].sum()) < threshold:
+                cand = idx[~h & (sizes[idx] > 0)]
+                if not len(cand):
+                    continue
+                pick = cand[np.lexsort((sizes[cand], alone[cand]))[0]]
+                hidden[pick] = True
+                changed = True
+    return hidden
+
+
+def _alone(sizes: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
+    """Rows (by position) that are the only one with students in one of their partitions:
+    such a row equals that partition's total, a cell another (coarser) view shows."""
+    alone = np.zeros(len(sizes), dtype=bool)
+    for idx in parts:
+        if len(idx) == 1:
+            alone[idx] = True
+            continue
+        with_students = idx[sizes[idx] > 0]
+        if len(with_students) == 1:
+            alone[with_students] = True
+    return alone
+
+
+def _canonical(by: Sequence[str]) -> list[str]:
+    """A breakdown's dimensions in the catalogue's order: ``district x gender`` and
+    ``gender x district`` are one table, so they are suppressed as one (same partitions in
+    the same order, rows in the same order, hence the same complements)."""
+    from ccgi_dash.datasets import DIMENSIONS
+
+    order = {d: i for i, d in enumerate(DIMENSIONS)}
+    return sorted(by, key=lambda d: order.get(d, len(order)))
+
+
+def _suppress_canonical(frame: pd.DataFrame, by: Sequence[str], threshold: int,
+                        force: pd.Series | None = None) -> pd.DataFrame:
+    """``suppress`` on the rows sorted by the canonical breakdown, returned in the frame's
+    own order: the result does not depend on how a caller ordered the dimensions."""
+    dims = _canonical(by)
+    if frame.empty or not dims:
+        return suppress(frame, dims, threshold, force=force)
+    order = frame.index[_canonical_order(frame, dims)]
+    out = suppress(frame.loc[order], dims, threshold,
+                   force=None if force is None else force.loc[order])
+    return out.loc[frame.index]
+
+
+def _canonical_order(frame: pd.DataFrame, dims: list[str]) -> np.ndarray:
+    """Row positions sorted by the breakdown's values (as text), stable."""
+    if not dims:
+        return np.arange(len(frame))
+    keys = [frame[d].astype(str).to_numpy() for d in reversed(dims)]
+    return np.lexsort(keys)
+
+
+def _complementable() -> tuple[str, ...]:
+    from ccgi_dash.datasets import DIMENSIONS
+
+    return tuple(d for d in DIMENSIONS if d not in _NO_COMPLEMENT)
+
+
+def _finer(by: Sequence[str]) -> list[tuple[list[str], list[str]]]:
+    """The finer views whose partitions add up to a cell of ``by``: (the finer breakdown,
+    the finer columns that name the cell of ``by``, in ``by``'s order, ``school_district``
+    standing for ``district``).
+
+    Only finer views with two kinds of partition are listed: a row can be alone (equal to
+    another view's cell) only in a view whose rows are parts of two totals, and only there
+    can a partition be left with complements that another view shows (``_unprotected``).
+    The district x school relation counts as a second kind (schools add up to districts).
+    """
+    by = list(by)
+    comp = [d for d in by if d not in _NO_COMPLEMENT]
+    out: list[tuple[list[str], list[str]]] = []
+    if "district" in by and "school" not in by:
+        fine = ["school" if d == "district" else d for d in by]
+        out.append((fine, ["school_district" if d == "district" else d for d in by]))
+    if len(by) == 1 and comp:
+        pair = {"district": "school", "school": "district"}.get(by[0])
+        for x in _complementable():
+            if x not in (by[0], pair):
+                out.append(([by[0], x], [by[0]]))
+    elif len(by) == 1 or not by:
+        out.append(([*by, "school"], list(by)))
+    return out
+
+
+def _unprotected(frame: pd.DataFrame, hidden: np.ndarray, keys: list[str], threshold: int,
+                 plain_hidden: Callable[[list[str]], set[tuple]],
+                 by: Sequence[str]) -> set[tuple]:
+    """Cells of the coarser view whose finer partition (rows of ``frame`` sharing
+    ``keys``) the plain cell rule cannot protect with complements no other view
+    shows: those cells must be hidden in the coarser view too.
+
+    ``frame`` holds the raw counts of the finer view (by ``by``), ``hidden`` the rows the
+    plain rule hides in it (``_plain``). A hidden row
+    that is not small itself (hidden only as a complement) and is the only row with students
+    in some partition equals that partition's total, a cell of another view (a district
+    whose only student group is g is the district's total); where that view shows the cell
+    (``plain_hidden``: the cells the plain rule hides in the view of the given columns), the
+    row can be read there. Counting such rows as shown, what is left hidden in the partition
+    must be none, or two or more rows of at least ``threshold`` students together; otherwise
+    the partition's total, shown beside the visible parts, gives the hidden part away.
+    Decided from raw counts with the plain rule, so the coarser view never asks a finer
+    view's suppressed result (no circle)."""
+    if frame.empty:
+        return set()
+    sizes = frame["denominator"].fillna(0).astype("int64").to_numpy()
+    small = (sizes >= 1) & (sizes < threshold)
+    if not small.any():
+        return set()  # the plain rule hides nothing here
+    readable = np.zeros(len(frame), dtype=bool)
+    for _, cols in _kinds(frame, by):
+        alone = _alone(sizes, _grouped(frame, cols)) & hidden & ~small
+        if not alone.any():
+            continue
+        there = plain_hidden(cols)
+        for i in np.flatnonzero(alone):
+            cell = tuple(frame[c].iat[i] for c in cols)
+            readable[i] |= cell not in there
+    strong = hidden & ~readable
+    out: set[tuple] = set()
+    ids = _group_ids(frame, keys)
+    for idx in _positions(ids):
+        s = strong[idx]
+        if not s.any():
+            continue
+        if int(s.sum()) == 1 or int(sizes[idx][s].sum()) < threshold:
+            out.add(tuple(frame[c].iat[int(idx[0])] for c in keys))
     return out
 
 
@@ -124,7 +273,12 @@ KEY_COLUMNS = ("county", "district", "school", "grade_level", "drop_date")
 _VIEWS: weakref.WeakKeyDictionary[Warehouse, OrderedDict[tuple, pd.DataFrame]] = (
     weakref.WeakKeyDictionary())
 _VIEWS_LOCK = threading.Lock()
-_VIEWS_PER_WAREHOUSE = 512
+_VIEWS_PER_WAREHOUSE = 1024
+_PLAIN: weakref.WeakKeyDictionary[Warehouse, OrderedDict[tuple, object]] = (
+    weakref.WeakKeyDictionary())
+_PLAIN_PER_WAREHOUSE = 4096
+"""Raw counts and plain-rule results of finer views (``_plain``): small frames, and many of
+them (every pair of dimensions of every metric a page asks), so their own, larger memo."""
 
 
 def _suppressed_view(wh: Warehouse, request: Request, metric_id: str,
@@ -187,14 +341,97 @@ def suppress_metric(wh: Warehouse, request: Request, metric_id: str, by: Sequenc
         else:
             force = pd.Series([bool(parent["suppressed"].iloc[0])] * len(frame),
                               index=frame.index)
-    lone = _lone_hidden(wh, request, metric_id, by, frame)
-    out = suppress(frame, by, request.threshold,
-                   force=lone if force is None else (force | lone))
+    lone = _lone_hidden(wh, request, metric_id, by, frame) | _from_finer(
+        wh, request, metric_id, by, frame)
+    out = _suppress_canonical(frame, by, request.threshold,
+                              force=lone if force is None else (force | lone))
     hide_pop = force if force is not None else pd.Series(False, index=out.index)
     out["population_hidden"] = hide_pop.reindex(out.index, fill_value=False).astype(bool)
     if out["population_hidden"].any():
         out["denominator"] = out["denominator"].astype("object").where(
             ~out["population_hidden"], None)
+    return out
+
+
+def _memo(wh: Warehouse, key: tuple, make: Callable[[], object]) -> object:
+    """``make()`` remembered per warehouse under ``key`` (a bounded, least-recently-used
+    memo: the views of one page share most of their finer and coarser views)."""
+    from ccgi_dash import metrics
+
+    key = (id(metrics.METRICS), *key)
+    with _VIEWS_LOCK:
+        memo = _PLAIN.setdefault(wh, OrderedDict())
+        if key in memo:
+            memo.move_to_end(key)
+            return memo[key]
+    value = make()
+    with _VIEWS_LOCK:
+        memo[key] = value
+        while len(memo) > _PLAIN_PER_WAREHOUSE:
+            memo.popitem(last=False)
+    return value
+
+
+def _plain(wh: Warehouse, request: Request, metric_id: str,
+           by: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """A view's raw counts (``metrics.compute``) and the rows the plain cell rule hides in
+    it (no parent, no coarser or finer view): what ``_from_finer`` reasons with."""
+    from ccgi_dash import metrics
+
+    def make() -> tuple[pd.DataFrame, np.ndarray]:
+        raw = metrics.compute(wh, request.scope, metric_id, by, request.filters,
+                              request.as_of)
+        sizes = raw["denominator"].to_numpy() if len(raw) else np.zeros(0)
+        if not ((sizes >= 1) & (sizes < request.threshold)).any():
+            return raw, np.zeros(len(raw), dtype=bool)  # nothing small: nothing hidden
+        dims = _canonical(by)
+        order = _canonical_order(raw, dims)
+        hidden = np.zeros(len(raw), dtype=bool)
+        hidden[order] = _hide(raw.iloc[order], dims, request.threshold)
+        return raw, hidden
+
+    return _memo(wh, ("plain", request, metric_id, tuple(by)), make)  # type: ignore[return-value]
+
+
+def _from_finer(wh: Warehouse, request: Request, metric_id: str, by: list[str],
+                frame: pd.DataFrame) -> pd.Series:
+    """Rows of a view to hide because they are the total of a finer view's partition that
+    the finer view cannot protect (``_unprotected``): a district x gender view whose only
+    possible complement for a hidden "Not reported" cell is a district made of "Not
+    reported" students alone (that district's total, shown in the district view) makes the
+    by-gender view hide the "Not reported" total; that view's own complementary suppression
+    then runs as usual. Decided from the finer view's raw counts: never from its
+    suppressed result, which asks this view (``_lone_hidden``)."""
+    out = pd.Series(False, index=frame.index)
+    if frame.empty:
+        return out
+
+    def plain_hidden(cols: list[str]) -> set[tuple]:
+        """Cells the plain rule hides in the view of ``cols`` (``school_district`` read as
+        ``district``), keyed in ``cols``' order."""
+        view = ["district" if c == "school_district" else c for c in cols]
+        raw, hidden = _plain(wh, request, metric_id, view)
+        if raw.empty or not hidden.any():
+            return set()
+        if not view:
+            return {()}
+        rows = raw[hidden]
+        return set(zip(*(rows[c] for c in view), strict=True))
+
+    for fine_by, keys in _finer(by):
+        def unprotected(fine_by: list[str] = fine_by, keys: list[str] = keys) -> set[tuple]:
+            fine, hidden = _plain(wh, request, metric_id, fine_by)
+            return _unprotected(fine, hidden, keys, request.threshold, plain_hidden, fine_by)
+
+        flagged: set[tuple] = _memo(wh, ("unprotected", request, metric_id, tuple(fine_by),
+                                         tuple(keys)), unprotected)  # type: ignore[assignment]
+        if not flagged:
+            continue
+        if not by:
+            out[:] = () in flagged
+            continue
+        cells = list(zip(*(frame[d] for d in by), strict=True))
+        out |= pd.Series([c in flagged for c in cells], index=frame.index)
     return out
 
 
@@ -218,9 +455,10 @@ def _lone_hidden(wh: Warehouse, request: Request, metric_id: str, by: list[str],
             coarse, group = others, others
         else:
             continue
-        counts = frame.groupby(group[0] if len(group) == 1 else group, sort=False,
-                               dropna=False)[dim].transform("size")
-        lone = counts == 1
+        if len(set(coarse)) != len(coarse):
+            continue  # school x district: a school's district is the row's own district
+        sizes = frame["denominator"].fillna(0).astype("int64").to_numpy()
+        lone = _alone(sizes, _grouped(frame, group))
         if not lone.any():
             continue
         view = _suppressed_view(wh, request, metric_id, coarse)
@@ -230,7 +468,7 @@ def _lone_hidden(wh: Warehouse, request: Request, metric_id: str, by: list[str],
         index = (pd.MultiIndex.from_arrays(cols, names=coarse) if len(cols) > 1
                  else pd.Index(cols[0], name=coarse[0]))
         found = hidden.reindex(index, fill_value=False).to_numpy(dtype=bool)
-        out |= lone & pd.Series(found, index=frame.index)
+        out |= pd.Series(lone & found, index=frame.index)
     return out
 
 

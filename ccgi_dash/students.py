@@ -31,6 +31,12 @@ class FollowUp:
     """SQL over student_facts (alias f): who is on the list."""
     columns: tuple[tuple[str, str], ...]
     """(SQL expression, column title) shown after the common identity columns."""
+    complement_of: tuple[str, ...] = ()
+    """Metrics whose count this list's count gives away: the list is (or is drawn from)
+    their population minus the students they count, so population minus list = their
+    count. Wherever one of them hides its count in a view (primary or complementary), the
+    list's count is hidden in that view too (``brief.followup_counts``). Empty: the list is
+    no metric's complement."""
 
 
 _AID_STATUS = ("CASE WHEN f.aid_started THEN 'Started, not submitted' "
@@ -57,6 +63,8 @@ FOLLOW_UPS: dict[str, FollowUp] = {
             ((_AID_STATUS, "FAFSA/CADAA status"),
              ("f.account_created_date", "Account created"),
              ("f.last_login_date", "Last login")),
+            # seniors - submitted - opted out (who rarely also submit): those two counts
+            complement_of=("aid_submitted", "aid_opted_out"),
         ),
         FollowUp(
             "eligible_not_applied", "a-g eligible seniors who have not applied to a UC or CSU",
@@ -68,12 +76,16 @@ FOLLOW_UPS: dict[str, FollowUp] = {
              ("CASE WHEN f.ccc_submitted THEN 'Yes' ELSE 'No' END",
               METRICS["ccc_submitted"].card_title),
              ("f.last_login_date", "Last login")),
+            # a-g eligible seniors minus those who applied: the applied-of-eligible counts
+            # (and, with them, their populations, the eligible counts)
+            complement_of=("uc_eligible_applied", "csu_eligible_applied"),
         ),
         FollowUp(
             "no_account", "Students without a CaliforniaColleges.edu account",
             "These students are on the roster but have not registered an account.",
             "NOT f.account_registered",
             (),
+            complement_of=("account_registered",),
         ),
         FollowUp(
             "started_not_submitted", "Seniors who started an application but did not submit",

@@ -85,9 +85,81 @@ def label(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 def suppressed(wh: Warehouse, req: Request, metric_id: str,
                by: Sequence[str] = ()) -> pd.DataFrame:
     """A metric by a breakdown, counted and suppressed (``privacy.suppress_metric``): the
-    frame every view of a metric starts from."""
+    frame every view of a metric starts from. For a county comparison (``county_request``)
+    the cells that would give away another district's figures are withheld too
+    (``withheld_from_comparison``), so every county figure of every page obeys one rule."""
     frame = metrics.compute(wh, req.scope, metric_id, by, req.filters, req.as_of)
-    return suppress_metric(wh, req, metric_id, by, frame)
+    out = suppress_metric(wh, req, metric_id, by, frame)
+    if isinstance(req, CountyRequest) and req.own:
+        withheld = withheld_from_comparison(wh, req, metric_id, by, out)
+        out["county_withheld"] = withheld.to_numpy()
+        if withheld.any():
+            out["suppressed"] = out["suppressed"].astype(bool) | withheld
+            out["population_hidden"] = out["population_hidden"].astype(bool) | withheld
+            for col in ("numerator", "denominator", "rate"):
+                out[col] = out[col].astype("object").where(~withheld, None)
+    return out
+
+
+COUNTY_WITHHELD = "county not shown: it would reveal another district's figures"
+"""What a county comparison reads where ``withheld_from_comparison`` holds it back."""
+
+
+@dataclass(frozen=True)
+class CountyRequest(Request):
+    """The county's view of a narrower request (``county_request``), for comparison only.
+
+    ``own`` are the districts of the user's scope (empty for a county-wide user, who may
+    see every district anyway): the county minus them is the rest of the county, which
+    must not come out as another district's figures."""
+
+    own: tuple[str, ...] = ()
+
+
+def county_withheld_note(frame: pd.DataFrame | None) -> str | None:
+    """The sentence a chart adds when its county line or bar is withheld (any cell of the
+    county's frame, ``withheld_from_comparison``), else None."""
+    if frame is None or "county_withheld" not in frame or not frame["county_withheld"].any():
+        return None
+    return COUNTY_WITHHELD[0].upper() + COUNTY_WITHHELD[1:] + "."
+
+
+def withheld_from_comparison(wh: Warehouse, creq: CountyRequest, metric_id: str,
+                             by: Sequence[str], frame: pd.DataFrame) -> pd.Series:
+    """THE rule of every county comparison: which cells of the county's view ``frame``
+    (the county request's suppressed view of ``metric_id`` by ``by``) a user of the
+    districts ``creq.own`` may not be shown.
+
+    The county's figure minus the user's own is the rest of the county. It is shown only
+    when that rest has no students in the cell's population (nothing to reveal), or covers
+    at least two districts with students in it and at least ``threshold`` students: else
+    the rest is one other district's count, rate and size (a county of two districts), or a
+    group of 1 to threshold-1 students (county foster youth 15, own 12). Counted from the
+    county's raw counts by district with the same drop, filters and breakdown. A breakdown
+    of two dimensions cannot be counted by district too (three dimensions): every cell of
+    it is withheld."""
+    out = pd.Series(False, index=frame.index)
+    if frame.empty or not creq.own:
+        return out
+    by = list(by)
+    if len(by) > 1:
+        return pd.Series(True, index=frame.index)
+    raw = metrics.compute(wh, creq.scope, metric_id, ["district", *by], creq.filters,
+                          creq.as_of)
+    rest = raw[~raw["district"].astype(str).isin(creq.own)]
+    rest = rest[rest["denominator"] > 0]
+    if by:
+        per = rest.groupby(by[0], sort=False).agg(districts=("district", "nunique"),
+                                                 students=("denominator", "sum"))
+        cells = frame[by[0]]
+        districts = per["districts"].reindex(cells).fillna(0).to_numpy()
+        students = per["students"].reindex(cells).fillna(0).to_numpy()
+    else:
+        districts = [rest["district"].nunique()] * len(frame)
+        students = [int(rest["denominator"].sum())] * len(frame)
+    shown = [n == 0 or (d >= 2 and n >= creq.threshold)
+             for d, n in zip(districts, students, strict=True)]
+    return pd.Series([not x for x in shown], index=frame.index)
 
 
 def metric_view(wh: Warehouse, req: Request, metric_id: str,
@@ -103,10 +175,14 @@ def metric_view(wh: Warehouse, req: Request, metric_id: str,
 
 
 def with_texts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Display strings of a suppressed frame: ``*`` where hidden, ``--`` for no students."""
+    """Display strings of a suppressed frame: ``*`` where hidden, ``--`` for no students,
+    and for a withheld county comparison the reason in words (``COUNTY_WITHHELD``)."""
     frame["rate_text"] = [format_rate(r, d, s) for r, d, s in
                           zip(frame["rate"], frame["denominator"], frame["suppressed"],
                               strict=True)]
+    if "county_withheld" in frame:
+        frame["rate_text"] = frame["rate_text"].where(~frame["county_withheld"].astype(bool),
+                                                      f"({COUNTY_WITHHELD})")
     frame["count_text"] = [format_count(n, s) for n, s in
                            zip(frame["numerator"], frame["suppressed"], strict=True)]
     frame["size_text"] = [format_size(d) for d in frame["denominator"]]
@@ -156,6 +232,9 @@ class Headline:
     compared: bool = False
     """True when the view is narrower than the county (a district leader, a district or
     school filter): the card then shows the county's rate beside the view's own."""
+    county_withheld: bool = False
+    """True when the county's rate would give away another district's figures
+    (``withheld_from_comparison``): the card says so instead of a number."""
 
     @property
     def text(self) -> str:
@@ -175,6 +254,8 @@ class Headline:
         """The county's rate for the same measure and filters, or None when not compared."""
         if not self.compared:
             return None
+        if self.county_withheld:
+            return "not shown (it would reveal another district's figures)"
         if self.county_suppressed:
             return SUPPRESSED
         return EMPTY_GROUP if self.county_rate is None else f"{self.county_rate * 100:.1f}%"
@@ -242,13 +323,16 @@ def county_request(req: Request) -> Request | None:
     The scope is widened to every district for aggregates only (no student rows), and every
     number drawn from it is counted and suppressed exactly as any aggregate is, so a district
     leader sees the county's rate (or ``*``) and nothing more: no student rows, no other
-    district's figures. Cards, breakdowns, trends and Equity all take the county from here."""
+    district's figures. Cards, breakdowns, trends and Equity all take the county from here,
+    as a ``CountyRequest`` naming the user's own districts, so that ``suppressed`` withholds
+    any county cell that would reveal another district (``withheld_from_comparison``)."""
     if not narrower_than_county(req) or req.scope.sees_nothing:
         return None
     scope = Scope(req.scope.role, all_districts=True, student_level=False,
                   dataset=req.scope.dataset, user=req.scope.user)
     filters = metrics.Filters((), (), req.filters.grades, req.filters.groups)
-    return Request(scope, filters, req.as_of, req.threshold)
+    own = () if req.scope.all_districts else tuple(req.scope.districts)
+    return CountyRequest(scope, filters, req.as_of, req.threshold, own)
 
 
 def headline(wh: Warehouse, req: Request, metric_id: str) -> Headline:
@@ -262,12 +346,14 @@ def headline(wh: Warehouse, req: Request, metric_id: str) -> Headline:
     last_rate = _rate_at(wh, req, metric_id, last)[0]
     county = county_request(req)
     compared = county is not None
-    county_rate, county_sup = None, False
-    if county is not None:
+    county_rate, county_sup, withheld = None, False, False
+    if county is not None and drop is not None:
         county_rate, _, _, county_sup = _rate_at(wh, county, metric_id, drop)
+        row = suppressed(wh, county.at(drop), metric_id).iloc[0]
+        withheld = bool(row.get("county_withheld", False))
     return Headline(metric_id, metrics.metric(metric_id).card_title, drop, rate, num, den, sup,
                     prev, prev_rate, last, last_rate, req.filters.grades, county_rate,
-                    county_sup, compared)
+                    county_sup, compared, withheld)
 
 
 @dataclass(frozen=True)

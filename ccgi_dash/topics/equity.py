@@ -163,14 +163,16 @@ def group_trend(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
     if all_hidden(frame):
         return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
     county = None
+    note = None
     creq = views.county_request(req)
     if creq is not None:
         county = views.trend(wh, creq, metric_id)
+        note = views.county_withheld_note(county)
         county = county[~county["suppressed"].astype(bool).to_numpy()]
     fig = charts.trend_lines(frame, f"Is the gap closing? {metric.title}, by "
                              f"{DIMENSIONS[dim].by}, at each weekly drop", series=dim,
                              county=county)
-    return Panel(name, table, fig)
+    return Panel(name, table, fig, note)
 
 
 def panels(wh: Warehouse, req: Request, metric_id: str, dim: str) -> list[Panel]:

@@ -203,6 +203,10 @@ def breakdown(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
     if all_hidden(frame):
         return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
     county = county_rate(wh, req, metric_id)
+    creq = views.county_request(req)
+    if county is None and creq is not None:
+        withheld = views.county_withheld_note(views.suppressed(wh, creq, metric_id))
+        note = " ".join(x for x in (note, withheld) if x) or None
     fig = charts.rate_bars(chart, dim, question(metric_id, f", by {DIMENSIONS[dim].by}"),
                            m.title, m.population_title, highlight=highlight, county=county,
                            sort=False, max_rows=None, subtitle=_of_whom(overall, m))
@@ -262,6 +266,8 @@ def weekly(wh: Warehouse, req: Request, metric_id: str,
             county = cframe[(cframe["year_label"] == this_year).to_numpy()
                             & ~cframe["suppressed"].astype(bool).to_numpy()]
     notes = []
+    if creq is not None and views.county_withheld_note(cframe):
+        notes.append(views.county_withheld_note(cframe))
     projection = None
     through = projection_through(drop, goal, marks)
     if metric_id in pace.CUMULATIVE and through is not None:
