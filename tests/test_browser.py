@@ -185,15 +185,17 @@ def settle(page: Any) -> None:
 
     A finished run is not a drawn page: Streamlit's frontend loads the code of most element
     kinds (buttons, page links, metrics) on demand and shows a grey placeholder
-    (``stSkeletonElement``) until it has; after a reload on a busy machine that took seconds
-    (``test_reload_keeps_the_demo_visitor_on_the_same_page_and_filters`` found no "Leave the
-    demo" button, drawn as a placeholder, in 3 of 10 runs)."""
+    (``stSkeleton``; ``stSkeletonElement`` for a whole element) until it has; after a reload
+    on a busy machine that took seconds (``test_reload_keeps_the_demo_visitor_on_the_same_page
+    _and_filters`` found no "Leave the demo" button, drawn as a placeholder, in 7 of 25 runs
+    of a loop)."""
     page.wait_for_function(
         """() => {
             const app = document.querySelector('[data-testid="stApp"]');
             if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
             if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
-            if (document.querySelector('[data-testid="stSkeletonElement"]')) return false;
+            if (document.querySelector('[data-testid="stSkeleton"], '
+                                       + '[data-testid="stSkeletonElement"]')) return false;
             return [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
                 .every(e => e.offsetParent === null || e.querySelector('.main-svg'));
         }""", timeout=TIMEOUT)
