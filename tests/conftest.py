@@ -203,14 +203,17 @@ def pct(row: dict) -> str:
     return "*" if row["suppressed"] else f"{row['numerator'] / row['denominator'] * 100:.1f}%"
 
 
-BROWSER_RERUNS = 2
-"""How often a failed browser test is run again before it counts as failed. Streamlit's
-reruns and the browser race each other on a loaded 2-core machine (a multiselect's chips
-drawn a run after the URL, for example); a failure that holds on three runs is real. Only
-the ``browser`` tests get this; every other test must pass the first time."""
+BROWSER_RERUNS = 0
+"""How often a failed browser test is run again before it counts as failed: never. The
+flaky browser tests had causes, found and fixed (README, "Tests and benchmarks"); after the
+fixes the 76 browser tests passed three serial runs of ``-m browser`` in a row without
+reruns. Raise this (pytest-rerunfailures is still installed) only with the test named and
+its cause in the README."""
 
 
 def pytest_collection_modifyitems(config, items) -> None:
+    if not BROWSER_RERUNS:
+        return
     for item in items:
         if item.get_closest_marker("browser") is not None:
             item.add_marker(pytest.mark.flaky(reruns=BROWSER_RERUNS, reruns_delay=1))

@@ -6,6 +6,16 @@ view and can be bookmarked or sent; a session that opens with parameters in its 
 from them. Values are checked against the options of the user's scope: a district the user
 may not read is dropped from the filter (and the data functions enforce the scope in SQL
 anyway).
+
+Every filter widget is declared with ``persist_state="session"`` (see :data:`PERSIST`): the
+URL's values are put into the widgets' session state before their first draw, and Streamlit
+hands such a value to the browser once, with that run's widget. A rerun that starts before
+the browser has drawn the sidebar (the demo cookie's component asks for one as soon as it has
+written the cookie, about a second after the demo door) replaced that widget with one that
+did not carry the value: the browser showed the widget empty while the server kept the URL's
+district, and the next change of any filter sent the empty value back. With
+``persist_state`` set, Streamlit sends the server's value again on every run in which the
+browser did not report the widget, until it has drawn it.
 """
 
 from __future__ import annotations
@@ -27,6 +37,11 @@ _REFUSED = "_ccgi_filters_refused"
 KEYS = {"as_of": "f_as_of", "district": "f_district", "school": "f_school",
         "grade_level": "f_grade", **{d: f"f_{d}" for d in SUBGROUP_DIMENSIONS}}
 """URL parameter -> widget key. The URL uses the dimension ids of metrics.md."""
+PERSIST = "session"
+"""``persist_state`` of every filter widget. The filters are the session's, on every page;
+and a keyed widget that persists its state gets its value re-sent by Streamlit whenever the
+browser does not report holding it (a widget drawn late or redrawn), so the sidebar always
+shows the filters the pages compute with (see the module's docstring)."""
 
 
 @dataclass(frozen=True)
@@ -127,20 +142,22 @@ def sidebar(opts: Options) -> FilterState:
         st.selectbox("Data as of (weekly drop)", drops, key=KEYS["as_of"],
                              format_func=lambda d: f"{d:%b %d, %Y}" + (" (latest)"
                                                                       if d == latest else ""),
-                             disabled=not drops)
+                             disabled=not drops, persist_state=PERSIST)
         districts = dict(opts.districts)
         _keep_valid(KEYS["district"], districts)
         only = len(districts) == 1
         chosen_d = st.multiselect("District", list(districts), key=KEYS["district"],
                                   format_func=lambda c: districts.get(c, c),
                                   placeholder=(next(iter(districts.values())) if only
-                                               else "All districts"))
+                                               else "All districts"),
+                                  persist_state=PERSIST)
         schools = {s[0]: s for s in opts.schools if not chosen_d or s[2] in chosen_d}
         _keep_valid(KEYS["school"], schools)
         st.multiselect("School", list(schools), key=KEYS["school"],
                                   format_func=lambda c: schools[c][1] if c in schools else c,
-                                  placeholder="All schools")
-        st.multiselect("Grade", list(GRADES), key=KEYS["grade_level"], placeholder="Grades 6-12")
+                                  placeholder="All schools", persist_state=PERSIST)
+        st.multiselect("Grade", list(GRADES), key=KEYS["grade_level"], placeholder="Grades 6-12",
+                       persist_state=PERSIST)
         active = sum(bool(st.session_state.get(KEYS[d])) for d in SUBGROUP_DIMENSIONS)
         with st.expander("Student groups" + (f" ({active} set)" if active else ""),
                          expanded=bool(active)):
@@ -148,7 +165,7 @@ def sidebar(opts: Options) -> FilterState:
                 labels = DIMENSIONS[dim].labels
                 st.multiselect(DIMENSIONS[dim].title, _group_values(dim), key=KEYS[dim],
                                format_func=lambda v, lab=labels: lab.get(v, v),
-                               placeholder="All")
+                               placeholder="All", persist_state=PERSIST)
         if any(st.session_state.get(k) for k in KEYS.values() if k != KEYS["as_of"]):
             st.button("Clear filters", on_click=_clear, width="stretch")
     state = current(opts, refused)

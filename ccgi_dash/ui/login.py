@@ -259,22 +259,31 @@ def _secure() -> bool:
 
 def sync_cookie() -> None:
     """Write or delete the session cookie queued by a sign-in or sign-out. Call once per run,
-    after the identity is settled; it renders a zero-height component only when needed."""
-    pending = st.session_state.pop(_PENDING, None)
+    after the identity is settled; it renders a zero-height component only when needed.
+
+    The write stays queued, and the component drawn on every run, until the component
+    reports it done (it returns True once the browser has run it): a component drawn in one
+    run only was lost when the visitor moved on before the browser had loaded it (the next
+    run no longer drew it), and the demo visitor's cookie was never written, so a reload
+    showed the welcome page (seen in a loop of the browser's reload test)."""
+    pending = st.session_state.get(_PENDING)
     if not pending:
         return
     component = _cookie_component()
     if component is None:
+        st.session_state.pop(_PENDING, None)
         return
     if pending[0] == "set":
         name = pending[3] if len(pending) > 3 else COOKIE_NAME
         expires = datetime.fromtimestamp(pending[2], UTC).isoformat()
-        component(method="set", cookie=name, value=pending[1], key=f"{name}_set",
-                  default=False, options={"path": "/", "expires": expires,
-                                          "sameSite": "strict", "secure": _secure()})
+        done = component(method="set", cookie=name, value=pending[1], key=f"{name}_set",
+                         default=False, options={"path": "/", "expires": expires,
+                                                 "sameSite": "strict", "secure": _secure()})
     else:
         name = pending[1] if len(pending) > 1 else COOKIE_NAME
-        component(method="delete", cookie=name, key=f"{name}_delete", default=False)
+        done = component(method="delete", cookie=name, key=f"{name}_delete", default=False)
+    if done and st.session_state.get(_PENDING) == pending:
+        st.session_state.pop(_PENDING, None)
 
 
 # --------------------------------------------------------------------------- the demo visitor
