@@ -45,7 +45,7 @@ from ccgi_dash.privacy import format_count, format_rate, format_size, suppress
 from ccgi_dash.scope import Scope
 from ccgi_dash.settings import Settings
 from ccgi_dash.store import Warehouse
-from ccgi_dash.students import FOLLOW_UPS
+from ccgi_dash.students import FOLLOW_UPS, list_sizes
 
 HEADLINE_METRICS: tuple[str, ...] = ("aid_completed", "aid_submitted", "any_app_submitted",
                                      "csu_eligible", "account_registered")
@@ -284,16 +284,8 @@ def followup_counts(wh: Warehouse, request: Request) -> list[FollowUpCount]:
     drop = wh.resolve(request.as_of)
     ids = list(FOLLOW_UPS)
     scope = request.scope
-    if drop is None or scope.sees_nothing:
-        values = [0] * len(ids)
-    else:
-        scope_sql, sp = scope.named_sql("f.district_code")
-        filt_sql, fp = request.filters.sql()
-        counts = ", ".join(f"count(*) FILTER (WHERE {x.condition})" for x in FOLLOW_UPS.values())
-        sql = (f"SELECT {counts} FROM (SELECT * FROM {wh.table(drop, 'student_facts')} "
-               f"WHERE {filt_sql}) f WHERE {scope_sql}")
-        with wh.query() as cur:
-            values = [int(v) for v in cur.execute(sql, {**fp, **sp}).fetchone()]
+    sizes = list_sizes(wh, scope, request.filters, request.as_of)
+    values = [sizes[i] for i in ids]
     frame = suppress(pd.DataFrame({"list_id": ids, "students": values}), (),
                      request.threshold, count_col="students")
     if drop is not None and not scope.sees_nothing:

@@ -164,6 +164,14 @@ def follow_up_counts(wh: Warehouse, scope: Scope, filters: Filters = Filters(),
     """How many students each list holds (for the list picker)."""
     if not scope.student_level:
         raise NotEntitled("this role sees aggregates only, never student rows")
+    return list_sizes(wh, scope, filters, as_of)
+
+
+def list_sizes(wh: Warehouse, scope: Scope, filters: Filters,
+               as_of: date | None) -> dict[str, int]:
+    """How many students each list holds, in one query: counts only, which any role may
+    read once suppressed (the brief and the digest suppress them; the list picker is
+    offered to student-level scopes only, through :func:`follow_up_counts`)."""
     drop = wh.resolve(as_of)
     if drop is None or scope.sees_nothing:
         return dict.fromkeys(FOLLOW_UPS, 0)

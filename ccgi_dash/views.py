@@ -453,35 +453,3 @@ def weekly_year_over_year(wh: Warehouse, req: Request, metric_id: str) -> pd.Dat
 
 def school_year_start(d: date) -> date:
     return date(metrics.school_year_of(d), 7, 1)
-
-
-def year_over_year(wh: Warehouse, req: Request, metric_id: str) -> pd.DataFrame:
-    """Cumulative curves of this school year and last, on this year's calendar.
-
-    This year's curve comes from the as-of drop; last year's from the drop of the same week
-    last year, cut at the same point of the year. Last year's dates are shifted by whole
-    school years so both curves share one axis. Columns: year (label), date, numerator,
-    denominator, rate. A curve is left out entirely when the metric's total at that drop is
-    suppressed (a population below the threshold, or one that is another metric's hidden
-    count): each point's count is a part of that total.
-    """
-    cols = ["year", "date", "numerator", "denominator", "rate"]
-    drop = wh.resolve(req.as_of)
-    if drop is None:
-        return pd.DataFrame(columns=cols)
-    frames = []
-    last = metrics.same_week_last_year(wh.drops, drop)
-    for which, d in (("this", drop), ("last", last)):
-        if d is None:
-            continue
-        cur = metrics.cumulative(wh, req.scope, metric_id, req.filters, d)
-        if cur.empty or bool(suppressed(wh, req.at(d), metric_id)["suppressed"].iloc[0]):
-            continue
-        shift = school_year_start(drop) - school_year_start(d)
-        cur = cur.assign(date=[x + shift for x in cur["date"]])
-        cur = cur[cur["date"] <= drop] if which == "last" else cur
-        cur.insert(0, "year", metrics.school_year_label(d))
-        frames.append(cur)
-    if not frames:
-        return pd.DataFrame(columns=cols)
-    return pd.concat(frames, ignore_index=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
@@ -587,8 +587,3 @@ def ranked(wh: Warehouse, req: Request, ranking_id: str, top: int = TOP) -> Pane
     fig = charts.ranked_bars(frame.head(top), QUESTIONS.get(ranking_id, r.title),
                              item_label="item", count_label=who)
     return Panel(name, table, fig, note)
-
-
-def with_title(panel: Panel, title: str) -> Panel:
-    """A panel renamed (its download's file name)."""
-    return replace(panel, name=title)
