@@ -24,7 +24,8 @@ import json
 import re
 import threading
 import weakref
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -669,21 +670,200 @@ def compute(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
     The cube answers when every drop read counts the metric; a metric added to the catalogue
     after a drop was loaded is counted from that drop's ``student_facts``, and
     ``RebuildNeeded`` says so plainly when the facts lack a column it reads.
+
+    Metrics of one population are counted together (``_batch``): one query groups the
+    population's students once and counts each metric's condition beside the others, and
+    the result is remembered per warehouse. A page, its suppression (which counts finer
+    views of every metric it shows) and its neighbours ask the same breakdown of several
+    metrics of one population; grouping the students is most of a query's cost, an extra
+    condition little. Each metric's frame is what its own query would return: same rows
+    (the population's groups), same order, same types.
     """
     import pandas as pd  # here, not at the top: loading a drop never needs pandas
 
     m = metric(metric_id)
     by = _check_by(by)
-    exprs, names = _select_dims(by)
+    names = _select_dims(by)[1]
     cols = [*names, "numerator", "denominator", "rate"]
     drop = wh.resolve(as_of)
     if drop is None or scope.sees_nothing:
         empty = {c: [0] if c in ("numerator", "denominator") else [None] for c in cols}
         return pd.DataFrame(empty if not by else {c: [] for c in cols})
-    drops = [d for d in wh.drops if d <= drop] if "drop_date" in by else [drop]
+    key, cube, batch = _plan(wh, scope, m, by, filters, drop)
+    frames = _remembered(wh, key, lambda: _count(wh, scope, batch, by, filters, drop, cube))
+    return frames[m.id].copy()
+
+
+def sizes(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
+          filters: Filters = Filters(), as_of: date | None = None) -> pd.DataFrame:
+    """``compute``'s groups and their sizes (``denominator``) without the metric's count:
+    all that suppression reads, the same for every metric of one population. The frame is
+    shared between callers: read it, never change it."""
+    m = metric(metric_id)
+    by = _check_by(by)
+    drop = wh.resolve(as_of)
+    if drop is None or scope.sees_nothing:
+        frame = compute(wh, scope, metric_id, by, filters, as_of)
+        return frame[[c for c in frame.columns if c not in ("numerator", "rate")]]
+    key, cube, batch = _plan(wh, scope, m, by, filters, drop)
+    return _remembered(wh, key, lambda: _count(wh, scope, batch, by, filters, drop, cube)).sizes
+
+
+def _plan(wh: Warehouse, scope: Scope, m: Metric, by: tuple[str, ...], filters: Filters,
+          drop: date) -> tuple[tuple, bool, tuple[str, ...]]:
+    """How ``compute`` counts ``m`` by ``by``: its memo key, whether the cube answers, and
+    the metrics counted beside it (``_batch``). Raises ``RebuildNeeded`` as ``compute``."""
+    drops = tuple(d for d in wh.drops if d <= drop) if "drop_date" in by else (drop,)
     _check_columns(wh, m, drops)
-    cube = (wh.has_cubes and set(by) <= CUBE_DIMENSIONS and not filters.groups
-            and _cube_counts(wh, m, drops))
+    cube = bool(wh.has_cubes and set(by) <= CUBE_DIMENSIONS and not filters.groups
+                and _cube_counts(wh, m, drops))
+    batch = _batch(wh, m, drops, cube)
+    return (id(METRICS), scope, filters, drop, by, cube, batch), cube, batch
+
+
+def prefetch(wh: Warehouse, scope: Scope, metric_id: str, bys: Sequence[Sequence[str]],
+             filters: Filters = Filters(), as_of: date | None = None) -> None:
+    """Count several breakdowns of a metric (and its batch) in one query, for ``compute``.
+
+    Suppression counts many small views of one request (a view by school needs the school
+    by each student group, the district by each group, each group alone): grouping the
+    population's rows once for all of them with ``GROUPING SETS`` costs a third of one
+    query each at district scale. The frames are cut from that one result and remembered
+    exactly as ``compute`` returns them (same rows, order and types: ``tests`` check it), so
+    the next ``compute`` of any of them is answered from memory. Breakdowns over time, the
+    overall total and views already counted are left to ``compute``."""
+    import pyarrow as pa
+
+    m = metric(metric_id)
+    drop = wh.resolve(as_of)
+    if drop is None or scope.sees_nothing:
+        return
+    groups: dict[tuple[bool, tuple[str, ...]], list[tuple[tuple[str, ...], tuple]]] = {}
+    for by in dict.fromkeys(_check_by(b) for b in bys):
+        if not by or "drop_date" in by:
+            continue
+        key, cube, batch = _plan(wh, scope, m, by, filters, drop)
+        with _COUNTS_LOCK:
+            if key in _COUNTS.get(wh, {}):
+                continue
+        groups.setdefault((cube, batch), []).append((by, key))
+    for (cube, batch), views in groups.items():
+        if len(views) < 2:
+            continue
+        union = [d for d in DIMENSIONS if any(d in by for by, _ in views)]
+        exprs, _ = _select_dims(union)
+        counted = _counts_sql(batch, cube)
+        cols = ", ".join(DIMENSIONS[d].column for d in union)
+        # one grouping set per set of dimensions (gender x school is school x gender): a set
+        # listed twice would give its rows twice
+        sets = ", ".join(dict.fromkeys(
+            "(" + ", ".join(DIMENSIONS[d].column for d in union if d in by) + ")"
+            for by, _ in views))
+        source = wh.table(drop, "facts_cube" if cube else "student_facts")
+        scope_sql, params = scope.named_sql()
+        filt_sql, filt_params = filters.sql()
+        sql = (f"SELECT {', '.join([*exprs, f'GROUPING({cols}) AS grouping_id', *counted])} "
+               f"FROM {source} WHERE ({METRICS[batch[0]].population_sql}) AND ({scope_sql}) "
+               f"AND ({filt_sql}) GROUP BY GROUPING SETS ({sets}) "
+               f"ORDER BY grouping_id, {', '.join(union)}")
+        with wh.query() as cur:
+            table = cur.sql(sql, params=params | filt_params).to_arrow_table()
+        ids = table.column("grouping_id").to_numpy()
+        for by, key in views:
+            names = _select_dims(by)[1]
+            gid = sum(1 << (len(union) - 1 - i) for i, d in enumerate(union) if d not in by)
+            rows = table.filter(pa.array(ids == gid)).select(
+                [*names, "denominator", *(f"n{i}" for i in range(len(batch)))])
+            if not rows.num_rows:
+                continue  # DuckDB types an empty result its own way: left to ``compute``
+            frame = rows.to_pandas()
+            if list(by) != [d for d in union if d in by]:
+                # the rows come ordered by the catalogue's order of dimensions; ``compute``
+                # orders by the breakdown's own
+                frame = frame.sort_values(list(by), kind="stable",
+                                          na_position="last").reset_index(drop=True)
+            value = _Counted(frame, names, batch)
+            with _COUNTS_LOCK:
+                memo = _COUNTS.setdefault(wh, OrderedDict())
+                memo.setdefault(key, value)
+                while len(memo) > _COUNTS_PER_WAREHOUSE:
+                    memo.popitem(last=False)
+
+
+def _counts_sql(batch: tuple[str, ...], cube: bool) -> list[str]:
+    """The counting columns of a batch: the population's size, then each metric's count
+    (named by its position in the batch: ids are catalogue keys, positions never clash)."""
+    ms = [METRICS[i] for i in batch]
+    if cube:
+        return ["coalesce(sum(n), 0) AS denominator",
+                *(f"coalesce(sum(m_{x.id}), 0) AS n{i}" for i, x in enumerate(ms))]
+    return ["count(*) AS denominator",
+            *(f"count(*) FILTER (WHERE {x.condition}) AS n{i}" for i, x in enumerate(ms))]
+
+
+def _batch(wh: Warehouse, m: Metric, drops: Sequence[date], cube: bool) -> tuple[str, ...]:
+    """The metrics counted in one query with ``m``: those of its population that the same
+    source counts for every drop read (the cube's column, or the facts' columns)."""
+    out = []
+    for other in METRICS.values():
+        if other.population != m.population:
+            continue
+        if other.id != m.id:
+            if cube and not _cube_counts(wh, other, drops):
+                continue
+            if not cube:
+                try:
+                    _check_columns(wh, other, drops)
+                except RebuildNeeded:
+                    continue
+        out.append(other.id)
+    return tuple(out)
+
+
+_COUNTS: weakref.WeakKeyDictionary[Warehouse, OrderedDict[tuple, _Counted]] = (
+    weakref.WeakKeyDictionary())
+_COUNTS_LOCK = threading.Lock()
+_COUNTS_PENDING: dict[tuple, threading.Lock] = {}
+_COUNTS_PER_WAREHOUSE = 1024
+"""Counts are remembered per warehouse (which never changes: a new load opens a new one),
+least recently used first out; a page's frames are small, the trend by school the largest
+(a few MB at Los Angeles scale)."""
+
+
+def _remembered(wh: Warehouse, key: tuple,
+                make: Callable[[], _Counted]) -> _Counted:
+    """``make()`` remembered per warehouse under ``key``; two threads asking the same key at
+    once (a page's panels run in parallel and ask the same batch) count it once."""
+    with _COUNTS_LOCK:
+        memo = _COUNTS.setdefault(wh, OrderedDict())
+        if key in memo:
+            memo.move_to_end(key)
+            return memo[key]
+        pending = _COUNTS_PENDING.setdefault(key, threading.Lock())
+    try:
+        with pending:
+            with _COUNTS_LOCK:
+                if key in memo:
+                    return memo[key]
+            value = make()
+            with _COUNTS_LOCK:
+                memo[key] = value
+                while len(memo) > _COUNTS_PER_WAREHOUSE:
+                    memo.popitem(last=False)
+            return value
+    finally:
+        with _COUNTS_LOCK:
+            _COUNTS_PENDING.pop(key, None)
+
+
+def _count(wh: Warehouse, scope: Scope, batch: tuple[str, ...], by: tuple[str, ...],
+           filters: Filters, drop: date, cube: bool) -> _Counted:
+    """One query counting every metric of ``batch`` (one population) by ``by``: a frame per
+    metric, as ``compute`` returns it."""
+    import pandas as pd
+
+    ms = [METRICS[i] for i in batch]
+    exprs, names = _select_dims(by)
     params: dict[str, object] = {}
     if "drop_date" in by:
         source, time_sql = ("all_cubes" if cube else "all_facts"), "drop_date <= $drop"
@@ -693,26 +873,55 @@ def compute(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
     scope_sql, scope_params = scope.named_sql()
     filt_sql, filt_params = filters.sql()
     params |= scope_params | filt_params
-    counts = ([f"coalesce(sum(m_{m.id}), 0) AS numerator",
-               "coalesce(sum(n), 0) AS denominator"] if cube else
-              [f"count(*) FILTER (WHERE {m.condition}) AS numerator",
-               "count(*) AS denominator"])
-    select = ", ".join([*exprs, *counts])
+    select = ", ".join([*exprs, *_counts_sql(batch, cube)])
     group = f"GROUP BY {', '.join(DIMENSIONS[d].column for d in by)}" if by else ""
     order = f"ORDER BY {', '.join(by)}" if by else ""
-    sql = (f"SELECT {select} FROM {source} WHERE ({m.population_sql}) AND ({scope_sql}) "
+    sql = (f"SELECT {select} FROM {source} WHERE ({ms[0].population_sql}) AND ({scope_sql}) "
            f"AND ({filt_sql}) AND ({time_sql}) {group} {order}")
     with wh.query() as cur:
         frame = cur.execute(sql, params).df()
     if not by and frame.empty:
-        frame = pd.DataFrame({"numerator": [0], "denominator": [0]})
-    frame["numerator"] = frame["numerator"].astype("int64")
-    frame["denominator"] = frame["denominator"].astype("int64")
-    frame["rate"] = [n / d if d else None for n, d in zip(frame["numerator"],
-                                                          frame["denominator"], strict=True)]
+        frame = pd.DataFrame({"denominator": [0], **{f"n{i}": [0] for i in range(len(ms))}})
     if "drop_date" in frame:
         frame["drop_date"] = pd.to_datetime(frame["drop_date"]).dt.date
-    return frame[cols].reset_index(drop=True)
+    return _Counted(frame, names, batch)
+
+
+class _Counted:
+    """The counts of one batch (``_count``); each metric's frame is built when first asked
+    (a page asks a few of the batch's metrics) and kept."""
+
+    def __init__(self, frame: pd.DataFrame, names: list[str], batch: tuple[str, ...]) -> None:
+        self._frame, self._names, self._batch = frame, names, batch
+        frame["denominator"] = frame["denominator"].astype("int64")
+        self._built: dict[str, pd.DataFrame] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, metric_id: str) -> pd.DataFrame:
+        with self._lock:
+            built = self._built.get(metric_id)
+            if built is None:
+                built = self._build(self._batch.index(metric_id))
+                self._built[metric_id] = built
+            return built
+
+    @property
+    def sizes(self) -> pd.DataFrame:
+        """The groups and their sizes (``metrics.sizes``): the batch's own frame, whose
+        other columns are the metrics' counts, shared as it is."""
+        return self._frame
+
+    def _build(self, i: int) -> pd.DataFrame:
+        import pandas as pd
+
+        frame = self._frame
+        num = frame[f"n{i}"].astype("int64").reset_index(drop=True)
+        den = frame["denominator"].astype("int64").reset_index(drop=True)
+        return pd.DataFrame({
+            **{n: frame[n].reset_index(drop=True) for n in self._names},
+            "numerator": num, "denominator": den,
+            "rate": [n / d if d else None for n, d in zip(num.tolist(), den.tolist(),
+                                                          strict=True)]})
 
 
 def ranking(wh: Warehouse, scope: Scope, ranking_id: str, filters: Filters = Filters(),

@@ -128,12 +128,13 @@ def _hide(frame: pd.DataFrame, by: Sequence[str], threshold: int,
     hidden = (sizes >= 1) & (sizes < threshold)
     if force is not None:
         hidden |= force.reindex(frame.index, fill_value=False).to_numpy(dtype=bool)
-    parts = [p for p in _partitions(frame, by) if len(p) >= 2]
+    every = _partitions(frame, by)
+    parts = [p for p in every if len(p) >= 2]
     # A row alone in one of its partitions equals a total another view shows (a district's
     # only school is the district): hiding it as a complement would hide nothing, so such
     # rows are picked only when no other candidate is left (and then the coarser view hides
     # the total they were to protect: ``_unprotected``).
-    alone = _alone(sizes, _partitions(frame, by))
+    alone = _alone(sizes, every)
     changed = True
     while changed:
         changed = False
@@ -229,6 +230,14 @@ def _finer(by: Sequence[str]) -> list[tuple[list[str], list[str]]]:
     return out
 
 
+def _finer_views(by: Sequence[str]) -> list[list[str]]:
+    """The finer views ``_from_finer`` counts for ``by`` (canonical order, as ``_plain`` asks
+    them), so that one query counts them all (``metrics.prefetch``). The views of their
+    partitions' totals are asked only where a lone row needs them, so they are left out:
+    counting them all in advance costs more than the few asked."""
+    return [_canonical(fine_by) for fine_by, _ in _finer(by)]
+
+
 def _unprotected(frame: pd.DataFrame, hidden: np.ndarray, keys: list[str], threshold: int,
                  plain_hidden: Callable[[list[str]], set[tuple]],
                  by: Sequence[str]) -> set[tuple]:
@@ -285,6 +294,7 @@ _VIEWS_PER_WAREHOUSE = 1024
 _PLAIN: weakref.WeakKeyDictionary[Warehouse, OrderedDict[tuple, object]] = (
     weakref.WeakKeyDictionary())
 _PLAIN_PER_WAREHOUSE = 4096
+_PENDING: dict[tuple, threading.Lock] = {}
 """Raw counts and plain-rule results of finer views (``_plain``): small frames, and many of
 them (every pair of dimensions of every metric a page asks), so their own, larger memo."""
 
@@ -322,10 +332,57 @@ def suppress_metric(wh: Warehouse, request: Request, metric_id: str, by: Sequenc
     request.as_of)``. Returns it with ``suppressed`` and ``population_hidden`` columns;
     hidden rows have no ``numerator`` and ``rate``, and rows whose population is a hidden
     count of the parent metric have no ``denominator`` either.
+
+    Which cells are hidden depends on the groups' sizes alone, never on a numerator: the
+    cell rule, complements, the parent's hidden count, coarser and finer views all read
+    denominators, and every metric of one population has the same denominators (and the
+    same parent). So the decision is made once per population, request and breakdown
+    (``_decide``), remembered, and applied to each metric's own counts: a page that shows
+    five measures of seniors by school decides once, and the five cannot disagree.
     """
     from ccgi_dash import metrics
 
     by = list(by)
+    population = metrics.metric(metric_id).population
+    decided: pd.DataFrame = _memo(  # type: ignore[assignment]
+        wh, ("decided", request, population, tuple(by)),
+        lambda: _decide(wh, request, metric_id, by, frame))
+    out = _apply(decided, frame, by)
+    return out if out is not None else _decide(wh, request, metric_id, by, frame)
+
+
+def _apply(decided: pd.DataFrame, frame: pd.DataFrame, by: list[str]) -> pd.DataFrame | None:
+    """``decided`` (another metric of the same population, suppressed) with ``frame``'s
+    numerators and rates where they are shown; None if the two frames' groups differ (they
+    never should: then the caller decides for this metric itself)."""
+    out = decided.copy()
+    if len(frame) > len(decided):
+        return None
+    hidden = out["suppressed"].to_numpy(dtype=bool)
+    if not by:
+        if len(frame) != len(decided):
+            return None
+        num = frame["numerator"].astype("object").to_numpy()
+        rate = frame["rate"].astype("object").to_numpy()
+    else:
+        keyed = frame.set_index(by)
+        index = decided.set_index(by).index
+        if not keyed.index.isin(index).all():
+            return None
+        num = keyed["numerator"].astype("object").reindex(index).to_numpy()
+        rate = keyed["rate"].astype("object").reindex(index).to_numpy()
+    out["numerator"] = pd.Series(num, index=out.index, dtype="object").where(~hidden, None)
+    out["rate"] = pd.Series(rate, index=out.index, dtype="object").where(~hidden, None)
+    return out
+
+
+def _decide(wh: Warehouse, request: Request, metric_id: str, by: list[str],
+            frame: pd.DataFrame) -> pd.DataFrame:
+    """``suppress_metric`` of one metric: the parent's hidden count, the lone rows of coarser
+    views and the finer views' unprotected totals forced hidden, then the cell rule and
+    complements (``suppress``)."""
+    from ccgi_dash import metrics
+
     parent_id = metrics.metric(metric_id).parent
     force = None
     if parent_id is not None and not frame.empty:
@@ -363,7 +420,12 @@ def suppress_metric(wh: Warehouse, request: Request, metric_id: str, by: Sequenc
 
 def _memo(wh: Warehouse, key: tuple, make: Callable[[], object]) -> object:
     """``make()`` remembered per warehouse under ``key`` (a bounded, least-recently-used
-    memo: the views of one page share most of their finer and coarser views)."""
+    memo: the views of one page share most of their finer and coarser views).
+
+    A page's panels run in parallel and ask the same decisions at once (five cards of one
+    population): the first thread makes it while the others wait for it. A decision waits
+    only on coarser views, parents and finer counts, never on itself, so the waits cannot
+    go round in a circle; the bounded wait is a safety net, not a path taken."""
     from ccgi_dash import metrics
 
     key = (id(metrics.METRICS), *key)
@@ -372,33 +434,49 @@ def _memo(wh: Warehouse, key: tuple, make: Callable[[], object]) -> object:
         if key in memo:
             memo.move_to_end(key)
             return memo[key]
-    value = make()
-    with _VIEWS_LOCK:
-        memo[key] = value
-        while len(memo) > _PLAIN_PER_WAREHOUSE:
-            memo.popitem(last=False)
-    return value
+        pending = _PENDING.setdefault(key, threading.Lock())
+    got = pending.acquire(timeout=60)
+    try:
+        with _VIEWS_LOCK:
+            if key in memo:
+                return memo[key]
+        value = make()
+        with _VIEWS_LOCK:
+            memo[key] = value
+            while len(memo) > _PLAIN_PER_WAREHOUSE:
+                memo.popitem(last=False)
+        return value
+    finally:
+        if got:
+            pending.release()
+        with _VIEWS_LOCK:
+            if _PENDING.get(key) is pending and not pending.locked():
+                del _PENDING[key]
 
 
 def _plain(wh: Warehouse, request: Request, metric_id: str,
            by: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """A view's raw counts (``metrics.compute``) and the rows the plain cell rule hides in
+    """A view's group sizes (``metrics.sizes``) and the rows the plain cell rule hides in
     it (no parent, no coarser or finer view): what ``_from_finer`` reasons with."""
     from ccgi_dash import metrics
 
+    dims = _canonical(by)
+
     def make() -> tuple[pd.DataFrame, np.ndarray]:
-        raw = metrics.compute(wh, request.scope, metric_id, by, request.filters,
-                              request.as_of)
+        raw = metrics.sizes(wh, request.scope, metric_id, dims, request.filters,
+                            request.as_of)
         sizes = raw["denominator"].to_numpy() if len(raw) else np.zeros(0)
         if not ((sizes >= 1) & (sizes < request.threshold)).any():
             return raw, np.zeros(len(raw), dtype=bool)  # nothing small: nothing hidden
-        dims = _canonical(by)
         order = _canonical_order(raw, dims)
         hidden = np.zeros(len(raw), dtype=bool)
         hidden[order] = _hide(raw.iloc[order], dims, request.threshold)
         return raw, hidden
 
-    return _memo(wh, ("plain", request, metric_id, tuple(by)), make)  # type: ignore[return-value]
+    # Keyed by population, not metric: only the group sizes are read (``suppress_metric``),
+    # and by the canonical breakdown: gender x school and school x gender are one view.
+    key = ("plain", request, metrics.metric(metric_id).population, tuple(dims))
+    return _memo(wh, key, make)  # type: ignore[return-value]
 
 
 def _from_finer(wh: Warehouse, request: Request, metric_id: str, by: list[str],
@@ -410,9 +488,14 @@ def _from_finer(wh: Warehouse, request: Request, metric_id: str, by: list[str],
     by-gender view hide the "Not reported" total; that view's own complementary suppression
     then runs as usual. Decided from the finer view's raw counts: never from its
     suppressed result, which asks this view (``_lone_hidden``)."""
+    from ccgi_dash import metrics
+
     out = pd.Series(False, index=frame.index)
     if frame.empty:
         return out
+    population = metrics.metric(metric_id).population
+    metrics.prefetch(wh, request.scope, metric_id, _finer_views(by), request.filters,
+                     request.as_of)
 
     def plain_hidden(cols: list[str]) -> set[tuple]:
         """Cells the plain rule hides in the view of ``cols`` (``school_district`` read as
@@ -431,7 +514,7 @@ def _from_finer(wh: Warehouse, request: Request, metric_id: str, by: list[str],
             fine, hidden = _plain(wh, request, metric_id, fine_by)
             return _unprotected(fine, hidden, keys, request.threshold, plain_hidden, fine_by)
 
-        flagged: set[tuple] = _memo(wh, ("unprotected", request, metric_id, tuple(fine_by),
+        flagged: set[tuple] = _memo(wh, ("unprotected", request, population, tuple(fine_by),
                                          tuple(keys)), unprotected)  # type: ignore[assignment]
         if not flagged:
             continue

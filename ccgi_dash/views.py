@@ -288,7 +288,11 @@ def _rate_at(wh: Warehouse, req: Request, metric_id: str,
              drop: date | None) -> tuple[float | None, int | None, int | None, bool]:
     if drop is None:
         return None, None, 0, False
-    row = suppressed(wh, req.at(drop), metric_id).iloc[0]
+    return _rate_of(suppressed(wh, req.at(drop), metric_id).iloc[0])
+
+
+def _rate_of(row: pd.Series) -> tuple[float | None, int | None, int | None, bool]:
+    """Rate, count, population and whether hidden, of a total's suppressed row."""
     rate = None if row["suppressed"] or row["rate"] is None else float(row["rate"])
     num = None if row["suppressed"] else int(row["numerator"])
     den = None if row["denominator"] is None or pd.isna(row["denominator"]) else int(
@@ -348,8 +352,8 @@ def headline(wh: Warehouse, req: Request, metric_id: str) -> Headline:
     compared = county is not None
     county_rate, county_sup, withheld = None, False, False
     if county is not None and drop is not None:
-        county_rate, _, _, county_sup = _rate_at(wh, county, metric_id, drop)
         row = suppressed(wh, county.at(drop), metric_id).iloc[0]
+        county_rate, _, _, county_sup = _rate_of(row)
         withheld = bool(row.get("county_withheld", False))
     return Headline(metric_id, metrics.metric(metric_id).card_title, drop, rate, num, den, sup,
                     prev, prev_rate, last, last_rate, req.filters.grades, county_rate,
