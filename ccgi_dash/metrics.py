@@ -730,27 +730,28 @@ def prefetch(wh: Warehouse, scope: Scope, metric_id: str, bys: Sequence[Sequence
     population's rows once for all of them with ``GROUPING SETS`` costs a third of one
     query each at district scale. The frames are cut from that one result and remembered
     exactly as ``compute`` returns them (same rows, order and types: ``tests`` check it), so
-    the next ``compute`` of any of them is answered from memory. Breakdowns over time, the
-    overall total and views already counted are left to ``compute``."""
+    the next ``compute`` of any of them is answered from memory. Breakdowns over time are
+    counted together apart from the others (they read every drop); views already counted
+    are skipped."""
+    import pandas as pd
     import pyarrow as pa
 
     m = metric(metric_id)
     drop = wh.resolve(as_of)
     if drop is None or scope.sees_nothing:
         return
-    groups: dict[tuple[bool, tuple[str, ...]], list[tuple[tuple[str, ...], tuple]]] = {}
+    groups: dict[tuple[bool, tuple[str, ...], bool],
+                 list[tuple[tuple[str, ...], tuple]]] = {}
     for by in dict.fromkeys(_check_by(b) for b in bys):
-        if not by or "drop_date" in by:
-            continue
         key, cube, batch = _plan(wh, scope, m, by, filters, drop)
         with _COUNTS_LOCK:
             if key in _COUNTS.get(wh, {}):
                 continue
-        groups.setdefault((cube, batch), []).append((by, key))
-    for (cube, batch), views in groups.items():
-        if len(views) < 2:
-            continue
+        groups.setdefault((cube, batch, "drop_date" in by), []).append((by, key))
+    for (cube, batch, over_time), views in groups.items():
         union = [d for d in DIMENSIONS if any(d in by for by, _ in views)]
+        if len(views) < 2 or not union:
+            continue
         exprs, _ = _select_dims(union)
         counted = _counts_sql(batch, cube)
         cols = ", ".join(DIMENSIONS[d].column for d in union)
@@ -759,15 +760,21 @@ def prefetch(wh: Warehouse, scope: Scope, metric_id: str, bys: Sequence[Sequence
         sets = ", ".join(dict.fromkeys(
             "(" + ", ".join(DIMENSIONS[d].column for d in union if d in by) + ")"
             for by, _ in views))
-        source = wh.table(drop, "facts_cube" if cube else "student_facts")
-        scope_sql, params = scope.named_sql()
+        params: dict[str, object] = {}
+        if over_time:
+            source, time_sql = ("all_cubes" if cube else "all_facts"), "drop_date <= $drop"
+            params["drop"] = drop
+        else:
+            source, time_sql = wh.table(drop, "facts_cube" if cube else "student_facts"), "TRUE"
+        scope_sql, scope_params = scope.named_sql()
         filt_sql, filt_params = filters.sql()
+        params |= scope_params | filt_params
         sql = (f"SELECT {', '.join([*exprs, f'GROUPING({cols}) AS grouping_id', *counted])} "
                f"FROM {source} WHERE ({METRICS[batch[0]].population_sql}) AND ({scope_sql}) "
-               f"AND ({filt_sql}) GROUP BY GROUPING SETS ({sets}) "
+               f"AND ({filt_sql}) AND ({time_sql}) GROUP BY GROUPING SETS ({sets}) "
                f"ORDER BY grouping_id, {', '.join(union)}")
         with wh.query() as cur:
-            table = cur.sql(sql, params=params | filt_params).to_arrow_table()
+            table = cur.sql(sql, params=params).to_arrow_table()
         ids = table.column("grouping_id").to_numpy()
         for by, key in views:
             names = _select_dims(by)[1]
@@ -777,6 +784,8 @@ def prefetch(wh: Warehouse, scope: Scope, metric_id: str, bys: Sequence[Sequence
             if not rows.num_rows:
                 continue  # DuckDB types an empty result its own way: left to ``compute``
             frame = rows.to_pandas()
+            if "drop_date" in frame:
+                frame["drop_date"] = pd.to_datetime(frame["drop_date"]).dt.date
             if list(by) != [d for d in union if d in by]:
                 # the rows come ordered by the catalogue's order of dimensions; ``compute``
                 # orders by the breakdown's own

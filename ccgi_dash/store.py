@@ -361,7 +361,11 @@ class Warehouse:
             if set(self._aliases.values()) <= with_cube:
                 union = " UNION ALL BY NAME ".join(
                     f"SELECT * FROM {a}.facts_cube" for a in self._aliases.values())
-                self._con.execute(f"CREATE VIEW all_cubes AS {union}")
+                # Copied into memory, not a view: every weekly trend reads every drop's cube,
+                # and a union of forty attached files costs 15 ms a query before any work
+                # (2 ms as one table). The copy is small (27 MB for Los Angeles with 40
+                # weeks, 0.2 s to make) and the files never change under a warehouse.
+                self._con.execute(f"CREATE TABLE all_cubes AS {union}")
                 self.has_cubes = True
 
     @property

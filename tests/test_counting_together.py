@@ -162,7 +162,8 @@ def test_a_returned_frame_is_the_callers_own(tmp_path):
 def test_prefetched_views_are_the_frames_compute_returns(tmp_path, filters):
     views_asked = list(itertools.permutations(
         ["district", "school", "grade_level", "gender", "foster_youth"], 2))
-    views_asked += [("district",), ("school",), ("gender",), ("foster_youth",)]
+    views_asked += [(), ("district",), ("school",), ("gender",), ("foster_youth",)]
+    views_asked += [("drop_date",), ("drop_date", "school"), ("gender", "drop_date")]
     with two_weeks(tmp_path) as wh:
         for metric_id in ("uc_submitted", "account_registered", "uc_eligible_applied"):
             for as_of in (None, wh.drops[0]):
