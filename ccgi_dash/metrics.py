@@ -694,21 +694,6 @@ def compute(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
     return frames[m.id].copy()
 
 
-def sizes(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
-          filters: Filters = Filters(), as_of: date | None = None) -> pd.DataFrame:
-    """``compute``'s groups and their sizes (``denominator``) without the metric's count:
-    all that suppression reads, the same for every metric of one population. The frame is
-    shared between callers: read it, never change it."""
-    m = metric(metric_id)
-    by = _check_by(by)
-    drop = wh.resolve(as_of)
-    if drop is None or scope.sees_nothing:
-        frame = compute(wh, scope, metric_id, by, filters, as_of)
-        return frame[[c for c in frame.columns if c not in ("numerator", "rate")]]
-    key, cube, batch = _plan(wh, scope, m, by, filters, drop)
-    return _remembered(wh, key, lambda: _count(wh, scope, batch, by, filters, drop, cube)).sizes
-
-
 def _plan(wh: Warehouse, scope: Scope, m: Metric, by: tuple[str, ...], filters: Filters,
           drop: date) -> tuple[tuple, bool, tuple[str, ...]]:
     """How ``compute`` counts ``m`` by ``by``: its memo key, whether the cube answers, and
@@ -721,82 +706,94 @@ def _plan(wh: Warehouse, scope: Scope, m: Metric, by: tuple[str, ...], filters: 
     return (id(METRICS), scope, filters, drop, by, cube, batch), cube, batch
 
 
-def prefetch(wh: Warehouse, scope: Scope, metric_id: str, bys: Sequence[Sequence[str]],
-             filters: Filters = Filters(), as_of: date | None = None) -> None:
-    """Count several breakdowns of a metric (and its batch) in one query, for ``compute``.
+def group_sizes(wh: Warehouse, scope: Scope, population: str,
+                bys: Sequence[Sequence[str]], filters: Filters = Filters(),
+                as_of: date | None = None) -> list[pd.DataFrame]:
+    """The groups of a population and their sizes, by each breakdown of ``bys``: the
+    ``denominator`` column of ``compute`` for any metric of that population, with the
+    breakdown's columns (and ``school_district`` for a breakdown by school) and no names.
 
-    Suppression counts many small views of one request (a view by school needs the school
-    by each student group, the district by each group, each group alone): grouping the
-    population's rows once for all of them with ``GROUPING SETS`` costs a third of one
-    query each at district scale. The frames are cut from that one result and remembered
-    exactly as ``compute`` returns them (same rows, order and types: ``tests`` check it), so
-    the next ``compute`` of any of them is answered from memory. Breakdowns over time are
-    counted together apart from the others (they read every drop); views already counted
-    are skipped."""
+    This is all suppression reads, and it reads many views (a view by school reads the
+    school by each student group): the views not counted yet are counted with one
+    ``GROUPING SETS`` query per source (a drop's cube or facts, or every drop's for
+    trends), which groups the population's rows once, and remembered per warehouse. A
+    frame is shared between callers: read it, never change it."""
+    import pandas as pd
+
+    pop = POPULATIONS[population]
+    wanted = [_check_by(b) for b in bys]
+    drop = wh.resolve(as_of)
+    if drop is None or scope.sees_nothing:
+        return [pd.DataFrame({c: [] for c in (*_size_columns(by), "denominator")})
+                for by in wanted]
+    keys = {}
+    groups: dict[tuple[bool, bool], list[tuple[str, ...]]] = {}
+    with _COUNTS_LOCK:
+        memo = _COUNTS.setdefault(wh, OrderedDict())
+        for by in dict.fromkeys(wanted):
+            cube = bool(wh.has_cubes and set(by) <= CUBE_DIMENSIONS and not filters.groups)
+            keys[by] = ("sizes", scope, filters, drop, by, pop.sql, cube)
+            if keys[by] not in memo:
+                groups.setdefault((cube, "drop_date" in by), []).append(by)
+    for (cube, over_time), views in groups.items():
+        for by, frame in zip(views, _count_sizes(wh, scope, pop, views, filters, drop, cube,
+                                                  over_time), strict=True):
+            with _COUNTS_LOCK:
+                memo[keys[by]] = frame
+                while len(memo) > _COUNTS_PER_WAREHOUSE:
+                    memo.popitem(last=False)
+    with _COUNTS_LOCK:
+        return [memo[keys[by]] for by in wanted]
+
+
+def _size_columns(by: Sequence[str]) -> list[str]:
+    return [*by, *(["school_district"] if "school" in by else [])]
+
+
+def _count_sizes(wh: Warehouse, scope: Scope, pop: Population, views: list[tuple[str, ...]],
+                 filters: Filters, drop: date, cube: bool, over_time: bool,
+                 ) -> list[pd.DataFrame]:
+    """One query counting ``pop``'s groups by each of ``views`` (``group_sizes``)."""
     import pandas as pd
     import pyarrow as pa
 
-    m = metric(metric_id)
-    drop = wh.resolve(as_of)
-    if drop is None or scope.sees_nothing:
-        return
-    groups: dict[tuple[bool, tuple[str, ...], bool],
-                 list[tuple[tuple[str, ...], tuple]]] = {}
-    for by in dict.fromkeys(_check_by(b) for b in bys):
-        key, cube, batch = _plan(wh, scope, m, by, filters, drop)
-        with _COUNTS_LOCK:
-            if key in _COUNTS.get(wh, {}):
-                continue
-        groups.setdefault((cube, batch, "drop_date" in by), []).append((by, key))
-    for (cube, batch, over_time), views in groups.items():
-        union = [d for d in DIMENSIONS if any(d in by for by, _ in views)]
-        if len(views) < 2 or not union:
-            continue
-        exprs, _ = _select_dims(union)
-        counted = _counts_sql(batch, cube)
-        cols = ", ".join(DIMENSIONS[d].column for d in union)
-        # one grouping set per set of dimensions (gender x school is school x gender): a set
-        # listed twice would give its rows twice
-        sets = ", ".join(dict.fromkeys(
-            "(" + ", ".join(DIMENSIONS[d].column for d in union if d in by) + ")"
-            for by, _ in views))
-        params: dict[str, object] = {}
-        if over_time:
-            source, time_sql = ("all_cubes" if cube else "all_facts"), "drop_date <= $drop"
-            params["drop"] = drop
-        else:
-            source, time_sql = wh.table(drop, "facts_cube" if cube else "student_facts"), "TRUE"
-        scope_sql, scope_params = scope.named_sql()
-        filt_sql, filt_params = filters.sql()
-        params |= scope_params | filt_params
-        sql = (f"SELECT {', '.join([*exprs, f'GROUPING({cols}) AS grouping_id', *counted])} "
-               f"FROM {source} WHERE ({METRICS[batch[0]].population_sql}) AND ({scope_sql}) "
-               f"AND ({filt_sql}) AND ({time_sql}) GROUP BY GROUPING SETS ({sets}) "
-               f"ORDER BY grouping_id, {', '.join(union)}")
-        with wh.query() as cur:
-            table = cur.sql(sql, params=params).to_arrow_table()
-        ids = table.column("grouping_id").to_numpy()
-        for by, key in views:
-            names = _select_dims(by)[1]
-            gid = sum(1 << (len(union) - 1 - i) for i, d in enumerate(union) if d not in by)
-            rows = table.filter(pa.array(ids == gid)).select(
-                [*names, "denominator", *(f"n{i}" for i in range(len(batch)))])
-            if not rows.num_rows:
-                continue  # DuckDB types an empty result its own way: left to ``compute``
-            frame = rows.to_pandas()
-            if "drop_date" in frame:
-                frame["drop_date"] = pd.to_datetime(frame["drop_date"]).dt.date
-            if list(by) != [d for d in union if d in by]:
-                # the rows come ordered by the catalogue's order of dimensions; ``compute``
-                # orders by the breakdown's own
-                frame = frame.sort_values(list(by), kind="stable",
-                                          na_position="last").reset_index(drop=True)
-            value = _Counted(frame, names, batch)
-            with _COUNTS_LOCK:
-                memo = _COUNTS.setdefault(wh, OrderedDict())
-                memo.setdefault(key, value)
-                while len(memo) > _COUNTS_PER_WAREHOUSE:
-                    memo.popitem(last=False)
+    union = [d for d in DIMENSIONS if any(d in by for by in views)]
+    exprs = [f"{DIMENSIONS[d].column} AS {d}" for d in union]
+    if "school" in union:
+        exprs.append("any_value(district_code) AS school_district")
+    cols = [DIMENSIONS[d].column for d in union]
+    grouping = f"GROUPING({', '.join(cols)})" if cols else "0"
+    # one grouping set per set of dimensions (gender x school is school x gender)
+    sets = ", ".join(dict.fromkeys(
+        "(" + ", ".join(DIMENSIONS[d].column for d in union if d in by) + ")" for by in views))
+    params: dict[str, object] = {}
+    if over_time:
+        source, time_sql = ("all_cubes" if cube else "all_facts"), "drop_date <= $drop"
+        params["drop"] = drop
+    else:
+        source, time_sql = wh.table(drop, "facts_cube" if cube else "student_facts"), "TRUE"
+    scope_sql, scope_params = scope.named_sql()
+    filt_sql, filt_params = filters.sql()
+    params |= scope_params | filt_params
+    size = "coalesce(sum(n), 0)" if cube else "count(*)"
+    sql = (f"SELECT {', '.join([*exprs, f'{grouping} AS grouping_id', f'{size} AS denominator'])}"
+           f" FROM {source} WHERE ({pop.sql}) AND ({scope_sql}) AND ({filt_sql})"
+           f" AND ({time_sql}) GROUP BY GROUPING SETS ({sets})")
+    with wh.query() as cur:
+        table = cur.sql(sql, params=params).to_arrow_table()
+    ids = table.column("grouping_id").to_numpy()
+    out = []
+    for by in views:
+        gid = sum(1 << (len(union) - 1 - i) for i, d in enumerate(union) if d not in by)
+        rows = table.filter(pa.array(ids == gid)).select([*_size_columns(by), "denominator"])
+        frame = rows.to_pandas()
+        if not by and frame.empty:
+            frame = pd.DataFrame({"denominator": [0]})
+        frame["denominator"] = frame["denominator"].fillna(0).astype("int64")
+        if "drop_date" in frame:
+            frame["drop_date"] = pd.to_datetime(frame["drop_date"]).dt.date
+        out.append(frame)
+    return out
 
 
 def _counts_sql(batch: tuple[str, ...], cube: bool) -> list[str]:
@@ -829,13 +826,14 @@ def _batch(wh: Warehouse, m: Metric, drops: Sequence[date], cube: bool) -> tuple
     return tuple(out)
 
 
-_COUNTS: weakref.WeakKeyDictionary[Warehouse, OrderedDict[tuple, _Counted]] = (
+_COUNTS: weakref.WeakKeyDictionary[Warehouse, OrderedDict[tuple, _Counted | pd.DataFrame]] = (
     weakref.WeakKeyDictionary())
 _COUNTS_LOCK = threading.Lock()
 _COUNTS_PENDING: dict[tuple, threading.Lock] = {}
 _COUNTS_PER_WAREHOUSE = 1024
-"""Counts are remembered per warehouse (which never changes: a new load opens a new one),
-least recently used first out; a page's frames are small, the trend by school the largest
+"""Counts (a batch's, ``_Counted``, and a population's group sizes, ``group_sizes``) are
+remembered per warehouse (which never changes: a new load opens a new one), least recently
+used first out; a page's frames are small, the trend by school the largest
 (a few MB at Los Angeles scale)."""
 
 
@@ -847,13 +845,13 @@ def _remembered(wh: Warehouse, key: tuple,
         memo = _COUNTS.setdefault(wh, OrderedDict())
         if key in memo:
             memo.move_to_end(key)
-            return memo[key]
+            return memo[key]  # type: ignore[return-value]
         pending = _COUNTS_PENDING.setdefault(key, threading.Lock())
     try:
         with pending:
             with _COUNTS_LOCK:
                 if key in memo:
-                    return memo[key]
+                    return memo[key]  # type: ignore[return-value]
             value = make()
             with _COUNTS_LOCK:
                 memo[key] = value
@@ -902,7 +900,6 @@ class _Counted:
 
     def __init__(self, frame: pd.DataFrame, names: list[str], batch: tuple[str, ...]) -> None:
         self._frame, self._names, self._batch = frame, names, batch
-        frame["denominator"] = frame["denominator"].astype("int64")
         self._built: dict[str, pd.DataFrame] = {}
         self._lock = threading.Lock()
 
@@ -913,12 +910,6 @@ class _Counted:
                 built = self._build(self._batch.index(metric_id))
                 self._built[metric_id] = built
             return built
-
-    @property
-    def sizes(self) -> pd.DataFrame:
-        """The groups and their sizes (``metrics.sizes``): the batch's own frame, whose
-        other columns are the metrics' counts, shared as it is."""
-        return self._frame
 
     def _build(self, i: int) -> pd.DataFrame:
         import pandas as pd

@@ -232,7 +232,7 @@ def _finer(by: Sequence[str]) -> list[tuple[list[str], list[str]]]:
 
 def _finer_views(by: Sequence[str]) -> list[list[str]]:
     """The finer views ``_from_finer`` counts for ``by`` (canonical order, as ``_plain`` asks
-    them), so that one query counts them all (``metrics.prefetch``). The views of their
+    them), so that one query counts them all (``metrics.group_sizes``). The views of their
     partitions' totals are asked only where a lone row needs them, so they are left out:
     counting them all in advance costs more than the few asked."""
     return [_canonical(fine_by) for fine_by, _ in _finer(by)]
@@ -456,15 +456,16 @@ def _memo(wh: Warehouse, key: tuple, make: Callable[[], object]) -> object:
 
 def _plain(wh: Warehouse, request: Request, metric_id: str,
            by: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """A view's group sizes (``metrics.sizes``) and the rows the plain cell rule hides in
+    """A view's group sizes (``metrics.group_sizes``) and the rows the plain cell rule hides in
     it (no parent, no coarser or finer view): what ``_from_finer`` reasons with."""
     from ccgi_dash import metrics
 
     dims = _canonical(by)
+    population = metrics.metric(metric_id).population
 
     def make() -> tuple[pd.DataFrame, np.ndarray]:
-        raw = metrics.sizes(wh, request.scope, metric_id, dims, request.filters,
-                            request.as_of)
+        raw = metrics.group_sizes(wh, request.scope, population, [dims], request.filters,
+                                  request.as_of)[0]
         sizes = raw["denominator"].to_numpy() if len(raw) else np.zeros(0)
         if not ((sizes >= 1) & (sizes < request.threshold)).any():
             return raw, np.zeros(len(raw), dtype=bool)  # nothing small: nothing hidden
@@ -475,7 +476,7 @@ def _plain(wh: Warehouse, request: Request, metric_id: str,
 
     # Keyed by population, not metric: only the group sizes are read (``suppress_metric``),
     # and by the canonical breakdown: gender x school and school x gender are one view.
-    key = ("plain", request, metrics.metric(metric_id).population, tuple(dims))
+    key = ("plain", request, population, tuple(dims))
     return _memo(wh, key, make)  # type: ignore[return-value]
 
 
@@ -494,8 +495,8 @@ def _from_finer(wh: Warehouse, request: Request, metric_id: str, by: list[str],
     if frame.empty:
         return out
     population = metrics.metric(metric_id).population
-    metrics.prefetch(wh, request.scope, metric_id, _finer_views(by), request.filters,
-                     request.as_of)
+    metrics.group_sizes(wh, request.scope, population, _finer_views(by), request.filters,
+                        request.as_of)  # counted together now, read one by one below
 
     def plain_hidden(cols: list[str]) -> set[tuple]:
         """Cells the plain rule hides in the view of ``cols`` (``school_district`` read as
