@@ -35,7 +35,9 @@ to the page settled (see ``benchmarks/browser_kit.py`` for the signal). Target: 
 no error on any page (no ``stException``, no error alert), median under 2 s.
 
 (c) The streamlit process's CPU time (utime + stime from /proc/<pid>/stat) over each phase,
-divided by its interactions.
+divided by its interactions; the same for every Chromium process (the browser's side of an
+interaction), and how busy each core was: with ten browsers on one core, the browsers' core,
+not the app's, decides how long an interaction takes.
 
 Results go to ``benchmarks/out/browser.json``; a table is printed.
 """
@@ -200,13 +202,15 @@ async def phase_a(browser: Any, server: kit.Server, rounds: int) -> dict[str, An
     """Every page as the coordinator and as a district leader: open it, change filters."""
     changes: list[kit.Sample] = []
     opens: list[kit.Sample] = []
-    cpu = 0.0
+    cpu = browser_cpu = 0.0
+    ticks = kit.core_ticks()
     for leader in (False, True):
         page = await kit.new_page(browser)
         try:
             persona = await kit.enter_demo(page, server.url, leader)
             titles = await kit.nav_titles(page)
             before = kit.cpu_seconds(server.proc.pid)
+            browser_before = kit.chromium_cpu_seconds()
             for title in titles:
                 await attempt(page, opens, title, persona, "open",
                               lambda p=page, t=title: opened(p, t))
@@ -217,6 +221,7 @@ async def phase_a(browser: Any, server: kit.Server, rounds: int) -> dict[str, An
                     f"{s.seconds:.2f}" if s.seconds is not None else "timeout" for s in done),
                     flush=True)
             cpu += kit.cpu_seconds(server.proc.pid) - before
+            browser_cpu += kit.chromium_cpu_seconds() - browser_before
         finally:
             await page.context.close()
     pages: dict[str, Any] = {}
@@ -233,6 +238,8 @@ async def phase_a(browser: Any, server: kit.Server, rounds: int) -> dict[str, An
     result["interactions"] = n
     result["app_cpu_s"] = round(cpu, 2)
     result["app_cpu_ms_per_interaction"] = round(cpu / n * 1000, 1) if n else None
+    result["browser_cpu_ms_per_interaction"] = round(browser_cpu / n * 1000, 1) if n else None
+    result["core_busy"] = kit.busy_share(ticks, kit.core_ticks())
     result["all_changes"] = summary(changes)
     return result
 
@@ -295,6 +302,8 @@ async def phase_b(browser: Any, server: kit.Server, data: Path, drop: Path, sess
     if core is not None:
         cmd = ["taskset", "-c", str(core), *cmd]
     before = kit.cpu_seconds(server.proc.pid)
+    browser_before = kit.chromium_cpu_seconds()
+    ticks = kit.core_ticks()
     log = data.parent / "load.log"
     start.set()
     await asyncio.sleep(1.0)  # the sessions' first clicks are out: the load meets them
@@ -314,6 +323,8 @@ async def phase_b(browser: Any, server: kit.Server, data: Path, drop: Path, sess
         load_done = asyncio.create_task(loaded())
         results = await asyncio.gather(*tasks, return_exceptions=True)
         cpu = kit.cpu_seconds(server.proc.pid) - before
+        browser_cpu = kit.chromium_cpu_seconds() - browser_before
+        busy = kit.busy_share(ticks, kit.core_ticks())
         ended = time.monotonic()
         load_end = await load_done
     failures = [repr(r) for r in results if isinstance(r, BaseException)]
@@ -328,6 +339,9 @@ async def phase_b(browser: Any, server: kit.Server, data: Path, drop: Path, sess
         "interactions_overlapping_the_load": during,
         "app_cpu_s": round(cpu, 2),
         "app_cpu_ms_per_interaction": round(cpu / len(samples) * 1000, 1) if samples else None,
+        "browser_cpu_ms_per_interaction": (round(browser_cpu / len(samples) * 1000, 1)
+                                           if samples else None),
+        "core_busy": busy,
         "samples": [asdict(s) for s in samples]})
     return result
 
@@ -419,14 +433,18 @@ def print_table(result: dict[str, Any]) -> None:
                   f"{'ok' if ok else 'MISSES the target'}"
                   + (f"  errors: {s['errors']}" if s["errors"] else ""))
         print(f"app CPU per interaction (a): {a['app_cpu_ms_per_interaction']} ms "
-              f"({a['interactions']} interactions, {a['app_cpu_s']} s)")
+              f"({a['interactions']} interactions, {a['app_cpu_s']} s); browser CPU per "
+              f"interaction {a.get('browser_cpu_ms_per_interaction')} ms; cores busy "
+              f"{a.get('core_busy')}")
     b = result.get("b_sessions_during_load")
     if b and "samples" in b:
         print(f"(b) {b['sessions']} sessions x {b['interactions_each']}: median "
               f"{b['median_s']} s, max {b['max_s']} s, timeouts {b['timeouts']}, errors "
               f"{len(b['errors'])}, load exit {b['load']['exit_code']}, "
               f"{b['interactions_overlapping_the_load']} interactions overlapping the load; "
-              f"app CPU per interaction {b['app_cpu_ms_per_interaction']} ms")
+              f"app CPU per interaction {b['app_cpu_ms_per_interaction']} ms, browser CPU "
+              f"per interaction {b.get('browser_cpu_ms_per_interaction')} ms, cores busy "
+              f"{b.get('core_busy')} (app on core 0, browsers on core 1)")
     for key, value in result.items():
         if isinstance(value, dict) and "failed" in value:
             print(f"{key} FAILED: {value['failed'][:300]}")

@@ -137,6 +137,41 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def chromium_cpu_seconds() -> float:
+    """User + system CPU time of every Chromium process on the machine (the browser, its
+    renderers and helpers): what the pages cost on the browser's side."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if b"chromium" in (proc / "cmdline").read_bytes().split(b"\0")[0]:
+                total += cpu_seconds(int(proc.name))
+        except (OSError, ValueError, IndexError):
+            continue  # a process that ended meanwhile
+    return total
+
+
+def core_ticks() -> dict[int, tuple[int, int]]:
+    """Per core: (busy, total) jiffies since boot, from /proc/stat."""
+    out: dict[int, tuple[int, int]] = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *values = line.split()
+        if name.startswith("cpu") and name[3:].isdigit():
+            v = [int(x) for x in values]
+            idle = v[3] + v[4]  # idle + iowait
+            out[int(name[3:])] = (sum(v[:8]) - idle, sum(v[:8]))
+    return out
+
+
+def busy_share(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]],
+               ) -> dict[str, float]:
+    """Per core, the share of the time between two ``core_ticks`` it was busy (0..1)."""
+    return {f"core{c}": round((after[c][0] - before[c][0])
+                              / max(1, after[c][1] - before[c][1]), 2)
+            for c in sorted(after) if c in before}
+
+
 @dataclass
 class Server:
     """A running ``streamlit run app.py``: its URL, process and log."""

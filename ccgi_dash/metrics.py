@@ -726,6 +726,7 @@ def group_sizes(wh: Warehouse, scope: Scope, population: str,
     if drop is None or scope.sees_nothing:
         return [pd.DataFrame({c: [] for c in (*_size_columns(by), "denominator")})
                 for by in wanted]
+    found: dict[tuple[str, ...], pd.DataFrame] = {}
     keys = {}
     groups: dict[tuple[bool, bool], list[tuple[str, ...]]] = {}
     with _COUNTS_LOCK:
@@ -733,17 +734,22 @@ def group_sizes(wh: Warehouse, scope: Scope, population: str,
         for by in dict.fromkeys(wanted):
             cube = bool(wh.has_cubes and set(by) <= CUBE_DIMENSIONS and not filters.groups)
             keys[by] = ("sizes", scope, filters, drop, by, pop.sql, cube)
-            if keys[by] not in memo:
+            if keys[by] in memo:
+                memo.move_to_end(keys[by])
+                found[by] = memo[keys[by]]  # type: ignore[assignment]
+            else:
                 groups.setdefault((cube, "drop_date" in by), []).append(by)
     for (cube, over_time), views in groups.items():
-        for by, frame in zip(views, _count_sizes(wh, scope, pop, views, filters, drop, cube,
-                                                  over_time), strict=True):
-            with _COUNTS_LOCK:
+        counted = _count_sizes(wh, scope, pop, views, filters, drop, cube, over_time)
+        found.update(zip(views, counted, strict=True))
+        with _COUNTS_LOCK:
+            for by, frame in zip(views, counted, strict=True):
                 memo[keys[by]] = frame
-                while len(memo) > _COUNTS_PER_WAREHOUSE:
-                    memo.popitem(last=False)
-    with _COUNTS_LOCK:
-        return [memo[keys[by]] for by in wanted]
+            while len(memo) > _COUNTS_PER_WAREHOUSE:
+                memo.popitem(last=False)
+    # from what this call found or counted, never read back from the memo: other views
+    # counted meanwhile (here or in another thread) may have pushed an old one out
+    return [found[by] for by in wanted]
 
 
 def _size_columns(by: Sequence[str]) -> list[str]:

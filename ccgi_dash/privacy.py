@@ -364,6 +364,13 @@ def _apply(decided: pd.DataFrame, frame: pd.DataFrame, by: list[str]) -> pd.Data
             return None
         num = frame["numerator"].astype("object").to_numpy()
         rate = frame["rate"].astype("object").to_numpy()
+    elif len(frame) == len(decided) and all(
+            frame[d].reset_index(drop=True).equals(decided[d].reset_index(drop=True))
+            for d in by):
+        # the same groups in the same order (no group added for a hidden parent): the
+        # usual case, matched by position
+        num = frame["numerator"].astype("object").to_numpy()
+        rate = frame["rate"].astype("object").to_numpy()
     else:
         keyed = frame.set_index(by)
         index = decided.set_index(by).index

@@ -210,3 +210,18 @@ def test_one_population_hides_the_same_cells_as_when_each_metric_is_decided_alon
                         hidden_somewhere |= bool(got["suppressed"].any())
                     assert all(mask == masks[0] for mask in masks), (by, population)
             assert hidden_somewhere, threshold
+
+
+def test_group_sizes_answers_views_pushed_out_of_memory_meanwhile(tmp_path, monkeypatch):
+    """A view found in memory at the start of a call is still answered when the views the
+    call counts push it out (the memory holds a bounded number of views; a district
+    leader's brief once failed with a KeyError here)."""
+    monkeypatch.setattr(metrics, "_COUNTS_PER_WAREHOUSE", 2)
+    with two_weeks(tmp_path) as wh:
+        first = metrics.group_sizes(wh, Scope.county(), "all", [("school",)])[0]
+        asked = [("school",), ("gender",), ("district",), ("grade_level",), ("sed",)]
+        got = metrics.group_sizes(wh, Scope.county(), "all", asked)
+        pd.testing.assert_frame_equal(got[0], first)
+        assert [len(g) for g in got] == [len(metrics.group_sizes(_fresh(wh), Scope.county(),
+                                                                 "all", [by])[0])
+                                         for by in asked]
