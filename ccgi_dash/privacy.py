@@ -91,10 +91,6 @@ def _partitions(frame: pd.DataFrame, by: Sequence[str]) -> list[np.ndarray]:
     return out
 
 
-def _grouped(frame: pd.DataFrame, keys: list[str]) -> list[np.ndarray]:
-    return _positions(_group_ids(frame, keys))
-
-
 def suppress(frame: pd.DataFrame, by: Sequence[str], threshold: int,
              count_col: str = "denominator", force: pd.Series | None = None) -> pd.DataFrame:
     """Return a copy with a ``suppressed`` column and hidden values set to missing.
@@ -151,6 +147,13 @@ def _hide(frame: pd.DataFrame, by: Sequence[str], threshold: int,
                 hidden[pick] = True
                 changed = True
     return hidden
+
+
+def _alone_in(sizes: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``_alone`` for one grouping of the rows (``_group_ids``), counted with ``bincount``."""
+    rows = np.bincount(ids)
+    with_students = np.bincount(ids, weights=sizes > 0)
+    return (rows[ids] == 1) | ((sizes > 0) & (with_students[ids] == 1))
 
 
 def _alone(sizes: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
@@ -264,7 +267,7 @@ def _unprotected(frame: pd.DataFrame, hidden: np.ndarray, keys: list[str], thres
         return set()  # the plain rule hides nothing here
     readable = np.zeros(len(frame), dtype=bool)
     for _, cols in _kinds(frame, by):
-        alone = _alone(sizes, _grouped(frame, cols)) & hidden & ~small
+        alone = _alone_in(sizes, _group_ids(frame, cols)) & hidden & ~small
         if not alone.any():
             continue
         there = plain_hidden(cols)
@@ -272,15 +275,17 @@ def _unprotected(frame: pd.DataFrame, hidden: np.ndarray, keys: list[str], thres
             cell = tuple(frame[c].iat[i] for c in cols)
             readable[i] |= cell not in there
     strong = hidden & ~readable
-    out: set[tuple] = set()
+    if not strong.any():
+        return set()
+    # per partition (rows sharing ``keys``): how many rows are strongly hidden and how many
+    # students they hold together; each flagged partition is named by its first row
     ids = _group_ids(frame, keys)
-    for idx in _positions(ids):
-        s = strong[idx]
-        if not s.any():
-            continue
-        if int(s.sum()) == 1 or int(sizes[idx][s].sum()) < threshold:
-            out.add(tuple(frame[c].iat[int(idx[0])] for c in keys))
-    return out
+    n = np.bincount(ids, weights=strong)
+    students = np.bincount(ids, weights=np.where(strong, sizes, 0))
+    flagged = (n >= 1) & ((n == 1) | (students < threshold))
+    first = np.unique(ids, return_index=True)[1]
+    rows = frame[keys].iloc[first[flagged]] if keys else frame.iloc[first[flagged], :0]
+    return set(rows.itertuples(index=False, name=None))
 
 
 KEY_COLUMNS = ("county", "district", "school", "grade_level", "drop_date")
@@ -557,7 +562,7 @@ def _lone_hidden(wh: Warehouse, request: Request, metric_id: str, by: list[str],
         if len(set(coarse)) != len(coarse):
             continue  # school x district: a school's district is the row's own district
         sizes = frame["denominator"].fillna(0).astype("int64").to_numpy()
-        lone = _alone(sizes, _grouped(frame, group))
+        lone = _alone_in(sizes, _group_ids(frame, group))
         if not lone.any():
             continue
         view = _suppressed_view(wh, request, metric_id, coarse)
