@@ -843,6 +843,13 @@ used first out; a page's frames are small, the trend by school the largest
 (a few MB at Los Angeles scale)."""
 
 
+def forget_counts(wh: Warehouse) -> None:
+    """Drop every count remembered for ``wh`` (``compute``, ``group_sizes``): what a
+    benchmark does to time real queries, not the memory."""
+    with _COUNTS_LOCK:
+        _COUNTS.pop(wh, None)
+
+
 def _remembered(wh: Warehouse, key: tuple,
                 make: Callable[[], _Counted]) -> _Counted:
     """``make()`` remembered per warehouse under ``key``; two threads asking the same key at
