@@ -138,17 +138,24 @@ def cpu_seconds(pid: int) -> float:
 
 
 def chromium_cpu_seconds() -> float:
-    """User + system CPU time of every Chromium process on the machine (the browser, its
-    renderers and helpers): what the pages cost on the browser's side."""
+    """CPU time of every Chromium process on the machine (the browser, its renderers and
+    helpers): what the pages cost on the browser's side. A renderer that has ended (a
+    session's page closed) is counted in its parent's time for reaped children (cutime and
+    cstime), so each process's own time plus that of its reaped children is summed."""
     total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if b"chromium" in (proc / "cmdline").read_bytes().split(b"\0")[0]:
-                total += cpu_seconds(int(proc.name))
-        except (OSError, ValueError, IndexError):
+            if b"chromium" not in (proc / "cmdline").read_bytes().split(b"\0")[0]:
+                continue
+            raw = (proc / "stat").read_text()
+        except (OSError, IndexError):
             continue  # a process that ended meanwhile
+        fields = raw[raw.rindex(")") + 2:].split()
+        # utime, stime, cutime, cstime: fields 14-17 of stat(5)
+        total += sum(int(f) for f in fields[11:15]) / tick
     return total
 
 
