@@ -581,9 +581,11 @@ def ranked(wh: Warehouse, req: Request, ranking_id: str, top: int = TOP) -> Pane
     table[f"Share of {noun}"] = frame["share_text"].to_numpy()
     if shown == 0:
         return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
-    note = None
+    # whose shares these are, as every rate on the page says ("of 4,600 seniors")
+    population = int(frame["population"].iloc[0])
+    note = f"Counted in {noun}; a share is of the {population:,} {noun} in this selection."
     if len(frame) > top:
-        note = f"The chart shows the top {top} of {len(frame):,}; the table lists all."
+        note = f"The chart shows the top {top} of {len(frame):,}; the table lists all. {note}"
     fig = charts.ranked_bars(frame.head(top), QUESTIONS.get(ranking_id, r.title),
                              item_label="item", count_label=who)
     return Panel(name, table, fig, note)
