@@ -592,7 +592,12 @@ def test_a_server_that_drops_every_connection_gives_one_summary_and_no_traceback
     assert len(errors) == 1 and "cannot reach the sFTP server" in errors[0]
     assert "after 3 attempt(s)" in errors[0]
     log = (dd.logs / fetch_mod.LOG_NAME).read_text()
-    assert "paramiko.transport" in log and "Traceback" in log
+    # paramiko's records go to the log, never to the console. Whether paramiko also logs a
+    # traceback depends on when the cutter's SIGKILL lands: during the handshake its
+    # transport thread logs one (then it is here, not on the console, as asserted above);
+    # on a loaded machine the kill can come after authentication, where it logs none (seen
+    # once in a full run), so the traceback itself is not required.
+    assert "paramiko.transport" in log
 
 
 @SSHD

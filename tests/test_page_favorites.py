@@ -107,7 +107,7 @@ def test_ranked_lists_count_distinct_students(app_env, demo_data):
     assert len(careers) == len(expected)
     # whose shares these are: every roster student of the county, counted here
     captions = [c.value for c in at.caption]
-    assert any(f"a share is of the {len(roster):,} students in this selection" in c
+    assert any(f"Shares are of the {len(roster):,} students in this selection" in c
                for c in captions), captions
     by_item = expected.set_index("item")["students"]
     for item, students in zip(careers["Career"], careers["Students"], strict=True):

@@ -583,7 +583,8 @@ def ranked(wh: Warehouse, req: Request, ranking_id: str, top: int = TOP) -> Pane
         return Panel(name, table, None, ALL_HIDDEN.format(n=req.threshold))
     # whose shares these are, as every rate on the page says ("of 4,600 seniors")
     population = int(frame["population"].iloc[0])
-    note = f"Counted in {noun}; a share is of the {population:,} {noun} in this selection."
+    note = (f"Shares are of the {population:,} {noun} in this selection, each counted once "
+            f"per {item.lower()}.")
     if len(frame) > top:
         note = f"The chart shows the top {top} of {len(frame):,}; the table lists all. {note}"
     fig = charts.ranked_bars(frame.head(top), QUESTIONS.get(ranking_id, r.title),
