@@ -24,8 +24,7 @@ import json
 import re
 import threading
 import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from ccgi_dash.datasets import DIMENSIONS, NOT_REPORTED, SUBGROUP_DIMENSIONS
+from ccgi_dash.memo import MISSING, WarehouseMemo
 from ccgi_dash.scope import Scope
 from ccgi_dash.store import Warehouse
 
@@ -690,7 +690,8 @@ def compute(wh: Warehouse, scope: Scope, metric_id: str, by: Sequence[str] = (),
         empty = {c: [0] if c in ("numerator", "denominator") else [None] for c in cols}
         return pd.DataFrame(empty if not by else {c: [] for c in cols})
     key, cube, batch = _plan(wh, scope, m, by, filters, drop)
-    frames = _remembered(wh, key, lambda: _count(wh, scope, batch, by, filters, drop, cube))
+    frames = _COUNTS.get_or_make(
+        wh, key, lambda: _count(wh, scope, batch, by, filters, drop, cube))
     return frames[m.id].copy()
 
 
@@ -729,24 +730,19 @@ def group_sizes(wh: Warehouse, scope: Scope, population: str,
     found: dict[tuple[str, ...], pd.DataFrame] = {}
     keys = {}
     groups: dict[tuple[bool, bool], list[tuple[str, ...]]] = {}
-    with _COUNTS_LOCK:
-        memo = _COUNTS.setdefault(wh, OrderedDict())
-        for by in dict.fromkeys(wanted):
-            cube = bool(wh.has_cubes and set(by) <= CUBE_DIMENSIONS and not filters.groups)
-            keys[by] = ("sizes", scope, filters, drop, by, pop.sql, cube)
-            if keys[by] in memo:
-                memo.move_to_end(keys[by])
-                found[by] = memo[keys[by]]  # type: ignore[assignment]
-            else:
-                groups.setdefault((cube, "drop_date" in by), []).append(by)
+    for by in dict.fromkeys(wanted):
+        cube = bool(wh.has_cubes and set(by) <= CUBE_DIMENSIONS and not filters.groups)
+        keys[by] = ("sizes", scope, filters, drop, by, pop.sql, cube)
+        held = _COUNTS.get(wh, keys[by])
+        if held is MISSING:
+            groups.setdefault((cube, "drop_date" in by), []).append(by)
+        else:
+            found[by] = held
     for (cube, over_time), views in groups.items():
         counted = _count_sizes(wh, scope, pop, views, filters, drop, cube, over_time)
         found.update(zip(views, counted, strict=True))
-        with _COUNTS_LOCK:
-            for by, frame in zip(views, counted, strict=True):
-                memo[keys[by]] = frame
-            while len(memo) > _COUNTS_PER_WAREHOUSE:
-                memo.popitem(last=False)
+        for by, frame in zip(views, counted, strict=True):
+            _COUNTS.put(wh, keys[by], frame)
     # from what this call found or counted, never read back from the memo: other views
     # counted meanwhile (here or in another thread) may have pushed an old one out
     return [found[by] for by in wanted]
@@ -772,19 +768,10 @@ def _count_sizes(wh: Warehouse, scope: Scope, pop: Population, views: list[tuple
     # one grouping set per set of dimensions (gender x school is school x gender)
     sets = ", ".join(dict.fromkeys(
         "(" + ", ".join(DIMENSIONS[d].column for d in union if d in by) + ")" for by in views))
-    params: dict[str, object] = {}
-    if over_time:
-        source, time_sql = ("all_cubes" if cube else "all_facts"), "drop_date <= $drop"
-        params["drop"] = drop
-    else:
-        source, time_sql = wh.table(drop, "facts_cube" if cube else "student_facts"), "TRUE"
-    scope_sql, scope_params = scope.named_sql()
-    filt_sql, filt_params = filters.sql()
-    params |= scope_params | filt_params
+    source, where, params = _source(wh, scope, filters, drop, cube, over_time)
     size = "coalesce(sum(n), 0)" if cube else "count(*)"
     sql = (f"SELECT {', '.join([*exprs, f'{grouping} AS grouping_id', f'{size} AS denominator'])}"
-           f" FROM {source} WHERE ({pop.sql}) AND ({scope_sql}) AND ({filt_sql})"
-           f" AND ({time_sql}) GROUP BY GROUPING SETS ({sets})")
+           f" FROM {source} WHERE ({pop.sql}) AND {where} GROUP BY GROUPING SETS ({sets})")
     with wh.query() as cur:
         table = cur.sql(sql, params=params).to_arrow_table()
     ids = table.column("grouping_id").to_numpy()
@@ -832,11 +819,7 @@ def _batch(wh: Warehouse, m: Metric, drops: Sequence[date], cube: bool) -> tuple
     return tuple(out)
 
 
-_COUNTS: weakref.WeakKeyDictionary[Warehouse, OrderedDict[tuple, _Counted | pd.DataFrame]] = (
-    weakref.WeakKeyDictionary())
-_COUNTS_LOCK = threading.Lock()
-_COUNTS_PENDING: dict[tuple, threading.Lock] = {}
-_COUNTS_PER_WAREHOUSE = 1024
+_COUNTS = WarehouseMemo(capacity=1024)
 """Counts (a batch's, ``_Counted``, and a population's group sizes, ``group_sizes``) are
 remembered per warehouse (which never changes: a new load opens a new one), least recently
 used first out; a page's frames are small, the trend by school the largest
@@ -846,34 +829,24 @@ used first out; a page's frames are small, the trend by school the largest
 def forget_counts(wh: Warehouse) -> None:
     """Drop every count remembered for ``wh`` (``compute``, ``group_sizes``): what a
     benchmark does to time real queries, not the memory."""
-    with _COUNTS_LOCK:
-        _COUNTS.pop(wh, None)
+    _COUNTS.forget(wh)
 
 
-def _remembered(wh: Warehouse, key: tuple,
-                make: Callable[[], _Counted]) -> _Counted:
-    """``make()`` remembered per warehouse under ``key``; two threads asking the same key at
-    once (a page's panels run in parallel and ask the same batch) count it once."""
-    with _COUNTS_LOCK:
-        memo = _COUNTS.setdefault(wh, OrderedDict())
-        if key in memo:
-            memo.move_to_end(key)
-            return memo[key]  # type: ignore[return-value]
-        pending = _COUNTS_PENDING.setdefault(key, threading.Lock())
-    try:
-        with pending:
-            with _COUNTS_LOCK:
-                if key in memo:
-                    return memo[key]  # type: ignore[return-value]
-            value = make()
-            with _COUNTS_LOCK:
-                memo[key] = value
-                while len(memo) > _COUNTS_PER_WAREHOUSE:
-                    memo.popitem(last=False)
-            return value
-    finally:
-        with _COUNTS_LOCK:
-            _COUNTS_PENDING.pop(key, None)
+def _source(wh: Warehouse, scope: Scope, filters: Filters, drop: date, cube: bool,
+            over_time: bool) -> tuple[str, str, dict[str, object]]:
+    """Where a count reads and what narrows it: the table (a drop's cube or facts, or every
+    drop's up to ``drop`` for a trend), the scope, filter and time condition, and its named
+    parameters."""
+    params: dict[str, object] = {}
+    if over_time:
+        source, time_sql = ("all_cubes" if cube else "all_facts"), "drop_date <= $drop"
+        params["drop"] = drop
+    else:
+        source, time_sql = wh.table(drop, "facts_cube" if cube else "student_facts"), "TRUE"
+    scope_sql, scope_params = scope.named_sql()
+    filt_sql, filt_params = filters.sql()
+    return (source, f"({scope_sql}) AND ({filt_sql}) AND ({time_sql})",
+            params | scope_params | filt_params)
 
 
 def _count(wh: Warehouse, scope: Scope, batch: tuple[str, ...], by: tuple[str, ...],
@@ -884,20 +857,12 @@ def _count(wh: Warehouse, scope: Scope, batch: tuple[str, ...], by: tuple[str, .
 
     ms = [METRICS[i] for i in batch]
     exprs, names = _select_dims(by)
-    params: dict[str, object] = {}
-    if "drop_date" in by:
-        source, time_sql = ("all_cubes" if cube else "all_facts"), "drop_date <= $drop"
-        params["drop"] = drop
-    else:
-        source, time_sql = wh.table(drop, "facts_cube" if cube else "student_facts"), "TRUE"
-    scope_sql, scope_params = scope.named_sql()
-    filt_sql, filt_params = filters.sql()
-    params |= scope_params | filt_params
+    source, where, params = _source(wh, scope, filters, drop, cube, "drop_date" in by)
     select = ", ".join([*exprs, *_counts_sql(batch, cube)])
     group = f"GROUP BY {', '.join(DIMENSIONS[d].column for d in by)}" if by else ""
     order = f"ORDER BY {', '.join(by)}" if by else ""
-    sql = (f"SELECT {select} FROM {source} WHERE ({ms[0].population_sql}) AND ({scope_sql}) "
-           f"AND ({filt_sql}) AND ({time_sql}) {group} {order}")
+    sql = (f"SELECT {select} FROM {source} WHERE ({ms[0].population_sql}) AND {where} "
+           f"{group} {order}")
     with wh.query() as cur:
         frame = cur.execute(sql, params).df()
     if not by and frame.empty:

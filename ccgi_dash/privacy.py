@@ -19,14 +19,13 @@ from __future__ import annotations
 import io
 import itertools
 import math
-import threading
-import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from ccgi_dash.memo import WarehouseMemo
 
 if TYPE_CHECKING:
     from ccgi_dash.metrics import Request
@@ -292,40 +291,23 @@ KEY_COLUMNS = ("county", "district", "school", "grade_level", "drop_date")
 """Breakdown columns that identify a row (with any subgroup dimension)."""
 
 
-_VIEWS: weakref.WeakKeyDictionary[Warehouse, OrderedDict[tuple, pd.DataFrame]] = (
-    weakref.WeakKeyDictionary())
-_VIEWS_LOCK = threading.Lock()
-_VIEWS_PER_WAREHOUSE = 1024
-_PLAIN: weakref.WeakKeyDictionary[Warehouse, OrderedDict[tuple, object]] = (
-    weakref.WeakKeyDictionary())
-_PLAIN_PER_WAREHOUSE = 4096
-_PENDING: dict[tuple, threading.Lock] = {}
-"""Raw counts and plain-rule results of finer views (``_plain``): small frames, and many of
-them (every pair of dimensions of every metric a page asks), so their own, larger memo."""
+_DECIDED = WarehouseMemo(capacity=4096)
+"""Decisions (``suppress_metric``) and the plain rule's results on finer views (``_plain``,
+``_from_finer``): small frames and sets, and many of them (every pair of dimensions of every
+population a page asks)."""
 
 
 def _suppressed_view(wh: Warehouse, request: Request, metric_id: str,
                      by: Sequence[str]) -> pd.DataFrame:
     """A parent's or a coarser view's suppressed frame, as ``suppress_metric`` needs it.
 
-    Remembered per warehouse (which never changes: a new load opens a new one) and request,
-    so the cards, charts and tables of one page, which share parents and coarser views, do
-    not count them again. Returns a copy."""
+    The counts and the decision are remembered per warehouse (``metrics.compute``,
+    ``suppress_metric``), so the cards, charts and tables of one page, which share parents
+    and coarser views, do not count or decide them again."""
     from ccgi_dash import metrics
 
-    key = (id(metrics.METRICS), request, metric_id, tuple(by))
-    with _VIEWS_LOCK:
-        memo = _VIEWS.setdefault(wh, OrderedDict())
-        if key in memo:
-            memo.move_to_end(key)
-            return memo[key].copy()
-    frame = suppress_metric(wh, request, metric_id, by, metrics.compute(
+    return suppress_metric(wh, request, metric_id, by, metrics.compute(
         wh, request.scope, metric_id, by, request.filters, request.as_of))
-    with _VIEWS_LOCK:
-        memo[key] = frame
-        while len(memo) > _VIEWS_PER_WAREHOUSE:
-            memo.popitem(last=False)
-    return frame.copy()
 
 
 def suppress_metric(wh: Warehouse, request: Request, metric_id: str, by: Sequence[str],
@@ -431,39 +413,13 @@ def _decide(wh: Warehouse, request: Request, metric_id: str, by: list[str],
 
 
 def _memo(wh: Warehouse, key: tuple, make: Callable[[], object]) -> object:
-    """``make()`` remembered per warehouse under ``key`` (a bounded, least-recently-used
-    memo: the views of one page share most of their finer and coarser views).
-
-    A page's panels run in parallel and ask the same decisions at once (five cards of one
-    population): the first thread makes it while the others wait for it. A decision waits
-    only on coarser views, parents and finer counts, never on itself, so the waits cannot
-    go round in a circle; the bounded wait is a safety net, not a path taken."""
+    """``make()`` remembered per warehouse and catalogue under ``key`` (``_DECIDED``): the
+    views of one page share most of their finer and coarser views, and its parallel panels
+    ask the same decisions at once. A decision waits only on coarser views, parents and
+    finer counts, never on itself."""
     from ccgi_dash import metrics
 
-    key = (id(metrics.METRICS), *key)
-    with _VIEWS_LOCK:
-        memo = _PLAIN.setdefault(wh, OrderedDict())
-        if key in memo:
-            memo.move_to_end(key)
-            return memo[key]
-        pending = _PENDING.setdefault(key, threading.Lock())
-    got = pending.acquire(timeout=60)
-    try:
-        with _VIEWS_LOCK:
-            if key in memo:
-                return memo[key]
-        value = make()
-        with _VIEWS_LOCK:
-            memo[key] = value
-            while len(memo) > _PLAIN_PER_WAREHOUSE:
-                memo.popitem(last=False)
-        return value
-    finally:
-        if got:
-            pending.release()
-        with _VIEWS_LOCK:
-            if _PENDING.get(key) is pending and not pending.locked():
-                del _PENDING[key]
+    return _DECIDED.get_or_make(wh, (id(metrics.METRICS), *key), make)
 
 
 def _plain(wh: Warehouse, request: Request, metric_id: str,

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -220,6 +220,20 @@ def load(tmp_path: Path, drop: Drop, config: Settings | None = None,
     drop.write(folder, **write)  # type: ignore[arg-type]
     dd = DataDir(tmp_path / "data")
     return ingest(dd, folder, config=config), dd
+
+
+@contextlib.contextmanager
+def loaded(tmp_path: Path, *drops: Drop) -> Iterator[Warehouse]:
+    """Load ``drops`` in order (each must load) and yield the warehouse, closed after."""
+    dd = DataDir(tmp_path / "data")
+    for drop in drops:
+        report, dd = load(tmp_path, drop)
+        assert report.exit_code == 0, report.summary_lines()
+    wh = Warehouse(dd)
+    try:
+        yield wh
+    finally:
+        wh.close()
 
 
 def query(dd: DataDir, sql: str, params: list | None = None, day: date | None = None) -> list:

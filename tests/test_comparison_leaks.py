@@ -13,9 +13,6 @@ would give it back, so ``brief.followup_counts`` hides it there too.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import pandas as pd
 
 from ccgi_dash import brief, export, metrics, views
@@ -35,17 +32,6 @@ MONROVIA = "19647901935923"  # Monrovia Unified
 LONG_BEACH, LOS_ANGELES, MONROVIA_USD = "1964725", "1964733", "1964790"
 WITHHELD = "not shown (it would reveal another district's figures)"
 CARD_METRICS = ("account_registered", "aid_submitted", "any_app_submitted")
-
-
-@contextlib.contextmanager
-def loaded(tmp_path, drop: dropkit.Drop) -> Iterator[Warehouse]:
-    report, dd = dropkit.load(tmp_path, drop)
-    assert report.exit_code == 0, report.summary_lines()
-    wh = Warehouse(dd)
-    try:
-        yield wh
-    finally:
-        wh.close()
 
 
 def leader(*districts: str, filters: Filters = Filters(), threshold: int = 11) -> Request:
@@ -69,7 +55,7 @@ def _other(wh: Warehouse, metric_id: str, code: str) -> pd.Series:
 
 
 def test_two_districts_the_county_comparison_is_withheld_in_every_data_function(tmp_path):
-    with loaded(tmp_path, two_districts()) as wh:
+    with dropkit.loaded(tmp_path, two_districts()) as wh:
         req = leader(LONG_BEACH)
         creq = views.county_request(req)
         assert isinstance(creq, views.CountyRequest) and creq.own == (LONG_BEACH,)
@@ -103,7 +89,7 @@ def test_two_districts_the_county_comparison_is_withheld_in_every_data_function(
 
 def test_a_coordinator_filtering_one_district_still_sees_the_county(tmp_path):
     """A county-wide user may see every district: no comparison is withheld."""
-    with loaded(tmp_path, two_districts()) as wh:
+    with dropkit.loaded(tmp_path, two_districts()) as wh:
         req = Request(Scope.county(), Filters(districts=(LONG_BEACH,)), None, 11)
         card = views.headline(wh, req, "aid_submitted")
         total = metrics.compute(wh, Scope.county(), "aid_submitted")
@@ -112,7 +98,7 @@ def test_a_coordinator_filtering_one_district_still_sees_the_county(tmp_path):
 
 
 def test_three_districts_the_county_is_shown(tmp_path):
-    with loaded(tmp_path, three_districts()) as wh:
+    with dropkit.loaded(tmp_path, three_districts()) as wh:
         req = leader(LONG_BEACH)
         for m in CARD_METRICS:
             card = views.headline(wh, req, m)
@@ -132,7 +118,7 @@ def test_a_rest_of_county_group_of_three_hides_that_groups_county_cell(tmp_path)
         if counts.get(row["school_cds"], 0) > 0:
             row["foster_youth"] = "Y"
             counts[row["school_cds"]] -= 1
-    with loaded(tmp_path, drop) as wh:
+    with dropkit.loaded(tmp_path, drop) as wh:
         req = leader(LONG_BEACH)
         creq = views.county_request(req)
         m = "account_registered"
@@ -151,7 +137,7 @@ def test_a_rest_of_county_group_of_three_hides_that_groups_county_cell(tmp_path)
 
 
 def _app(tmp_path, monkeypatch, drop: dropkit.Drop, persona: str, page: str | None = None):
-    with loaded(tmp_path, drop) as wh:
+    with dropkit.loaded(tmp_path, drop) as wh:
         pass
     monkeypatch.setenv("CCGI_DEMO_DIR", str(wh.dd.root))
     monkeypatch.setenv("CCGI_DATA_DIR", str(tmp_path / "no-live"))
@@ -210,7 +196,7 @@ def test_every_followup_declares_what_it_is_the_complement_of():
 
 def test_followup_count_hidden_where_its_metric_is_hidden_by_complementary_suppression(
         tmp_path):
-    with loaded(tmp_path, small_school()) as wh:
+    with dropkit.loaded(tmp_path, small_school()) as wh:
         by_school = export.metric_export(wh, Request(Scope.county(), Filters(
             districts=(LONG_BEACH,)), None, 11), "account_registered", ("school",))
         rows = by_school.set_index("school")

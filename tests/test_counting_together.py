@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import random
-from collections.abc import Iterator
 
 import duckdb
 import pandas as pd
@@ -49,16 +48,8 @@ def _drop(day: str, seed: int) -> dropkit.Drop:
     return drop
 
 
-@contextlib.contextmanager
-def two_weeks(tmp_path) -> Iterator[Warehouse]:
-    for day, seed in (("2026-11-13", 1), ("2026-11-20", 2)):
-        report, dd = dropkit.load(tmp_path, _drop(day, seed))
-        assert report.exit_code == 0, report.summary_lines()
-    wh = Warehouse(dd)
-    try:
-        yield wh
-    finally:
-        wh.close()
+def two_weeks(tmp_path) -> contextlib.AbstractContextManager[Warehouse]:
+    return dropkit.loaded(tmp_path, _drop("2026-11-13", 1), _drop("2026-11-20", 2))
 
 
 def _fresh(wh: Warehouse) -> Warehouse:
@@ -216,7 +207,7 @@ def test_group_sizes_answers_views_pushed_out_of_memory_meanwhile(tmp_path, monk
     """A view found in memory at the start of a call is still answered when the views the
     call counts push it out (the memory holds a bounded number of views; a district
     leader's brief once failed with a KeyError here)."""
-    monkeypatch.setattr(metrics, "_COUNTS_PER_WAREHOUSE", 2)
+    monkeypatch.setattr(metrics._COUNTS, "capacity", 2)
     with two_weeks(tmp_path) as wh:
         first = metrics.group_sizes(wh, Scope.county(), "all", [("school",)])[0]
         asked = [("school",), ("gender",), ("district",), ("grade_level",), ("sed",)]

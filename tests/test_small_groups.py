@@ -10,10 +10,8 @@ over every metric and breakdown on random small drops.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import random
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -54,17 +52,6 @@ def three_districts(small: int = 7, mid: int = 60, seniors: int = 200,
     for i, ssid in enumerate(senior_ids):
         _place(drop, ssid, SMALL if i < small else MID if i < small + mid else BIG[i % 2])
     return drop
-
-
-@contextlib.contextmanager
-def loaded(tmp_path, drop: dropkit.Drop) -> Iterator[Warehouse]:
-    report, dd = dropkit.load(tmp_path, drop)
-    assert report.exit_code == 0, report.summary_lines()
-    wh = Warehouse(dd)
-    try:
-        yield wh
-    finally:
-        wh.close()
 
 
 def request(threshold: int = 11) -> Request:
@@ -183,7 +170,7 @@ def not_reported_corner() -> dropkit.Drop:
 
 
 def test_the_corner_a_lone_complement_hides_the_total_it_protects(tmp_path):
-    with loaded(tmp_path, not_reported_corner()) as wh:
+    with dropkit.loaded(tmp_path, not_reported_corner()) as wh:
         req = request()
         metric = "account_registered"
         raw = metrics.compute(wh, Scope.county(), metric, ("district", "gender"))
@@ -278,7 +265,7 @@ and a school x group table."""
 
 
 def test_the_issue_case_every_export_hides_the_same_counts(tmp_path):
-    with loaded(tmp_path, three_districts()) as wh:
+    with dropkit.loaded(tmp_path, three_districts()) as wh:
         req = request()
         parent = export.metric_export(wh, req, "uc_eligible", ("district",)).set_index(
             "district")
@@ -300,7 +287,7 @@ def _size_column(table: pd.DataFrame, metric_id: str) -> str:
 
 def test_the_issue_case_every_page_table_hides_the_same_counts(tmp_path):
     """The tables the pages show (and download, byte for byte) as the topics build them."""
-    with loaded(tmp_path, three_districts()) as wh:
+    with dropkit.loaded(tmp_path, three_districts()) as wh:
         req = request()
         uc = views.metric_view(wh, req, "uc_eligible", ("school",)).set_index("school_label")
         table = apps.follow_up(wh, req).table.set_index("School")
@@ -337,7 +324,7 @@ def test_the_issue_case_every_page_table_hides_the_same_counts(tmp_path):
 def test_the_issue_case_in_the_app(tmp_path, monkeypatch):
     """The College applications page of a demo visitor on the three districts: the follow-up
     table (what its download writes) hides the small district's school."""
-    with loaded(tmp_path, three_districts()) as wh:
+    with dropkit.loaded(tmp_path, three_districts()) as wh:
         pass
     monkeypatch.setenv("CCGI_DEMO_DIR", str(wh.dd.root))
     monkeypatch.setenv("CCGI_DATA_DIR", str(tmp_path / "no-live"))
@@ -394,7 +381,7 @@ def small_drops(draw) -> tuple[dropkit.Drop, int]:
 @given(case=small_drops())
 def test_no_view_reveals_a_cell_another_hides(tmp_path_factory, case):
     drop, threshold = case
-    with loaded(tmp_path_factory.mktemp("prop"), drop) as wh:
+    with dropkit.loaded(tmp_path_factory.mktemp("prop"), drop) as wh:
         req = request(threshold)
         for by in [*BREAKDOWNS, ()]:
             check_views(wh, req, by)
@@ -421,7 +408,7 @@ def test_no_view_reveals_a_cell_another_hides(tmp_path_factory, case):
 def test_a_population_that_is_no_count_is_never_hidden(tmp_path, by):
     """Seniors and all students are no metric's count: their sizes always show (showing a
     group's size beside a * is fine)."""
-    with loaded(tmp_path, three_districts()) as wh:
+    with dropkit.loaded(tmp_path, three_districts()) as wh:
         for m in metrics.METRICS.values():
             if m.parent is None:
                 frame = export.metric_export(wh, request(), m.id, by)
@@ -431,7 +418,7 @@ def test_a_population_that_is_no_count_is_never_hidden(tmp_path, by):
 def test_every_counted_population_is_its_parent_count(tmp_path):
     """The catalogue's ``count_of`` is true to the data: the child's population equals the
     parent's count in every group."""
-    with loaded(tmp_path, three_districts()) as wh:
+    with dropkit.loaded(tmp_path, three_districts()) as wh:
         for child, parent in CHILDREN.items():
             for by in (("district",), ("school", "gender")):
                 c = metrics.compute(wh, Scope.county(), child, by)
@@ -446,7 +433,7 @@ def test_every_counted_population_is_its_parent_count(tmp_path):
 def test_the_order_of_a_breakdowns_dimensions_does_not_change_what_is_hidden(tmp_path):
     """``district x gender`` and ``gender x district`` are one table: the same cells are
     hidden in both (complements included)."""
-    with loaded(tmp_path, three_districts()) as wh:
+    with dropkit.loaded(tmp_path, three_districts()) as wh:
         req = request()
         for m in ("uc_eligible", "account_registered", "uc_eligible_applied"):
             a = export.metric_export(wh, req, m, ("district", "gender"))
