@@ -182,15 +182,52 @@ def shown(element):
     return out[list(value.columns)]
 
 
+def _stateful(node):
+    """Every Table tab and folded detail under ``node`` as (user key, value that opens it).
+    Their element id ends in the key the page gave them (``$$ID-<hash>-<key>``)."""
+    proto = getattr(node, "proto", None)
+    ident = getattr(proto, "id", "") if proto is not None else ""
+    if ident and getattr(node, "type", "") == "tab_container":
+        yield ident.split("-", 2)[2], "Table"
+    elif ident and getattr(node, "type", "") == "expander":
+        yield ident.split("-", 2)[2], True
+    for child in getattr(node, "children", {}).values():
+        yield from _stateful(child)
+
+
+def reveal(at):
+    """Open what a reader opens to read every number of the page: each chart's Table tab and
+    each folded detail. The page draws their contents only while open (``render.folded``,
+    ``render.chart_and_table``) and a click reruns it, so this sets them open the way the
+    browser does (in their session-state keys) and runs the page again, until a run opens
+    nothing new (a detail holds Table tabs of its own). Returns ``at``."""
+    for _ in range(4):
+        closed = {key: value for key, value in _stateful(at.main)
+                  if key not in at.session_state or at.session_state[key] != value}
+        if not closed:
+            return at
+        for key, value in closed.items():
+            at.session_state[key] = value
+        at.run()
+    raise AssertionError("the page keeps showing closed tabs or details after four runs")
+
+
+def _tables(at, columns: tuple[str, ...]):
+    if not at.exception:
+        reveal(at)
+    return [d for d in at.dataframe if set(columns) <= set(d.value.columns)]
+
+
 def table_with(at, *columns: str):
     """The first table on the page with these columns (tables carry no key in AppTest), as
-    the reader reads it (:func:`shown`); ``table_values`` gives the numbers underneath."""
-    return next((shown(d) for d in at.dataframe if set(columns) <= set(d.value.columns)), None)
+    the reader reads it (:func:`shown`), with the page's Table tabs and details opened first
+    (:func:`reveal`); ``table_values`` gives the numbers underneath."""
+    return next((shown(d) for d in _tables(at, columns)), None)
 
 
 def table_values(at, *columns: str):
     """The numbers under the first table with these columns (what its sort orders by)."""
-    return next((d.value for d in at.dataframe if set(columns) <= set(d.value.columns)), None)
+    return next((d.value for d in _tables(at, columns)), None)
 
 
 def card(at, label: str) -> str:

@@ -52,7 +52,7 @@ from ccgi_dash.store import DataDir
 from ccgi_dash.ui import data, filters, shell
 from ccgi_dash.ui.session import IDENTITY_KEY
 
-from conftest import ROOT, demo_app, user_app
+from conftest import ROOT, demo_app, reveal, user_app
 
 PAGES = list(shell.PAGES)
 """Every declared page; ``test_every_declared_page_has_its_file`` fails loudly when one
@@ -173,7 +173,11 @@ class Seen:
             self.texts.append((where, text))
 
     def add(self, at: AppTest, where: str) -> None:
+        """What the page shows with every Table tab and folded detail opened (``reveal``):
+        a reader can open each, so each is searched."""
         assert not at.exception, f"{where}: {[e.value for e in at.exception]}"
+        reveal(at)
+        assert not at.exception, f"{where}, opened: {[e.value for e in at.exception]}"
         for node in walk(at._tree):
             kind = getattr(node, "type", type(node).__name__)
             proto = getattr(node, "proto", None)

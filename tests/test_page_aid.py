@@ -9,7 +9,16 @@ from ccgi_dash import metrics
 from ccgi_dash.store import Warehouse
 from ccgi_dash.ui.filters import KEYS
 
-from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_values, table_with
+from conftest import (
+    FRESNO_UNIFIED,
+    card,
+    demo_app,
+    export_rows,
+    pct,
+    reveal,
+    table_values,
+    table_with,
+)
 
 PAGE = "app_pages/financial_aid.py"
 
@@ -77,7 +86,7 @@ def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
 
 
 def test_leaderboard_ranks_only_unsuppressed_schools_in_order(app_env, demo_data):
-    at = demo_app("coe", PAGE)
+    at = reveal(demo_app("coe", PAGE))  # the leaderboard is a folded detail
     tier = at.segmented_control(key="aid_tier")
     assert tier.value == "Fewer than 100 seniors"
     board = table_with(at, "Rank")
@@ -106,7 +115,7 @@ def test_leaderboard_has_last_year_and_the_change_as_export_reports(app_env, dem
     drop = wh.drops[-1]
     before = metrics.same_week_last_year(wh.drops, drop)
     assert before is not None
-    at = demo_app("coe", PAGE)
+    at = reveal(demo_app("coe", PAGE))
     at.segmented_control(key="aid_tier").set_value("100-299 seniors").run()
     assert not at.exception
     board = table_with(at, "Rank", "Last year, same week", "Change (points)")

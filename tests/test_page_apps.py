@@ -8,7 +8,7 @@ from ccgi_dash.scope import Scope
 from ccgi_dash.store import Warehouse
 from ccgi_dash.ui.filters import KEYS
 
-from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, table_with
+from conftest import FRESNO_UNIFIED, card, demo_app, export_rows, pct, reveal, table_with
 
 PAGE = "app_pages/applications.py"
 FOLLOW_UP = ("UC-eligible seniors", "Not yet applied to UC")
@@ -81,7 +81,7 @@ def test_small_groups_show_a_star_as_the_export_suppresses(app_env, demo_data):
 
 
 def test_ranked_lists_and_breakdowns_switch(app_env, demo_data):
-    at = demo_app("coe", PAGE)
+    at = reveal(demo_app("coe", PAGE))  # the ranked lists are a folded detail
     at.segmented_control(key="apps_ranked").set_value("Community colleges").run()
     assert not at.exception
     shown = table_with(at, "College", "Seniors who applied")

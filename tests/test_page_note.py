@@ -9,7 +9,7 @@ import pytest
 
 from ccgi_dash.ui import shell
 
-from conftest import demo_app, export_rows, shown
+from conftest import demo_app, export_rows, reveal, shown
 
 TOPIC_PAGES = [s for s in shell.PAGES if s.topic is not None]
 HIDDEN = "hidden to protect privacy"
@@ -30,7 +30,7 @@ def _marks(at) -> set[str]:
 
 @pytest.mark.parametrize("spec", TOPIC_PAGES, ids=[s.id for s in TOPIC_PAGES])
 def test_the_note_explains_exactly_the_marks_on_the_page(app_env, spec):
-    at = demo_app("coe", spec.path)
+    at = reveal(demo_app("coe", spec.path))
     assert not at.exception, at.exception
     marks, notes = _marks(at), _notes(at)
     assert len(notes) <= 1, notes

@@ -138,7 +138,7 @@ def test_cleanup_page_for_a_district(app_env, demo_data):
 def test_admin_pages(live_env):
     at = user_app("ada", "admin", page="app_pages/data_status.py")
     assert not at.exception
-    drops = at.dataframe[0].value
+    drops = table_values(at, "students")
     assert len(drops) >= 20 and "students" in drops.columns
 
 

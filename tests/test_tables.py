@@ -97,9 +97,9 @@ def test_a_column_that_would_not_read_back_as_written_stays_text():
 def test_every_table_tab_shows_its_text_over_numbers(page):
     """On every topic page of the demo, each table with a rate column has numbers underneath
     (it sorts as numbers) and shows rates as "12.3%", ``*`` or ``--``."""
-    from conftest import demo_app, shown
+    from conftest import demo_app, reveal, shown
 
-    at = demo_app("coe", f"app_pages/{page}.py")
+    at = reveal(demo_app("coe", f"app_pages/{page}.py"))
     assert not at.exception
     checked = 0
     for element in at.dataframe:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -24,6 +25,9 @@ from ccgi_dash.tables import for_download, styled
 from ccgi_dash.ui import data
 from ccgi_dash.ui.session import PageContext
 from ccgi_dash.views import Headline
+
+if TYPE_CHECKING:
+    from streamlit.elements.lib.mutable_expander_container import ExpanderContainer
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -207,7 +211,9 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
     key = slug(name)
     if fig is not None and drill.level_of(name):
         drill.way_back(f"chart-{key}")
-    chart_tab, table_tab = st.tabs(["Chart", "Table"])
+    # the Table tab is drawn only while open (it reruns the page when chosen): a styled
+    # table costs more to send than its chart, and most readers never open it
+    chart_tab, table_tab = st.tabs(["Chart", "Table"], key=f"tabs-{key}", on_change="rerun")
     with chart_tab:
         if fig is None:
             st.caption(note or "Nothing to chart for this selection; the table lists it.")
@@ -224,10 +230,18 @@ def chart_and_table(fig: go.Figure | None, table: pd.DataFrame, name: str, *,
         else:
             st.plotly_chart(fig, config=PLOTLY_CONFIG, key=f"chart-{key}")
     with table_tab:
-        numbers_table(table, key=f"table-{key}")
+        if table_tab.open:
+            numbers_table(table, key=f"table-{key}")
     if note and fig is not None:
         st.caption(note)
     download(table, name)
+
+
+def folded(label: str, name: str) -> ExpanderContainer:
+    """An expander whose contents the page draws only while it is open (``.open``; opening
+    or closing it reruns the page): a closed detail costs neither its queries nor its
+    drawing. ``name`` makes its key, unique on the page."""
+    return st.expander(label, key=f"fold-{slug(name)}", on_change="rerun")
 
 
 def halves() -> list:

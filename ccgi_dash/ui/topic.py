@@ -121,10 +121,12 @@ def _block(topic: Topic, section: Section, ctx: PageContext, metric_id: str,
     ``picker`` (the measure's) is drawn under the subheader. Returns the measure."""
     if section.detail:
         # a detail below the page's main story: folded, one click away
-        with st.expander(section.title or "Details"):
+        box = render.folded(section.title or "Details", f"{topic.id} {section.title}")
+        with box:
             if section.caption:
                 st.caption(section.caption)
-            _section(topic, section, ctx, metric_id, drawn)
+            if box.open:
+                _section(topic, section, ctx, metric_id, drawn)
         return metric_id
     if section.title:
         st.subheader(section.title)
@@ -175,8 +177,9 @@ def _section(topic: Topic, section: Section, ctx: PageContext, metric_id: str,
         for p in shown[:1] if section.more else shown:
             _show(p, drawn)
         if section.more and len(shown) > 1:
-            with st.expander(section.more):
-                for p in shown[1:]:
+            box = render.folded(section.more, f"{topic.id} {section.more}")
+            with box:
+                for p in shown[1:] if box.open else ():
                     _show(p, drawn)
     elif section.kind == "leaderboard":
         board = data.view(section.view, req, ctx.settings)
@@ -226,7 +229,8 @@ def _equity(topic: Topic, ctx: PageContext) -> None:
             for p in main:
                 _show(p, drawn)
         if rest:
-            with st.expander(section.more):
-                for p in rest:
+            box = render.folded(section.more, f"{topic.id} {section.more}")
+            with box:
+                for p in rest if box.open else ():
                     _show(p, drawn)
     _note(drawn, ctx)
