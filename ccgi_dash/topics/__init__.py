@@ -56,6 +56,10 @@ class Section:
     more: str = ""
     """For a ``view`` returning several panels: the first is drawn in the section, the
     others folded in an expander titled ``more`` (secondary material, one click away)."""
+    more_view: Callable[..., Any] | None = None
+    """The panels folded under ``more``, asked (with the section's choice) only while the
+    expander is open, so a closed one costs no query; ``view`` then gives the section's
+    own panel."""
 
 
 @dataclass(frozen=True)

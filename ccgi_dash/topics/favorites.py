@@ -101,16 +101,24 @@ def _all_segments(raw: pd.DataFrame) -> pd.DataFrame:
                          "population": population})
 
 
-def kind_panels(wh: Warehouse, req: Request, kind: str) -> list[Panel]:
-    """What the page shows for one kind of favorite, queried side by side: the ranked list
-    first (the page's answer), then the segments (colleges only) and the weekly share this
-    year against last (folded below it)."""
+def _kind(kind: str) -> tuple[str, str]:
     if kind not in KINDS:
         raise metrics.MetricError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
-    metric_id, ranking_id = KINDS[kind]
-    calls = [partial(ranked, wh, req, ranking_id), *trend_calls(wh, req, (metric_id,))]
+    return KINDS[kind]
+
+
+def kind_ranked(wh: Warehouse, req: Request, kind: str) -> Panel:
+    """The page's answer for one kind of favorite: its ranked list."""
+    return ranked(wh, req, _kind(kind)[1])
+
+
+def kind_more(wh: Warehouse, req: Request, kind: str) -> list[Panel]:
+    """What is folded below the ranked list, queried side by side and only when unfolded:
+    the segments (colleges only) and the weekly share this year against last."""
+    metric_id, _ = _kind(kind)
+    calls = trend_calls(wh, req, (metric_id,))
     if kind == "Colleges":
-        calls.insert(1, partial(segments, wh, req))
+        calls.insert(0, partial(segments, wh, req))
     return parallel(calls)
 
 
@@ -123,9 +131,9 @@ TOPIC = Topic(
     sections=(
         Section("compare", "Who has favorites",
                 text="Have students favorited a college, a career, a major?", half=True),
-        Section("view", "What students favorite", view=kind_panels, choices=tuple(KINDS),
+        Section("view", "What students favorite", view=kind_ranked, choices=tuple(KINDS),
                 choice_label="Most favorited", key="kind", half=True,
-                more="Kinds of college and the weekly trend"),
+                more="Kinds of college and the weekly trend", more_view=kind_more),
     ),
     cards_per_row=3,
 )

@@ -176,11 +176,14 @@ def _section(topic: Topic, section: Section, ctx: PageContext, metric_id: str,
         shown = result if isinstance(result, list) else [result]
         for p in shown[:1] if section.more else shown:
             _show(p, drawn)
-        if section.more and len(shown) > 1:
+        if section.more and (len(shown) > 1 or section.more_view is not None):
             box = render.folded(section.more, f"{topic.id} {section.more}")
             with box:
-                for p in shown[1:] if box.open else ():
-                    _show(p, drawn)
+                if box.open:
+                    rest = (shown[1:] if section.more_view is None
+                            else data.view(section.more_view, req, *args))
+                    for p in rest:
+                        _show(p, drawn)
     elif section.kind == "leaderboard":
         board = data.view(section.view, req, ctx.settings)
         tier = st.segmented_control(section.choice_label, board.tiers,
