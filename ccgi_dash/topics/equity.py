@@ -176,11 +176,15 @@ def group_trend(wh: Warehouse, req: Request, metric_id: str, dim: str) -> Panel:
 
 
 def panels(wh: Warehouse, req: Request, metric_id: str, dim: str) -> list[Panel]:
-    """The Equity page's three panels (gap, trend, district heat map), queried side by side
-    (so none of them may call ``parallel`` itself). The page draws the first two side by
-    side and folds the heat map below them (``Section.more``)."""
-    return parallel([partial(f, wh, req, metric_id, dim)
-                     for f in (gap, group_trend, district_heatmap)])
+    """The Equity page's two main panels (gap, trend), queried side by side (so neither may
+    call ``parallel`` itself) and drawn side by side."""
+    return parallel([partial(f, wh, req, metric_id, dim) for f in (gap, group_trend)])
+
+
+def folded_panels(wh: Warehouse, req: Request, metric_id: str, dim: str) -> list[Panel]:
+    """What the page folds below its main panels (``Section.more``), asked only when
+    unfolded: the district heat map."""
+    return [district_heatmap(wh, req, metric_id, dim)]
 
 
 TOPIC = Topic(
@@ -189,7 +193,8 @@ TOPIC = Topic(
              "the gap is closing, for any metric.",
     noun="students", key=DEFAULT_METRIC, breakdowns=("group",), default_breakdown="group",
     sections=(Section("equity", view=panels, half=True,
-                      more="Where do groups lag, district by district? (heat map)"),),
+                      more="Where do groups lag, district by district? (heat map)",
+                      more_view=folded_panels),),
     cards_per_row=3,
 )
 """Equity's measures are the whole catalogue, not the metrics naming the topic."""

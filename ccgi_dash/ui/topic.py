@@ -221,8 +221,7 @@ def _equity(topic: Topic, ctx: PageContext) -> None:
     drawn.cards(cards)
     render.headline_cards(cards, per_row=topic.cards_per_row, ctx=ctx)
     for section in topic.sections:
-        shown = list(data.view(section.view, req, metric_id, dim))
-        main, rest = (shown[:2], shown[2:]) if section.more else (shown, [])
+        main = list(data.view(section.view, req, metric_id, dim))
         if section.half and len(main) == 2:
             # the gap and its trend side by side (stacked on a narrow screen)
             for col, p in zip(st.columns(2, gap="medium"), main, strict=True):
@@ -231,9 +230,9 @@ def _equity(topic: Topic, ctx: PageContext) -> None:
         else:
             for p in main:
                 _show(p, drawn)
-        if rest:
+        if section.more_view is not None:
             box = render.folded(section.more, f"{topic.id} {section.more}")
             with box:
-                for p in rest if box.open else ():
+                for p in data.view(section.more_view, req, metric_id, dim) if box.open else ():
                     _show(p, drawn)
     _note(drawn, ctx)
