@@ -342,22 +342,19 @@ def _apply(decided: pd.DataFrame, frame: pd.DataFrame, by: list[str]) -> pd.Data
     """``decided`` (another metric of the same population, suppressed) with ``frame``'s
     numerators and rates where they are shown; None if the two frames' groups differ (they
     never should: then the caller decides for this metric itself)."""
-    out = decided.copy()
     if len(frame) > len(decided):
         return None
-    hidden = out["suppressed"].to_numpy(dtype=bool)
+    hidden = decided["suppressed"].to_numpy(dtype=bool)
     if not by:
         if len(frame) != len(decided):
             return None
-        num = frame["numerator"].astype("object").to_numpy()
-        rate = frame["rate"].astype("object").to_numpy()
-    elif len(frame) == len(decided) and all(
-            frame[d].reset_index(drop=True).equals(decided[d].reset_index(drop=True))
-            for d in by):
+        num = frame["numerator"].to_numpy(dtype=object)
+        rate = frame["rate"].to_numpy(dtype=object)
+    elif len(frame) == len(decided) and all(_same(frame[d], decided[d]) for d in by):
         # the same groups in the same order (no group added for a hidden parent): the
-        # usual case, matched by position
-        num = frame["numerator"].astype("object").to_numpy()
-        rate = frame["rate"].astype("object").to_numpy()
+        # usual case, matched by position (numpy, not pandas: a page applies a hundred)
+        num = frame["numerator"].to_numpy(dtype=object)
+        rate = frame["rate"].to_numpy(dtype=object)
     else:
         keyed = frame.set_index(by)
         index = decided.set_index(by).index
@@ -365,9 +362,22 @@ def _apply(decided: pd.DataFrame, frame: pd.DataFrame, by: list[str]) -> pd.Data
             return None
         num = keyed["numerator"].astype("object").reindex(index).to_numpy()
         rate = keyed["rate"].astype("object").reindex(index).to_numpy()
-    out["numerator"] = pd.Series(num, index=out.index, dtype="object").where(~hidden, None)
-    out["rate"] = pd.Series(rate, index=out.index, dtype="object").where(~hidden, None)
+    out = decided.copy()
+    out["numerator"] = np.where(hidden, None, num)
+    out["rate"] = np.where(hidden, None, rate)
     return out
+
+
+def _same(a: pd.Series, b: pd.Series) -> bool:
+    """Whether two columns hold the same values in the same order (missing equal to
+    missing): by numpy first (a page asks a hundred times), by pandas where numpy says no
+    or cannot tell (a missing value, NaN or ``pd.NA``, is not equal to itself there)."""
+    try:
+        if np.array_equal(a.to_numpy(dtype=object), b.to_numpy(dtype=object)):
+            return True
+    except TypeError:  # pd.NA has no truth value
+        pass
+    return a.reset_index(drop=True).equals(b.reset_index(drop=True))
 
 
 def _decide(wh: Warehouse, request: Request, metric_id: str, by: list[str],
