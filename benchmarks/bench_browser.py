@@ -37,7 +37,15 @@ no error on any page (no ``stException``, no error alert), median under 2 s.
 (c) The streamlit process's CPU time (utime + stime from /proc/<pid>/stat) over each phase,
 divided by its interactions; the same for every Chromium process (the browser's side of an
 interaction), and how busy each core was: with ten browsers on one core, the browsers' core,
-not the app's, decides how long an interaction takes.
+not the app's, decides how long an interaction takes. And the app's own part of each
+interaction: the server (``benchmarks/timed_server.py``, ``streamlit run`` with Streamlit's
+session class wrapped) writes down when each rerun request arrived and when the script run
+answering it finished; each phase reports the median, 90th percentile and slowest of those.
+
+(floor) The clicks of (b), picking a district and clearing, on ``benchmarks/floor_app.py``:
+a Streamlit app of a multiselect and a button and no data, one session alone and then
+``--sessions`` at once, with no load. What the browsers need there is what any Streamlit
+page costs them, whatever the app: the part of (b) no change to the dashboard can remove.
 
 Results go to ``benchmarks/out/browser.json``; a table is printed.
 """
@@ -132,6 +140,17 @@ def working_copy(base: Path) -> Path:
 
 # --------------------------------------------------------------------------- phases
 
+def answered(seconds: list[float]) -> dict[str, Any]:
+    """The app's own answer times (``Server.answers``): how many, median, 90th percentile
+    and slowest."""
+    if not seconds:
+        return {"n": 0}
+    ordered = sorted(seconds)
+    return {"n": len(ordered), "median_s": round(statistics.median(ordered), 3),
+            "p90_s": round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))], 3),
+            "max_s": round(ordered[-1], 3)}
+
+
 def summary(samples: list[kit.Sample]) -> dict[str, Any]:
     secs = [s.seconds for s in samples if s.seconds is not None]
     return {"n": len(samples), "timeouts": sum(s.seconds is None for s in samples),
@@ -204,6 +223,7 @@ async def phase_a(browser: Any, server: kit.Server, rounds: int) -> dict[str, An
     opens: list[kit.Sample] = []
     cpu = browser_cpu = 0.0
     ticks = kit.core_ticks()
+    began = time.monotonic()
     for leader in (False, True):
         page = await kit.new_page(browser)
         try:
@@ -241,6 +261,7 @@ async def phase_a(browser: Any, server: kit.Server, rounds: int) -> dict[str, An
     result["browser_cpu_ms_per_interaction"] = round(browser_cpu / n * 1000, 1) if n else None
     result["core_busy"] = kit.busy_share(ticks, kit.core_ticks())
     result["all_changes"] = summary(changes)
+    result["app_answer"] = answered(server.answers(began, time.monotonic()))
     return result
 
 
@@ -342,6 +363,7 @@ async def phase_b(browser: Any, server: kit.Server, data: Path, drop: Path, sess
         "browser_cpu_ms_per_interaction": (round(browser_cpu / len(samples) * 1000, 1)
                                            if samples else None),
         "core_busy": busy,
+        "app_answer": answered(server.answers(began, ended)),
         "samples": [asdict(s) for s in samples]})
     return result
 
@@ -373,6 +395,68 @@ async def phase_shots(browser: Any, server: kit.Server, folder: Path) -> list[st
     return saved
 
 
+async def floor_session(browser: Any, url: str, interactions: int, start: asyncio.Event,
+                        entered: list[int], samples: list[kit.Sample]) -> None:
+    """One visitor of ``floor_app.py``: pick a district, clear, and so on."""
+    page = await kit.new_page(browser)
+    try:
+        await page.goto(url + "/")
+        await page.get_by_text("Floor").first.wait_for()
+        await kit.settled(page)
+        entered.append(1)
+        await start.wait()
+        for i in range(interactions):
+            if i % 2 == 0:
+                await attempt(page, samples, "floor", "floor", "District",
+                              lambda n=i % 3: kit.pick(page, "District", n))
+            else:
+                async def clear() -> tuple[str, float | None]:
+                    return "", await kit.clear_filters(page)
+
+                await attempt(page, samples, "floor", "floor", "Clear filters", clear)
+    finally:
+        await page.context.close()
+
+
+async def phase_floor(browser: Any, folder: Path, sessions: int, interactions: int,
+                      core: int | None) -> dict[str, Any]:
+    """The clicks of (b) on ``benchmarks/floor_app.py`` (a multiselect and a button, no
+    data): one session alone, then ``sessions`` at once. No drop loads: this is what the
+    browsers cost per click whatever the app does."""
+    folder.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {}
+    with kit.streamlit_server(folder, folder / "floor.log", core=core,
+                              script="benchmarks/floor_app.py") as server:
+        for n in (1, sessions):
+            samples: list[kit.Sample] = []
+            start, entered = asyncio.Event(), []
+            tasks = [asyncio.create_task(floor_session(browser, server.url, interactions,
+                                                       start, entered, samples))
+                     for _ in range(n)]
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and len(entered) + sum(
+                    t.done() for t in tasks) < n:
+                await asyncio.sleep(0.2)
+            before, browser_before = kit.cpu_seconds(server.proc.pid), kit.chromium_cpu_seconds()
+            ticks, began = kit.core_ticks(), time.monotonic()
+            start.set()
+            failures = [repr(r) for r in await asyncio.gather(*tasks, return_exceptions=True)
+                        if isinstance(r, BaseException)]
+            ended = time.monotonic()
+            k = len(samples)
+            part = summary(samples)
+            part.update({
+                "sessions": n, "session_failures": failures,
+                "app_cpu_ms_per_interaction": round(
+                    (kit.cpu_seconds(server.proc.pid) - before) / k * 1000, 1) if k else None,
+                "browser_cpu_ms_per_interaction": round(
+                    (kit.chromium_cpu_seconds() - browser_before) / k * 1000, 1) if k else None,
+                "core_busy": kit.busy_share(ticks, kit.core_ticks()),
+                "app_answer": answered(server.answers(began, ended))})
+            result[f"{n}_sessions"] = part
+    return result
+
+
 # --------------------------------------------------------------------------- main
 
 async def run(args: argparse.Namespace, data: Path, drop: Path, core_app: int | None,
@@ -380,6 +464,21 @@ async def run(args: argparse.Namespace, data: Path, drop: Path, core_app: int | 
     from playwright.async_api import async_playwright
 
     result: dict[str, Any] = {}
+    if "floor" in args.phases.split(","):
+        print(f"floor: the clicks of (b) on a ten-line Streamlit app, 1 and {args.sessions} "
+              "sessions", flush=True)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=str(kit.CHROMIUM),
+                                              args=kit.CHROMIUM_ARGS)
+            try:
+                result["floor"] = await phase_floor(browser, data.parent / "floor",
+                                                    args.sessions, args.interactions,
+                                                    core_app)
+            except Exception as exc:  # keep the other phases' figures
+                result["floor"] = {"failed": f"{type(exc).__name__}: {exc}"[:2000]}
+            finally:
+                await browser.close()
+        save("browser", result)
     log = data.parent / "streamlit.log"
     with kit.streamlit_server(data, log, core=core_app) as server:
         async with async_playwright() as p:
@@ -435,7 +534,8 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"app CPU per interaction (a): {a['app_cpu_ms_per_interaction']} ms "
               f"({a['interactions']} interactions, {a['app_cpu_s']} s); browser CPU per "
               f"interaction {a.get('browser_cpu_ms_per_interaction')} ms; cores busy "
-              f"{a.get('core_busy')}")
+              f"{a.get('core_busy')}; the app's own answer to a rerun (request in to run "
+              f"done): {a.get('app_answer')}")
     b = result.get("b_sessions_during_load")
     if b and "samples" in b:
         print(f"(b) {b['sessions']} sessions x {b['interactions_each']}: median "
@@ -444,7 +544,15 @@ def print_table(result: dict[str, Any]) -> None:
               f"{b['interactions_overlapping_the_load']} interactions overlapping the load; "
               f"app CPU per interaction {b['app_cpu_ms_per_interaction']} ms, browser CPU "
               f"per interaction {b.get('browser_cpu_ms_per_interaction')} ms, cores busy "
-              f"{b.get('core_busy')} (app on core 0, browsers on core 1)")
+              f"{b.get('core_busy')} (app on core 0, browsers on core 1); the app's own "
+              f"answer to a rerun (request in to run done): {b.get('app_answer')}")
+    for n, f in (result.get("floor") or {}).items():
+        if isinstance(f, dict) and "median_s" in f:
+            print(f"floor ({n.replace('_', ' ')}, ten-line app): median {f['median_s']} s, "
+                  f"max {f['max_s']} s, timeouts {f['timeouts']}; app CPU per interaction "
+                  f"{f['app_cpu_ms_per_interaction']} ms, browser CPU per interaction "
+                  f"{f['browser_cpu_ms_per_interaction']} ms, cores busy {f['core_busy']}; "
+                  f"the app's own answer: {f['app_answer']}")
     for key, value in result.items():
         if isinstance(value, dict) and "failed" in value:
             print(f"{key} FAILED: {value['failed'][:300]}")
@@ -467,7 +575,8 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=10)
     ap.add_argument("--interactions", type=int, default=8,
                     help="interactions per session in (b) (default 8)")
-    ap.add_argument("--phases", default="a,b", help="comma list of a, b, shots")
+    ap.add_argument("--phases", default="a,b,floor",
+                    help="comma list of a, b, floor, shots (default a,b,floor)")
     ap.add_argument("--shots", type=Path, default=None,
                     help="folder for screenshots of every page (phase 'shots')")
     args = ap.parse_args()

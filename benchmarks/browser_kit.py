@@ -15,6 +15,7 @@ is not counted, and it is measured in the browser, so Playwright's round trips a
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
@@ -186,6 +187,22 @@ class Server:
     url: str
     proc: subprocess.Popen
     log: Path
+    runs: Path | None = None
+    """Where the server writes the app's time to answer each rerun (``timed_server``)."""
+
+    def answers(self, began: float, ended: float) -> list[float]:
+        """Seconds the app took to answer each rerun request that reached it between
+        ``began`` and ``ended`` (monotonic clock): from the request's arrival to the end of
+        the script run it started, without the browser's part."""
+        if self.runs is None or not self.runs.exists():
+            return []
+        out = []
+        for line in self.runs.read_text().splitlines():
+            with contextlib.suppress(ValueError, KeyError):
+                run = json.loads(line)
+                if began <= run["arrived"] <= ended:
+                    out.append(float(run["seconds"]))
+        return out
 
     def errors(self) -> list[str]:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -193,7 +210,8 @@ class Server:
 
 
 @contextlib.contextmanager
-def streamlit_server(demo_dir: Path, log: Path, *, core: int | None) -> Iterator[Server]:
+def streamlit_server(demo_dir: Path, log: Path, *, core: int | None,
+                     script: str = "app.py") -> Iterator[Server]:
     """``streamlit run app.py`` on a free loopback port serving ``demo_dir`` as the demo data
     (and an empty real data directory, so the demo door shows), pinned to ``core`` with
     ``taskset`` when given, until the block ends."""
@@ -203,7 +221,12 @@ def streamlit_server(demo_dir: Path, log: Path, *, core: int | None) -> Iterator
            "PYTHONPATH": str(ROOT)}
     for name in ("CCGI_USERS_FILE", "CCGI_COOKIE_KEY"):
         env.pop(name, None)
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    runs = log.parent / f"{log.stem}-runs.jsonl"
+    runs.unlink(missing_ok=True)
+    env["CCGI_BENCH_RUNS"] = str(runs)
+    # streamlit run, with each rerun's answer time written down (benchmarks/timed_server.py)
+    cmd = [sys.executable, "-m", "benchmarks.timed_server", "run", script,
+           "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port),
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     if core is not None:
@@ -225,7 +248,7 @@ def streamlit_server(demo_dir: Path, log: Path, *, core: int | None) -> Iterator
                     raise SystemExit(f"streamlit did not answer in 90 s:\n"
                                      f"{log.read_text(errors='replace')}")
                 time.sleep(0.2)
-            yield Server(url, proc, log)
+            yield Server(url, proc, log, runs)
         finally:
             proc.terminate()
             try:
