@@ -34,6 +34,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking"]
 QUIET_MS = 300
 """How long the page must stay unchanged after a run to count as settled."""
+POLL_MS = 150
+"""How often a waiting page checks whether it has settled. It does not change the time
+measured (the page's clock says when the last change was); it only adds up to this much
+before the next click. Ten pages waiting on one core each checking every 50 ms cost the
+browsers' core a share of its time, and so slowed what they measured."""
 SETTLE_TIMEOUT_MS = 30_000
 """The longest any one interaction is waited for; longer counts as a timeout."""
 TIMEOUT_MS = 60_000
@@ -49,16 +54,21 @@ INIT_JS = r"""
     if (!app || app === c.app) return;
     c.app = app;
     new MutationObserver((records) => {
+      // a chart drawn is thousands of records: one lookup of the sidebar per batch, once a
+      // record outside it is found, so that watching costs the browser next to nothing
       const now = performance.now();
+      let changed = false;
       for (const r of records) {
         if (r.target === app && r.attributeName === 'data-test-script-state') {
           c.states.push([now, app.getAttribute('data-test-script-state')]);
           continue;
         }
+        if (changed) continue;
         const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
         if (el && el.closest('[data-testid="stSidebar"]')) continue;
-        c.lastMut = now;
+        changed = true;
       }
+      if (changed) c.lastMut = now;
     }).observe(app, {subtree: true, childList: true, attributes: true, characterData: true});
   };
   let tries = 0;
@@ -292,7 +302,7 @@ async def settled(page: Any, since: float = 0, *, need_run: bool = False) -> flo
 
     try:
         handle = await page.wait_for_function(SETTLED_JS, arg=[since, QUIET_MS, need_run],
-                                              timeout=SETTLE_TIMEOUT_MS, polling=50)
+                                              timeout=SETTLE_TIMEOUT_MS, polling=POLL_MS)
     except PlaywrightTimeout:
         LAST_TIMEOUT[id(page)] = await page.evaluate(DIAGNOSE_JS, since)
         return None
