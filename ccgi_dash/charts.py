@@ -90,23 +90,38 @@ def layout(fig: go.Figure, title: str, *, height: int | None = None,
                                   "font": {"size": 13, "color": "#555"}}
         extra += 18 * wrap_title(subtitle, 70).count("<br>")
     legends = sum(1 for t in fig.data if t.showlegend is not False and t.name)
-    fig.update_layout(
-        title=title_spec,
-        font={"family": FONT, "size": 13, "color": TEXT},
-        margin={"l": 10, "r": 24, "t": (84 if subtitle else 56) + extra,
-                "b": 96 if legends > 1 else 10},
-        plot_bgcolor="white",
-        paper_bgcolor="white",
-        hoverlabel={"bgcolor": "white", "font_size": 13},
-        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0,
-                "x": 0, "xanchor": "left", "title": None},
-        colorway=list(OKABE_ITO),
-        separators=".,",
-        meta={"title": title},
-    )
+    set_layout(fig, {
+        "title": title_spec,
+        "font": {"family": FONT, "size": 13, "color": TEXT},
+        "margin": {"l": 10, "r": 24, "t": (84 if subtitle else 56) + extra,
+                   "b": 96 if legends > 1 else 10},
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "hoverlabel": {"bgcolor": "white", "font": {"size": 13}},
+        "legend": {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0,
+                   "x": 0, "xanchor": "left", "title": None},
+        "colorway": list(OKABE_ITO),
+        "separators": ".,",
+        "meta": {"title": title},
+    })
     if height:
-        fig.update_layout(height=height + extra + (70 if legends > 1 else 0))
+        fig.layout.height = height + extra + (70 if legends > 1 else 0)
     return fig
+
+
+def set_layout(fig: go.Figure, spec: dict[str, object]) -> None:
+    """``fig.update_layout(spec)``, the same figure, several times faster: plotly's update
+    merges each nested dictionary key by key through its relayout bookkeeping (15-20 ms for
+    the layout of one chart, paid on every new filter), while a property nothing has set yet
+    can simply be assigned whole. One already set (a chart's own legend order, say) is
+    merged as before."""
+    for key, value in spec.items():
+        current = fig.layout[key]
+        if isinstance(value, dict) and getattr(current, "to_plotly_json", None) \
+                and current.to_plotly_json():
+            fig.update_layout({key: value})
+        else:
+            fig.layout[key] = value
 
 
 def fitted_top(values: Sequence[object], refs: Sequence[float | None] = (), *,

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ccgi_dash import metrics
 from ccgi_dash.datasets import DIMENSIONS
+from ccgi_dash.memo import WarehouseMemo
 from ccgi_dash.metrics import Request
 from ccgi_dash.privacy import (
     EMPTY_GROUP,
@@ -47,11 +48,20 @@ class Options:
         return {s[0]: s[1] for s in self.schools}.get(cds, cds)
 
 
+_OPTIONS = WarehouseMemo(capacity=256)
+"""``options`` per (drop, scope): a panel naming the district of each school asks them on
+every new filter, and at Los Angeles scale the query reads 680,000 rows (about 15 ms)."""
+
+
 def options(wh: Warehouse, scope: Scope, as_of: date | None = None) -> Options:
     """Districts and schools of the as-of drop within the scope, with their names."""
     drop = wh.resolve(as_of)
     if drop is None or scope.sees_nothing:
         return Options(tuple(wh.drops), (), ())
+    return _OPTIONS.get_or_make(wh, (drop, scope), lambda: _options(wh, scope, drop))
+
+
+def _options(wh: Warehouse, scope: Scope, drop: date) -> Options:
     scope_sql, params = scope.named_sql()
     sql = (f"SELECT district_code, any_value(district_name), school_cds, any_value(school_name) "
            f"FROM {wh.table(drop, 'student_facts')} WHERE {scope_sql} "
