@@ -54,12 +54,11 @@ class Section:
     """Drawn in half the page's width, beside the next ``half`` section (on a narrow screen
     the two stack): two charts of the main story read side by side within two screens."""
     more: str = ""
-    """The title of an expander folding secondary material below the section, one click
-    away: a ``view``'s panels after the first, or ``more_view``'s."""
+    """The title of the expander folding ``more_view``'s panels below the section
+    (secondary material, one click away)."""
     more_view: Callable[..., Any] | None = None
     """The panels folded under ``more``, asked (with the section's choice) only while the
-    expander is open, so a closed one costs no query; ``view`` then gives the section's
-    own panel."""
+    expander is open, so a closed one costs no query."""
 
 
 @dataclass(frozen=True)

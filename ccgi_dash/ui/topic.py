@@ -173,17 +173,9 @@ def _section(topic: Topic, section: Section, ctx: PageContext, metric_id: str,
                                           required=True, default=section.choices[0])
             args = (choice or section.choices[0],)
         result = data.view(section.view, req, *args)
-        shown = result if isinstance(result, list) else [result]
-        for p in shown[:1] if section.more else shown:
+        for p in result if isinstance(result, list) else [result]:
             _show(p, drawn)
-        if section.more and (len(shown) > 1 or section.more_view is not None):
-            box = render.folded(section.more, f"{topic.id} {section.more}")
-            with box:
-                if box.open:
-                    rest = (shown[1:] if section.more_view is None
-                            else data.view(section.more_view, req, *args))
-                    for p in rest:
-                        _show(p, drawn)
+        _more(topic, section, ctx, args, drawn)
     elif section.kind == "leaderboard":
         board = data.view(section.view, req, ctx.settings)
         tier = st.segmented_control(section.choice_label, board.tiers,
@@ -230,9 +222,18 @@ def _equity(topic: Topic, ctx: PageContext) -> None:
         else:
             for p in main:
                 _show(p, drawn)
-        if section.more_view is not None:
-            box = render.folded(section.more, f"{topic.id} {section.more}")
-            with box:
-                for p in data.view(section.more_view, req, metric_id, dim) if box.open else ():
-                    _show(p, drawn)
+        _more(topic, section, ctx, (metric_id, dim), drawn)
     _note(drawn, ctx)
+
+
+def _more(topic: Topic, section: Section, ctx: PageContext, args: tuple,
+          drawn: Drawn) -> None:
+    """The section's secondary panels (``Section.more_view``), folded under ``more`` and
+    asked only while the reader has the expander open."""
+    if section.more_view is None:
+        return
+    box = render.folded(section.more, f"{topic.id} {section.more}")
+    with box:
+        if box.open:
+            for p in data.view(section.more_view, ctx.request, *args):
+                _show(p, drawn)
