@@ -384,7 +384,7 @@ async def pick(page: Any, label: str, nth: int = 0) -> tuple[str, float | None]:
     await box.scroll_into_view_if_needed()
     option = page.get_by_role("option").filter(
         has_not_text=re.compile(r"^\s*Select all\s*$")).nth(nth)
-    opened = False
+    text = None
     for attempt in range(4):  # a click on a combobox may only focus it: bounded retries
         if attempt % 2 == 0:
             await box.locator("input").click()
@@ -392,14 +392,15 @@ async def pick(page: Any, label: str, nth: int = 0) -> tuple[str, float | None]:
             await box.get_by_role("button", name="Open").click()
         try:
             await option.wait_for(timeout=3_000)
-            opened = True
+            # the list can close between showing its option and our reading it (a redraw of
+            # the sidebar): read with a short wait, and open it again when it closed
+            text = (await option.inner_text(timeout=2_000)).strip()
             break
         except Exception:  # Playwright's timeout: try the other way in
             await page.keyboard.press("Escape")
             await settled(page)
-    if not opened:
+    if text is None:
         raise RuntimeError(f"the {label!r} filter's list did not open in 4 tries")
-    text = (await option.inner_text()).strip()
     seconds = await timed(page, lambda: option.click())
     await close_lists(page)
     return text, seconds
