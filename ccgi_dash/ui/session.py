@@ -90,6 +90,7 @@ def enter_demo(persona: str) -> None:
     filters.reset()
     sid = login.start_demo_session(persona)
     st.session_state[IDENTITY_KEY] = Identity("demo", persona, sid)
+    new_run()
 
 
 def sign_out() -> None:
@@ -101,6 +102,7 @@ def sign_out() -> None:
     elif ident is not None and ident.kind == "demo":
         login.end_demo(ident)
     st.session_state.pop(IDENTITY_KEY, None)
+    new_run()
     filters.reset()
 
 
@@ -137,8 +139,27 @@ def resolve(ident: Identity) -> tuple[str, Scope] | None:
     return login.resolve_user(ident)
 
 
+_RUN_CONTEXT = "_ccgi_run_context"
+
+
+def new_run() -> None:
+    """Forget the context of the previous run: the shell calls this first in every run, so
+    the identity, scope and filters are derived again from the session's identity each
+    run (a user disabled or signed out elsewhere loses access at the next run)."""
+    st.session_state.pop(_RUN_CONTEXT, None)
+
+
 def context(render_sidebar: bool = False) -> PageContext | None:
-    """The page context for this run, or None when nobody is signed in."""
+    """The page context for this run, or None when nobody is signed in.
+
+    The shell derives it once per run, when it draws the sidebar (``render_sidebar``); the
+    page, its panels and its downloads then ask for it again several times in the same run
+    and are given that one (each derivation reads the users file or the demo registry, the
+    manifest and the settings: about 2 ms, seven times a run)."""
+    if not render_sidebar:
+        held = st.session_state.get(_RUN_CONTEXT)
+        if held is not None:
+            return held
     ident = identity()
     if ident is None:
         return None
@@ -150,4 +171,7 @@ def context(render_sidebar: bool = False) -> PageContext | None:
     wh = data.warehouse(scope)
     opts = data.view(views.options, scope, None)
     state = filters.sidebar(opts) if render_sidebar else filters.current(opts)
-    return PageContext(ident, name, scope, wh, data.settings(scope), opts, state)
+    ctx = PageContext(ident, name, scope, wh, data.settings(scope), opts, state)
+    if render_sidebar:
+        st.session_state[_RUN_CONTEXT] = ctx
+    return ctx

@@ -187,6 +187,7 @@ def main() -> None:
 
     st.set_page_config(page_title="CCGI college and career dashboard", page_icon="🎓",
                        layout="wide", initial_sidebar_state="auto")
+    session.new_run()
     theme.apply()
     problem = login.check_cookie_key()
     if problem:
