@@ -33,6 +33,8 @@ to the page settled (see ``benchmarks/browser_kit.py`` for the signal). Target: 
 ``--interactions`` interactions (opening a page, picking a filter, clearing) at once, while
 ``python -m ccgi_dash ingest`` loads a drop into the data directory the app reads. Target:
 no error on any page (no ``stException``, no error alert), median under 2 s.
+An interaction that has not settled after 30 s (``SETTLE_TIMEOUT_MS``) is a timeout; every
+median counts it as 30 s.
 
 (c) The streamlit process's CPU time (utime + stime from /proc/<pid>/stat) over each phase,
 divided by its interactions; the same for every Chromium process (the browser's side of an
