@@ -47,7 +47,20 @@ TIMEOUT_MS = 60_000
 INIT_JS = r"""
 (() => {
   if (window.__ccgi) return;
-  const c = window.__ccgi = {t0: 0, lastMut: 0, states: [], app: null};
+  const c = window.__ccgi = {t0: 0, lastMut: 0, states: [], app: null, msgs: []};
+  // When each message from the server arrived. A busy browser can take a run's "started"
+  // and "finished" messages in one batch and never show the app as running; a message
+  // after the click still says the server answered it.
+  const NativeSocket = window.WebSocket;
+  window.WebSocket = class extends NativeSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', () => {
+        c.msgs.push(performance.now());
+        if (c.msgs.length > 2000) c.msgs.splice(0, 1000);
+      });
+    }
+  };
   document.addEventListener('mousedown', () => { c.t0 = performance.now(); }, true);
   c.attach = () => {
     const app = document.querySelector('[data-testid="stApp"]');
@@ -88,12 +101,16 @@ SETTLED_JS = r"""
   if (!app || !app.isConnected) { c.app = null; return false; }
   if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   const start = needRun ? Math.max(c.t0, since) : since;
-  if (needRun && !c.states.some(([t, _]) => t >= start)) return false;
+  // the server answered since the click: a run seen, or its messages followed by a change of
+  // the page (the change, not only the message: a busy browser draws a while after)
+  const answered = c.msgs.filter(t => t >= start);
+  if (needRun && !c.states.some(([t, _]) => t >= start)
+      && !(answered.length && c.lastMut > answered[0])) return false;
   if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
   if (document.querySelector('[data-stale="true"]')) return false;
   const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
   if (!charts.every(e => e.offsetParent === null || e.querySelector('.main-svg'))) return false;
-  const last = Math.max(c.lastMut, ...c.states.map(([t, _]) => t));
+  const last = Math.max(c.lastMut, ...c.states.map(([t, _]) => t), ...answered);
   if (performance.now() - last < quiet) return false;
   const runs = c.states.filter(([t, s]) => t >= start && s === 'running').length;
   return {ms: last - start, runs: runs};
@@ -110,6 +127,7 @@ DIAGNOSE_JS = r"""
     connection: app && app.getAttribute('data-test-connection-state'),
     open_lists: document.querySelectorAll('[role="listbox"]').length,
     runs_since_click: c.states.filter(([t, _]) => t >= Math.max(c.t0, since)).length,
+    messages_since_click: (c.msgs || []).filter(t => t >= Math.max(c.t0, since)).length,
     status_widget: !!document.querySelector('[data-testid="stStatusWidget"]'),
     stale: document.querySelectorAll('[data-stale="true"]').length,
     charts_undrawn: charts.filter(
