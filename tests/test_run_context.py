@@ -51,3 +51,13 @@ def test_the_page_is_given_the_context_the_shell_derived(app_env, monkeypatch):
     # once for the gate check, once with the sidebar: not again for the page, its cards,
     # its panels and its downloads
     assert len(derived) == 2, len(derived)
+
+
+def test_an_idle_session_holds_no_context(app_env):
+    """Between runs nothing of the last one is kept: an idle tab would otherwise keep the
+    warehouse it read alive after a newer load replaced it."""
+    from ccgi_dash.ui import session
+
+    at = demo_app("coe", "app_pages/overview.py")
+    assert not at.exception
+    assert session._RUN_CONTEXT not in at.session_state

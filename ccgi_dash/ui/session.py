@@ -143,9 +143,10 @@ _RUN_CONTEXT = "_ccgi_run_context"
 
 
 def new_run() -> None:
-    """Forget the context of the previous run: the shell calls this first in every run, so
-    the identity, scope and filters are derived again from the session's identity each
-    run (a user disabled or signed out elsewhere loses access at the next run)."""
+    """Forget the run's context: the shell calls this first in every run, so the identity,
+    scope and filters are derived again from the session's identity each run (a user
+    disabled or signed out elsewhere loses access at the next run), and again when the page
+    is done, so an idle session keeps no warehouse alive after a newer load."""
     st.session_state.pop(_RUN_CONTEXT, None)
 
 

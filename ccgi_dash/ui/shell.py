@@ -209,7 +209,10 @@ def main() -> None:
     _user_box(ctx)
     session.context(render_sidebar=True)
     _close_sidebar_on_narrow(nav.url_path)
-    nav.run()
+    try:
+        nav.run()
+    finally:  # an idle session holds no context (nor the warehouse it names) between runs
+        session.new_run()
 
 
 _LAST_PAGE = "_ccgi_last_page"
