@@ -543,6 +543,8 @@ def print_table(result: dict[str, Any]) -> None:
               f"{a.get('core_busy')}; the app's own answer to a rerun (request in to run "
               f"done): {a.get('app_answer')}")
     b = result.get("b_sessions_during_load")
+    pinned = result.get("setup", {}).get("pinned")
+    cores = f"core {pinned['browser']}" if isinstance(pinned, dict) else "any core"
     if b and "samples" in b:
         print(f"(b) {b['sessions']} sessions x {b['interactions_each']}: median "
               f"{b['median_s']} s, max {b['max_s']} s, timeouts {b['timeouts']}, errors "
@@ -550,7 +552,7 @@ def print_table(result: dict[str, Any]) -> None:
               f"{b['interactions_overlapping_the_load']} interactions overlapping the load; "
               f"app CPU per interaction {b['app_cpu_ms_per_interaction']} ms, browser CPU "
               f"per interaction {b.get('browser_cpu_ms_per_interaction')} ms, cores busy "
-              f"{b.get('core_busy')} (app on core 0, browsers on core 1); the app's own "
+              f"{b.get('core_busy')} (app on core 0, browsers on {cores}); the app's own "
               f"answer to a rerun (request in to run done): {b.get('app_answer')}")
     for n, f in (result.get("floor") or {}).items():
         if isinstance(f, dict) and "median_s" in f:
@@ -583,6 +585,10 @@ def main() -> None:
                     help="interactions per session in (b) (default 8)")
     ap.add_argument("--phases", default="a,b,floor",
                     help="comma list of a, b, floor, shots (default a,b,floor)")
+    ap.add_argument("--browsers-on-both-cores", action="store_true",
+                    help="leave Chromium free to use both cores, the app's as well (the app "
+                         "stays pinned to core 0): how much a second core for the browsers "
+                         "would change, at the app's expense")
     ap.add_argument("--shots", type=Path, default=None,
                     help="folder for screenshots of every page (phase 'shots')")
     args = ap.parse_args()
@@ -605,13 +611,15 @@ def main() -> None:
         base, drop = build_demo(county, scale)
     data = working_copy(base)
     pinned = kit.two_cores()
-    if pinned:
+    if pinned and not args.browsers_on_both_cores:
         os.sched_setaffinity(0, {1})  # this process, Playwright's driver and Chromium
     began = time.time()
     result = asyncio.run(run(args, data, drop, 0 if pinned else None))
     result["setup"] = {
         "county": county, "scale": scale, "data": str(base), "drop_loaded_in_b": str(drop),
-        "pinned": {"app_and_load": 0, "browser": 1} if pinned else "not pinned (< 2 cores)",
+        "pinned": ({"app_and_load": 0,
+                    "browser": "0 and 1" if args.browsers_on_both_cores else "1"}
+                   if pinned else "not pinned (< 2 cores)"),
         "load_average_at_start": os.getloadavg(), "started": date.today().isoformat(),
         "seconds": round(time.time() - began), "rounds": args.rounds,
         "quiet_ms": kit.QUIET_MS}
