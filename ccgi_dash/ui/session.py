@@ -90,7 +90,6 @@ def enter_demo(persona: str) -> None:
     filters.reset()
     sid = login.start_demo_session(persona)
     st.session_state[IDENTITY_KEY] = Identity("demo", persona, sid)
-    new_run()
 
 
 def sign_out() -> None:
@@ -102,7 +101,6 @@ def sign_out() -> None:
     elif ident is not None and ident.kind == "demo":
         login.end_demo(ident)
     st.session_state.pop(IDENTITY_KEY, None)
-    new_run()
     filters.reset()
 
 
