@@ -153,6 +153,32 @@ def answered(seconds: list[float]) -> dict[str, Any]:
             "max_s": round(ordered[-1], 3)}
 
 
+class Meter:
+    """What a phase costs from the moment it is made: the app's CPU, every Chromium
+    process's CPU and how busy each core is, and the app's own answer time per rerun."""
+
+    def __init__(self, server: kit.Server) -> None:
+        self.server = server
+        self.app = kit.cpu_seconds(server.proc.pid)
+        self.browsers = kit.chromium_cpu_seconds()
+        self.ticks = kit.core_ticks()
+        self.began = time.monotonic()
+
+    def figures(self, n: int, answers_from: float | None = None) -> dict[str, Any]:
+        """The costs so far per interaction (``n`` of them), and the answers to the reruns
+        that arrived since ``answers_from`` (default: since the meter was made)."""
+        app = kit.cpu_seconds(self.server.proc.pid) - self.app
+        browsers = kit.chromium_cpu_seconds() - self.browsers
+        return {
+            "app_cpu_s": round(app, 2),
+            "app_cpu_ms_per_interaction": round(app / n * 1000, 1) if n else None,
+            "browser_cpu_ms_per_interaction": round(browsers / n * 1000, 1) if n else None,
+            "core_busy": kit.busy_share(self.ticks, kit.core_ticks()),
+            "app_answer": answered(self.server.answers(
+                self.began if answers_from is None else answers_from, time.monotonic())),
+        }
+
+
 def summary(samples: list[kit.Sample]) -> dict[str, Any]:
     """Count, timeouts, median and slowest of timed interactions. The median counts an
     interaction that never settled as the longest wait (``SETTLE_TIMEOUT_MS``): leaving it
@@ -328,9 +354,7 @@ async def phase_b(browser: Any, server: kit.Server, data: Path, drop: Path, sess
            str(drop)]
     if core is not None:
         cmd = ["taskset", "-c", str(core), *cmd]
-    before = kit.cpu_seconds(server.proc.pid)
-    browser_before = kit.chromium_cpu_seconds()
-    ticks = kit.core_ticks()
+    meter = Meter(server)
     log = data.parent / "load.log"
     start.set()
     await asyncio.sleep(1.0)  # the sessions' first clicks are out: the load meets them
@@ -349,9 +373,7 @@ async def phase_b(browser: Any, server: kit.Server, data: Path, drop: Path, sess
 
         load_done = asyncio.create_task(loaded())
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        cpu = kit.cpu_seconds(server.proc.pid) - before
-        browser_cpu = kit.chromium_cpu_seconds() - browser_before
-        busy = kit.busy_share(ticks, kit.core_ticks())
+        costs = meter.figures(len(samples), answers_from=began)
         ended = time.monotonic()
         load_end = await load_done
     failures = [repr(r) for r in results if isinstance(r, BaseException)]
@@ -364,12 +386,7 @@ async def phase_b(browser: Any, server: kit.Server, data: Path, drop: Path, sess
                  "output": log.read_text(errors="replace")[-2000:]},
         "sessions_busy_s": round(ended - began, 2),
         "interactions_overlapping_the_load": during,
-        "app_cpu_s": round(cpu, 2),
-        "app_cpu_ms_per_interaction": round(cpu / len(samples) * 1000, 1) if samples else None,
-        "browser_cpu_ms_per_interaction": (round(browser_cpu / len(samples) * 1000, 1)
-                                           if samples else None),
-        "core_busy": busy,
-        "app_answer": answered(server.answers(began, ended)),
+        **costs,
         "samples": [asdict(s) for s in samples]})
     return result
 
@@ -443,22 +460,13 @@ async def phase_floor(browser: Any, folder: Path, sessions: int, interactions: i
             while time.monotonic() < deadline and len(entered) + sum(
                     t.done() for t in tasks) < n:
                 await asyncio.sleep(0.2)
-            before, browser_before = kit.cpu_seconds(server.proc.pid), kit.chromium_cpu_seconds()
-            ticks, began = kit.core_ticks(), time.monotonic()
+            meter = Meter(server)
             start.set()
             failures = [repr(r) for r in await asyncio.gather(*tasks, return_exceptions=True)
                         if isinstance(r, BaseException)]
-            ended = time.monotonic()
-            k = len(samples)
             part = summary(samples)
-            part.update({
-                "sessions": n, "session_failures": failures,
-                "app_cpu_ms_per_interaction": round(
-                    (kit.cpu_seconds(server.proc.pid) - before) / k * 1000, 1) if k else None,
-                "browser_cpu_ms_per_interaction": round(
-                    (kit.chromium_cpu_seconds() - browser_before) / k * 1000, 1) if k else None,
-                "core_busy": kit.busy_share(ticks, kit.core_ticks()),
-                "app_answer": answered(server.answers(began, ended))})
+            part.update({"sessions": n, "session_failures": failures,
+                         **meter.figures(len(samples))})
             result[f"{n}_sessions"] = part
     return result
 
