@@ -83,9 +83,11 @@ def sideways(page: Any) -> list[str]:
 
 
 def cut_off(page: Any) -> list[str]:
-    """Card titles and values whose text is wider than their box (drawn cut off)."""
+    """Card titles and values, and links in the page, whose text is wider than their box
+    (drawn cut off)."""
     return page.evaluate("""() => [...document.querySelectorAll(
-        '[data-testid="stMetricValue"], [data-testid="stMetricLabel"]')]
+        '[data-testid="stMetricValue"], [data-testid="stMetricLabel"], '
+        + '[data-testid="stMain"] [data-testid="stPageLink-NavLink"]')]
         .filter(e => e.offsetParent !== null)
         .filter(e => [e, ...e.querySelectorAll('*')].some(x => x.scrollWidth > x.clientWidth + 1))
         .map(e => e.innerText)""")

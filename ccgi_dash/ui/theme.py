@@ -43,6 +43,14 @@ CSS = f"""
   text-overflow: clip !important;
 }}
 [data-testid="stMarkdownContainer"] p {{ overflow-wrap: anywhere; }}
+[data-testid="stMain"] [data-testid="stPageLink-NavLink"],
+[data-testid="stMain"] [data-testid="stPageLink-NavLink"] span:not([data-testid="stIconMaterial"]),
+[data-testid="stMain"] [data-testid="stPageLink-NavLink"] p {{
+  white-space: normal !important;
+  overflow: visible !important;
+  text-overflow: clip !important;
+  height: auto !important;
+}}
 .st-key-ccgi_close_sidebar {{ display: none !important; }}
 [data-testid="stMainBlockContainer"] {{
   padding-top: 3.5rem !important;
