@@ -5,6 +5,9 @@
 * A district leader's Overview names the district and shows the county's rate on the cards.
 * At 400x800 no page scrolls sideways, the sidebar does not lie over the page after a move
   to another page, and no card value or title is cut off.
+* Nothing on the page moves while it redraws: no CSS transition or animation starts during
+  a filter change or a move to another page (each frame of one is drawn again by the
+  browser, on every click; ``ccgi_dash/ui/theme.py``).
 * At 1440x900 the main story of the Overview and of every topic page fits in about two
   screens: the page, expanders closed, is at most ``TWO_SCREENS`` pixels tall, for the
   coordinator and a district leader.
@@ -91,6 +94,36 @@ def cut_off(page: Any) -> list[str]:
         .filter(e => e.offsetParent !== null)
         .filter(e => [e, ...e.querySelectorAll('*')].some(x => x.scrollWidth > x.clientWidth + 1))
         .map(e => e.innerText)""")
+
+
+MOTION_JS = """() => {
+    const seen = window.__ccgiMotion = [];
+    for (const kind of ['transitionrun', 'animationstart']) {
+        document.addEventListener(kind, (e) => {
+            const t = e.target;
+            seen.push(`${kind} ${e.propertyName || e.animationName} on `
+                + `${t.getAttribute && (t.getAttribute('data-testid') || t.className)}`);
+        }, true);
+    }
+}"""
+"""Records every CSS transition or animation that starts in the page, with its target."""
+
+
+def test_nothing_moves_while_the_page_redraws(browser, demo_url):  # noqa: F811
+    page = wide_page(browser)
+    try:
+        enter_demo(page, demo_url + "/")
+        page.evaluate(MOTION_JS)
+        choose(page, "District", OTHER_DISTRICT_NAME)
+        settle(page)
+        open_page(page, "Financial aid")
+        page.get_by_role("button", name="Clear filters").click()
+        settle(page)
+        open_page(page, "Overview")
+        moved = page.evaluate("() => window.__ccgiMotion")
+        assert moved == [], sorted(set(moved))[:10]
+    finally:
+        page.context.close()
 
 
 def test_reload_keeps_the_demo_visitor_on_the_same_page_and_filters(browser, demo_url):  # noqa: F811
