@@ -201,7 +201,6 @@ def main() -> None:
     if ctx is None:
         st.navigation(_gate_pages(), position="hidden").run()
         return
-    login.sync_cookie()
     pages = [st.Page(str(page_file(s)), title=s.title, icon=s.icon, url_path=url_path(s))
              for s in PAGES if s.allowed(ctx.scope)]
     nav = st.navigation(pages, position="hidden")
@@ -209,6 +208,8 @@ def main() -> None:
     _user_box(ctx)
     session.context(render_sidebar=True)
     _close_sidebar_on_narrow(nav.url_path)
+    with st.sidebar:  # last in the sidebar: its coming and going moves no other element
+        login.sync_cookie()
     try:
         nav.run()
     finally:  # an idle session holds no context (nor the warehouse it names) between runs
