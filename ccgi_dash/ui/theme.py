@@ -14,16 +14,16 @@ Why each rule is here:
 * **A grid for a figure too wide for a phone** (the Equity heat map): below 640 px the
   figure's container is hidden and a grid of the same cells shown (``render.chart_and_table``
   ``narrow``); the grid scrolls inside itself, the page never sideways.
-* **No motion** (issue 11, "fast in the browser"): Streamlit fades every element of the page
-  out and in on each run (an opacity transition while it is stale), animates its loading
-  placeholders and the running icon, and slides menus and the sidebar. Each frame of that
-  is drawn again, with no graphics card on a school laptop by the processor, for every
-  element, on every click. With ten browser sessions sharing one core while a drop loads,
-  taking transitions and animations away cut the browsers' time per interaction by about a
-  fifth (``bench_browser`` (b): 728-771 ms before, 574-606 ms after, on the same machine).
-  The page still says it is working: the stale elements are dimmed at once instead of
-  faded, and the "Running..." status shows as before. Readers who ask their system for
-  reduced motion (WCAG 2.3.3) get what everyone gets.
+* **No motion** (issue 11, "fast in the browser"): while a run redraws the page, Streamlit
+  fades each element not yet redrawn to a third of its strength (an opacity transition of
+  1 s, after 0.5 s), animates its loading placeholders, and slides menus and the sidebar.
+  Each frame of a fade is drawn again, with no graphics card on a school laptop by the
+  processor, for every element. Transitions keep their delays and lose their durations:
+  a run answered within half a second dims nothing, as before, and a slower one dims the
+  page in one step at half a second instead of fading it over the next second; animations
+  are off. With ten browser sessions sharing one core while a drop loads, the browsers
+  spent about a fifth less time per interaction (``bench_browser`` (b), see the README).
+  Readers who ask their system for reduced motion (WCAG 2.3.3) get what everyone gets.
 * **Two screens** (issue 11): Streamlit pads the page with 6rem above and 10rem below; 3.5rem
   above (clear of the header bar) and 3rem below give that room back to the page's story.
 
@@ -40,7 +40,7 @@ CAPTION_COLOUR = "#4f5661"
 CSS = f"""
 <style>
 *, *::before, *::after {{
-  transition: none !important;
+  transition-duration: 0.01s !important;
   animation: none !important;
 }}
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
