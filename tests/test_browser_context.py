@@ -5,11 +5,6 @@
 * A district leader's Overview names the district and shows the county's rate on the cards.
 * At 400x800 no page scrolls sideways, the sidebar does not lie over the page after a move
   to another page, and no card value or title is cut off.
-* Nothing on the page moves while it redraws: no CSS animation, and no transition longer
-  than a frame or two, starts during a filter change or a move to another page (each frame
-  of one is drawn again by the browser, on every click; ``ccgi_dash/ui/theme.py``), and
-  Streamlit's half-second delay before it dims what a run has not yet redrawn is kept, so
-  a quick run does not flash the page.
 * The first filter change after entering keeps the page's elements in place (the session
   cookie's component comes and goes last in the sidebar, not at the top of the page).
 * At 1440x900 the main story of the Overview and of every topic page fits in about two
@@ -98,52 +93,6 @@ def cut_off(page: Any) -> list[str]:
         .filter(e => e.offsetParent !== null)
         .filter(e => [e, ...e.querySelectorAll('*')].some(x => x.scrollWidth > x.clientWidth + 1))
         .map(e => e.innerText)""")
-
-
-MOTION_JS = """() => {
-    const seen = window.__ccgiMotion = [];
-    const name = (t) => t.getAttribute && (t.getAttribute('data-testid') || t.className);
-    document.addEventListener('animationstart', (e) => {
-        seen.push(`animation ${e.animationName} on ${name(e.target)}`);
-    }, true);
-    document.addEventListener('transitionrun', (e) => {
-        const durations = getComputedStyle(e.target).transitionDuration.split(',');
-        if (durations.some((d) => parseFloat(d) > 0.05)) {
-            seen.push(`transition of ${e.propertyName} on ${name(e.target)}`);
-        }
-    }, true);
-    // An element drawn by the previous run is stale until this run redraws it; Streamlit
-    // dims it after half a second (a transition's delay), so a quick run does not flash
-    // the page. A rule that took that delay away would dim it at once.
-    new MutationObserver((records) => {
-        for (const r of records) {
-            if (r.target.getAttribute('data-stale') !== 'true') continue;
-            const style = getComputedStyle(r.target);
-            if (parseFloat(style.opacity) < 0.99 && parseFloat(style.transitionDelay) < 0.5) {
-                seen.push(`dimmed at once: ${name(r.target)}`);
-            }
-        }
-    }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-stale']});
-}"""
-"""Records every CSS animation, and every transition longer than a frame or two, that starts
-in the page, and every element dimmed without Streamlit's delay as it goes stale."""
-
-
-def test_nothing_moves_while_the_page_redraws(browser, demo_url):  # noqa: F811
-    page = wide_page(browser)
-    try:
-        enter_demo(page, demo_url + "/")
-        page.evaluate(MOTION_JS)
-        choose(page, "District", OTHER_DISTRICT_NAME)
-        settle(page)
-        open_page(page, "Financial aid")
-        page.get_by_role("button", name="Clear filters").click()
-        settle(page)
-        open_page(page, "Overview")
-        moved = page.evaluate("() => window.__ccgiMotion")
-        assert moved == [], sorted(set(moved))[:10]
-    finally:
-        page.context.close()
 
 
 def test_the_first_filter_change_keeps_the_page_in_place(browser, demo_url):  # noqa: F811

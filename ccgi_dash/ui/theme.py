@@ -14,16 +14,6 @@ Why each rule is here:
 * **A grid for a figure too wide for a phone** (the Equity heat map): below 640 px the
   figure's container is hidden and a grid of the same cells shown (``render.chart_and_table``
   ``narrow``); the grid scrolls inside itself, the page never sideways.
-* **No motion** (issue 11, "fast in the browser"): while a run redraws the page, Streamlit
-  fades each element not yet redrawn to a third of its strength (an opacity transition of
-  1 s, after 0.5 s), animates its loading placeholders, and slides menus and the sidebar.
-  Each frame of a fade is drawn again, with no graphics card on a school laptop by the
-  processor, for every element. Transitions keep their delays and lose their durations:
-  a run answered within half a second dims nothing, as before, and a slower one dims the
-  page in one step at half a second instead of fading it over the next second; animations
-  are off. With ten browser sessions sharing one core while a drop loads, the browsers
-  spent about a fifth less time per interaction (``bench_browser`` (b), see the README).
-  Readers who ask their system for reduced motion (WCAG 2.3.3) get what everyone gets.
 * **Two screens** (issue 11): Streamlit pads the page with 6rem above and 10rem below; 3.5rem
   above (clear of the header bar) and 3rem below give that room back to the page's story.
 
@@ -39,10 +29,6 @@ CAPTION_COLOUR = "#4f5661"
 
 CSS = f"""
 <style>
-*, *::before, *::after {{
-  transition-duration: 0.01s !important;
-  animation: none !important;
-}}
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
 [data-testid="stMetricDeltaDescription"], [data-testid="stWidgetLabel"] small {{
   color: {CAPTION_COLOUR} !important;
