@@ -401,15 +401,19 @@ async def phase_shots(browser: Any, server: kit.Server, folder: Path) -> list[st
             try:
                 await kit.enter_demo(page, server.url, leader)
                 who = "leader" if leader else "coordinator"
-                for title in await kit.nav_titles(page):
-                    nav = page.locator(".st-key-ccgi_nav").get_by_text(
-                        title, exact=True)
-                    opener = page.locator('[data-testid="stExpandSidebarButton"]')
-                    if await opener.count() and await opener.first.is_visible():  # closed
-                        await opener.first.click()
-                        await nav.first.wait_for()
+                for i, title in enumerate(await kit.nav_titles(page)):
+                    if i == 0:  # the page the demo opens on, as the visitor first sees it
+                        # (opening the sidebar to click it again would leave it open)
+                        await page.locator("h1").filter(has_text=title).first.wait_for()
                         await kit.settled(page)
-                    await kit.open_page(page, title)
+                    else:
+                        nav = page.locator(".st-key-ccgi_nav").get_by_text(title, exact=True)
+                        opener = page.locator('[data-testid="stExpandSidebarButton"]')
+                        if await opener.count() and await opener.first.is_visible():
+                            await opener.first.click()  # closed on a narrow screen
+                            await nav.first.wait_for()
+                            await kit.settled(page)
+                        await kit.open_page(page, title)
                     slug = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
                     stem = folder / f"{who}-{slug}-{width}x{height}"
                     saved += [str(p) for p in await kit.screenshots(page, stem)]
