@@ -206,11 +206,11 @@ def main() -> None:
     nav = st.navigation(pages, position="hidden")
     _nav_links([s for s in PAGES if s.allowed(ctx.scope)], pages)
     _user_box(ctx)
-    session.context(render_sidebar=True)
-    _close_sidebar_on_narrow(nav.url_path)
-    with st.sidebar:  # last in the sidebar: its coming and going moves no other element
-        login.sync_cookie()
-    try:
+    try:  # from the moment the run's context is held, whatever ends the run lets it go
+        session.context(render_sidebar=True)
+        _close_sidebar_on_narrow(nav.url_path)
+        with st.sidebar:  # last in the sidebar: its coming and going moves no other element
+            login.sync_cookie()
         nav.run()
     finally:  # an idle session holds no context (nor the warehouse it names) between runs
         session.new_run()
