@@ -103,29 +103,38 @@ def build_demo(county: str, scale: float) -> tuple[Path, Path]:
     return base, extra
 
 
-def next_drop(data: Path, county: str, scale: float) -> Path:
-    """The demo generator's drop one week after the newest drop of ``data``."""
+def later_drops(newest: date, county: str, scale: float, count: int) -> list[Path]:
+    """The demo generator's ``count`` weekly drops after ``newest``, a folder each, in date
+    order: what (b) loads one after another. Drawn once per county and scale, then reused."""
     import duckdb
 
     from ccgi_dash import demo
+
+    weeks = [newest + timedelta(weeks=i) for i in range(1, count + 1)]
+    stem = f"{county.lower().replace(' ', '-')}-{scale:g}-next"
+    folders = [OUT / "browser" / stem / f"{when:%Y%m%d}" for when in weeks]
+    if all(len(list(f.glob("*.csv"))) == 10 for f in folders):
+        return folders
+    world = demo.DemoWorld.create(county, seed=7, scale=scale, through=weeks[-1])
+    con = duckdb.connect()
+    try:
+        for when, folder in zip(weeks, folders, strict=True):
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            for name, table in world.drop(when).items():
+                demo._write(con, table, folder / f"{name}_{when:%Y%m%d}.csv")
+    finally:
+        con.close()
+    return folders
+
+
+def newest_loaded(data: Path) -> date:
     from ccgi_dash.store import DataDir, read_manifest
 
     latest = read_manifest(DataDir(data)).latest()
     if latest is None:
         raise SystemExit(f"{data} holds no loaded drop")
-    when = latest.date + timedelta(weeks=1)
-    folder = OUT / "browser" / f"next-{when:%Y%m%d}"
-    if len(list(folder.glob("*.csv"))) == 10:
-        return folder
-    folder.mkdir(parents=True, exist_ok=True)
-    world = demo.DemoWorld.create(county, seed=7, scale=scale, through=when)
-    con = duckdb.connect()
-    try:
-        for name, table in world.drop(when).items():
-            demo._write(con, table, folder / f"{name}_{when:%Y%m%d}.csv")
-    finally:
-        con.close()
-    return folder
+    return latest.date
 
 
 def working_copy(base: Path) -> Path:
@@ -299,8 +308,9 @@ async def phase_a(browser: Any, server: kit.Server, rounds: int) -> dict[str, An
 
 async def session(browser: Any, server: kit.Server, index: int, interactions: int,
                   start: asyncio.Event, entered: list[int], samples: list[kit.Sample],
-                  door: asyncio.Semaphore) -> None:
-    """One visitor: enter, wait for the others, then ``interactions`` clicks."""
+                  door: asyncio.Semaphore, pause: float = 0.0) -> None:
+    """One visitor: enter, wait for the others, then ``interactions`` clicks, each
+    ``pause`` seconds after the last one settled (a person reading the page)."""
     leader = index % 2 == 1
     page = await kit.new_page(browser)
     try:
@@ -313,6 +323,8 @@ async def session(browser: Any, server: kit.Server, index: int, interactions: in
         title = titles[0]
         filtered = False
         for i in range(interactions):
+            if i and pause:
+                await asyncio.sleep(pause)
             if i % 2 == 0:
                 others = [t for t in titles if t != title]  # a click on the page shown
                 title = others[(index + i // 2) % len(others)]  # would start no run
@@ -335,57 +347,82 @@ async def session(browser: Any, server: kit.Server, index: int, interactions: in
         await page.context.close()
 
 
-async def phase_b(browser: Any, server: kit.Server, data: Path, drop: Path, sessions: int,
-                  interactions: int, core: int | None) -> dict[str, Any]:
-    """``sessions`` visitors clicking at once while a drop loads."""
+async def load_in_turn(drops: list[Path], data: Path, core: int | None, log: Path,
+                       finished: asyncio.Event) -> list[dict[str, Any]]:
+    """Load ``drops`` one after another with ``python -m ccgi_dash ingest`` (pinned to the
+    app's core) until ``finished`` is set; each load's drop, exit code and span. A load that
+    fails ends the series: a later drop would be checked against the wrong neighbour."""
+    loads: list[dict[str, Any]] = []
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with log.open("ab") as out:
+        for drop in drops:
+            if finished.is_set():
+                break
+            cmd = [sys.executable, "-m", "ccgi_dash", "ingest", "--data-dir", str(data),
+                   "--quiet", str(drop)]
+            if core is not None:
+                cmd = ["taskset", "-c", str(core), *cmd]
+            began = time.monotonic()
+            proc = await asyncio.create_subprocess_exec(*cmd, cwd=ROOT, env=env, stdout=out,
+                                                        stderr=subprocess.STDOUT)
+            try:
+                code = await asyncio.wait_for(proc.wait(), 600)
+            except TimeoutError:
+                proc.kill()
+                code = await proc.wait()
+            loads.append({"drop": drop.name, "exit_code": code,
+                          "span": (began, time.monotonic())})
+            if code != 0:
+                break
+    return loads
+
+
+async def phase_b(browser: Any, server: kit.Server, data: Path, drops: list[Path],
+                  sessions: int, interactions: int, core: int | None, pause: float = 0.0,
+                  ) -> dict[str, Any]:
+    """``sessions`` visitors clicking at once while drops load one after another."""
     samples: list[kit.Sample] = []
     start = asyncio.Event()
     entered: list[int] = []
     door = asyncio.Semaphore(3)
     tasks = [asyncio.create_task(
-        session(browser, server, i, interactions, start, entered, samples, door))
+        session(browser, server, i, interactions, start, entered, samples, door, pause))
         for i in range(sessions)]
     # every session has entered before the first click and the load: poll, bounded
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and len(entered) + sum(t.done() for t in tasks) \
             < sessions:
         await asyncio.sleep(0.2)
-    cmd = [sys.executable, "-m", "ccgi_dash", "ingest", "--data-dir", str(data), "--quiet",
-           str(drop)]
-    if core is not None:
-        cmd = ["taskset", "-c", str(core), *cmd]
     meter = Meter(server)
     log = data.parent / "load.log"
+    log.unlink(missing_ok=True)
+    finished = asyncio.Event()
     start.set()
-    await asyncio.sleep(1.0)  # the sessions' first clicks are out: the load meets them
-    with log.open("wb") as out:
-        began = time.monotonic()
-        load = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                                stdout=out, stderr=subprocess.STDOUT)
-
-        async def loaded() -> float:
-            try:
-                await asyncio.to_thread(load.wait, 600)
-            except subprocess.TimeoutExpired:
-                load.kill()
-                load.wait()
-            return time.monotonic()
-
-        load_done = asyncio.create_task(loaded())
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        costs = meter.figures(len(samples), answers_from=began)
-        ended = time.monotonic()
-        load_end = await load_done
+    await asyncio.sleep(1.0)  # the sessions' first clicks are out: the first load meets them
+    began = time.monotonic()
+    loading = asyncio.create_task(load_in_turn(drops, data, core, log, finished))
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    costs = meter.figures(len(samples), answers_from=began)
+    ended = time.monotonic()
+    finished.set()  # the load under way ends as it would; no further one starts
+    loads = await loading
     failures = [repr(r) for r in results if isinstance(r, BaseException)]
-    during = sum(1 for s in samples if s.span and s.span[0] <= load_end and s.span[1] >= began)
+    spans = [load["span"] for load in loads]
+    during = sum(1 for s in samples if s.span and any(
+        s.span[0] <= e and s.span[1] >= b for b, e in spans))
     result = summary(samples)
     result.update({
-        "sessions": sessions, "interactions_each": interactions,
+        "sessions": sessions, "interactions_each": interactions, "pause_s": pause,
         "session_failures": failures,
-        "load": {"exit_code": load.returncode, "seconds": round(load_end - began, 2),
-                 "output": log.read_text(errors="replace")[-2000:]},
+        "loads": {"count": len(loads),
+                  "failed": [{"drop": load["drop"], "exit_code": load["exit_code"]}
+                             for load in loads if load["exit_code"] != 0],
+                  "seconds_each": [round(load["span"][1] - load["span"][0], 2)
+                                   for load in loads],
+                  "drops_left_unloaded": len(drops) - len(loads),
+                  "output": log.read_text(errors="replace")[-2000:] if log.exists() else ""},
         "sessions_busy_s": round(ended - began, 2),
-        "interactions_overlapping_the_load": during,
+        "interactions_during_a_load": during,
         **costs,
         "samples": [asdict(s) for s in samples]})
     return result
@@ -477,7 +514,7 @@ async def phase_floor(browser: Any, folder: Path, sessions: int, interactions: i
 
 # --------------------------------------------------------------------------- main
 
-async def run(args: argparse.Namespace, data: Path, drop: Path, core_app: int | None,
+async def run(args: argparse.Namespace, data: Path, drops: list[Path], core_app: int | None,
               ) -> dict[str, Any]:
     from playwright.async_api import async_playwright
 
@@ -513,9 +550,9 @@ async def run(args: argparse.Namespace, data: Path, drop: Path, core_app: int | 
                     ("shots", "screenshots", f"screenshots into {args.shots}",
                      lambda: phase_shots(browser, server, args.shots)),
                     ("b", "b_sessions_during_load",
-                     f"(b) {args.sessions} sessions while a drop loads",
-                     lambda: phase_b(browser, server, data, drop, args.sessions,
-                                     args.interactions, core_app))]
+                     f"(b) {args.sessions} sessions while drops load",
+                     lambda: phase_b(browser, server, data, drops, args.sessions,
+                                     args.interactions, core_app, args.pause))]
                 for name, key, title, phase in phases:
                     if name not in args.phases.split(",") or (name == "shots"
                                                                and not args.shots):
@@ -558,10 +595,12 @@ def print_table(result: dict[str, Any]) -> None:
     pinned = result.get("setup", {}).get("pinned")
     cores = f"core {pinned['browser']}" if isinstance(pinned, dict) else "any core"
     if b and "samples" in b:
-        print(f"(b) {b['sessions']} sessions x {b['interactions_each']}: median "
+        pause = f", {b['pause_s']} s pause" if b.get("pause_s") else ""
+        print(f"(b) {b['sessions']} sessions x {b['interactions_each']}{pause}: median "
               f"{b['median_s']} s, max {b['max_s']} s, timeouts {b['timeouts']}, errors "
-              f"{len(b['errors'])}, load exit {b['load']['exit_code']}, "
-              f"{b['interactions_overlapping_the_load']} interactions overlapping the load; "
+              f"{len(b['errors'])}; {b['loads']['count']} drops loaded one after another "
+              f"({len(b['loads']['failed'])} failed), {b['interactions_during_a_load']} of "
+              f"{len(b['samples'])} interactions during a load; "
               f"app CPU per interaction {b['app_cpu_ms_per_interaction']} ms, browser CPU "
               f"per interaction {b.get('browser_cpu_ms_per_interaction')} ms, cores busy "
               f"{b.get('core_busy')} (app on core 0, browsers on {cores}); the app's own "
@@ -595,6 +634,13 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=10)
     ap.add_argument("--interactions", type=int, default=8,
                     help="interactions per session in (b) (default 8)")
+    ap.add_argument("--pause", type=float, default=0.0,
+                    help="seconds each session of (b) waits after a change has settled "
+                         "before its next click, as a person reading the page would "
+                         "(default 0: click again at once, the target's case)")
+    ap.add_argument("--loads", type=int, default=30,
+                    help="weekly drops (b) may load one after another, for as long as its "
+                         "sessions click (default 30; a load takes a few seconds)")
     ap.add_argument("--phases", default="a,b,floor",
                     help="comma list of a, b, floor, shots (default a,b,floor)")
     ap.add_argument("--browsers-on-both-cores", action="store_true",
@@ -607,8 +653,10 @@ def main() -> None:
     if not kit.CHROMIUM.exists():
         raise SystemExit(f"needs Debian's Chromium at {kit.CHROMIUM} (apt-get install chromium)")
     if not 1 <= args.rounds <= 10 or not 1 <= args.sessions <= 20 \
-            or not 1 <= args.interactions <= 50:
-        raise SystemExit("--rounds 1-10, --sessions 1-20, --interactions 1-50")
+            or not 1 <= args.interactions <= 50 or not 0 <= args.pause <= 60 \
+            or not 1 <= args.loads <= 40:
+        raise SystemExit("--rounds 1-10, --sessions 1-20, --interactions 1-50, "
+                         "--pause 0-60, --loads 1-40")
     if args.shots:
         args.phases += ",shots"
     county = args.county or "Fresno"
@@ -618,21 +666,23 @@ def main() -> None:
             and (DEMO_DIR / "warehouse" / "manifest.json").exists():
         source = DEMO_DIR
     if source is not None:
-        base, drop = source, next_drop(source, county, scale)
+        base = source
+        drops = later_drops(newest_loaded(source), county, scale, args.loads)
     else:
-        base, drop = build_demo(county, scale)
+        base, extra = build_demo(county, scale)
+        drops = [extra, *later_drops(LAST_DROP, county, scale, args.loads - 1)]
     data = working_copy(base)
     pinned = kit.two_cores()
     if pinned and not args.browsers_on_both_cores:
         os.sched_setaffinity(0, {1})  # this process, Playwright's driver and Chromium
-    began = time.time()
-    result = asyncio.run(run(args, data, drop, 0 if pinned else None))
+    began, load_at_start = time.time(), os.getloadavg()
+    result = asyncio.run(run(args, data, drops, 0 if pinned else None))
     result["setup"] = {
-        "county": county, "scale": scale, "data": str(base), "drop_loaded_in_b": str(drop),
+        "county": county, "scale": scale, "data": str(base), "drops_for_b": [str(d) for d in drops],
         "pinned": ({"app_and_load": 0,
                     "browser": "0 and 1" if args.browsers_on_both_cores else "1"}
                    if pinned else "not pinned (< 2 cores)"),
-        "load_average_at_start": os.getloadavg(), "started": date.today().isoformat(),
+        "load_average_at_start": load_at_start, "started": date.today().isoformat(),
         "seconds": round(time.time() - began), "rounds": args.rounds,
         "quiet_ms": kit.QUIET_MS}
     path = save("browser", result)

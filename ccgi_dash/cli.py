@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ccgi_dash.locking import LockHeld
+from ccgi_dash.priority import LOAD_NICE
 from ccgi_dash.settings import Settings, SettingsError, load_settings
 from ccgi_dash.store import DataDir, default_data_dir
 
@@ -49,6 +50,25 @@ def _group(text: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(f"--group takes DIMENSION=VALUE (like "
                                          f"foster_youth=Y), not {text!r}")
     return _where(text)
+
+
+def _nice(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 19:
+        raise argparse.ArgumentTypeError(f"a nice value is a whole number from 0 to 19, got "
+                                         f"{text!r}")
+    return value
+
+
+def _give_way(args: argparse.Namespace) -> None:
+    """A load gives way to the app's users (see ``ccgi_dash.priority``), unless --nice 0."""
+    from ccgi_dash.priority import lower_priority
+
+    if args.nice:
+        lower_priority(args.nice)
 
 
 def _say(msg: str) -> None:
@@ -95,6 +115,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    _give_way(args)
     with DropProgress("Loading", quiet=args.quiet) as bar:
         report = loader.ingest(dd, paths, settings, override_reason=args.override,
                                watcher=bar)
@@ -108,6 +129,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     from ccgi_dash.progress import DropProgress
 
     dd, settings = _context(args)
+    _give_way(args)
     with DropProgress("Rebuilding", quiet=args.quiet) as bar:
         report = loader.rebuild(dd, settings, watcher=bar)
     for line in report.summary_lines():
@@ -207,6 +229,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from ccgi_dash.sync import sync
 
     dd, settings = _context(args)
+    _give_way(args)
     report = sync(dd, settings, progress=None if args.quiet else _say)
     for line in report.lines():
         _say(line)
@@ -336,6 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--config", help="settings file (default: $CCGI_CONFIG or "
                         "<data dir>/settings.toml)")
     common.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    loads = argparse.ArgumentParser(add_help=False)
+    loads.add_argument("--nice", type=_nice, default=LOAD_NICE, metavar="N",
+                       help=f"run at this nice value, 0-19 (default {LOAD_NICE}): on a machine "
+                            "shared with the app, its users get the cores first; on an idle "
+                            "one the load runs as fast; 0 keeps the priority it started with")
 
     parser = argparse.ArgumentParser(
         prog="python -m ccgi_dash",
@@ -364,7 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "first is loaded; <data dir>/backfill.json tracks the rest)")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("ingest", parents=[common], help="load drops (folders, files or zips)",
+    p = sub.add_parser("ingest", parents=[common, loads],
+                       help="load drops (folders, files or zips)",
                        description="Validate and load every complete drop found in the "
                                    "given folders, files or zips. Exit 0 when everything "
                                    "offered was loaded, 1 when something was rejected.")
@@ -373,7 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="load a drop despite a district roster swing; the reason is logged")
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("rebuild", parents=[common], help="rebuild the database from raw files",
+    p = sub.add_parser("rebuild", parents=[common, loads],
+                       help="rebuild the database from raw files",
                        description="Re-validate every drop kept in <data dir>/raw and publish "
                                    "a freshly built warehouse in one step.")
     p.set_defaults(func=cmd_rebuild)
@@ -403,7 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "CCGI_SFTP_KEY_PASSPHRASE.")
     p.set_defaults(func=cmd_fetch)
 
-    p = sub.add_parser("sync", parents=[common], help="fetch, then load every complete new drop",
+    p = sub.add_parser("sync", parents=[common, loads],
+                       help="fetch, then load every complete new drop",
                        description="Fetch from sFTP, then load the complete drops in the inbox. "
                                    "Safe from cron: two syncs never overlap. Exit 0 OK, 1 a "
                                    "drop was rejected or a file failed, 2 settings, 3 another "

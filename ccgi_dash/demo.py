@@ -79,6 +79,7 @@ from ccgi_dash.datasets import (
     GENDERS,
     RACES,
 )
+from ccgi_dash.priority import LOAD_NICE, lower_priority
 
 if TYPE_CHECKING:
     from ccgi_dash import reader
@@ -1501,22 +1502,9 @@ def generate(county: str, out: Path, *, seed: int = 7, scale: float = 1.0,
     )
 
 
-BACKFILL_NICE = 10
+BACKFILL_NICE = LOAD_NICE
 """The nice value of the demo's load once the current week is in: the earlier weeks load
 on the cores the app leaves idle, so the app starts and answers first."""
-
-
-def _lower_priority(niceness: int) -> None:
-    """Lower every thread of this process to ``niceness`` (Linux keeps a nice value per
-    thread, and new threads take their creator's); nothing where that is not possible."""
-    try:
-        tids = [int(t) for t in os.listdir("/proc/self/task")]
-    except OSError:
-        tids = [0]
-    for tid in tids:
-        with contextlib.suppress(OSError):
-            now = os.getpriority(os.PRIO_PROCESS, tid)
-            os.setpriority(os.PRIO_PROCESS, tid, max(now, niceness))
 
 
 class _Stopped(Exception):
@@ -1580,7 +1568,7 @@ def generate_and_load(county: str, data_dir: DataDir, settings: Settings, out: P
     def remove(o: loader.DropOutcome, drop: reader.DropSource) -> None:
         if newest_first and backfill_nice is not None and not outcome.get("first"):
             outcome["first"] = o  # the current week is settled: the rest is a backfill
-            _lower_priority(backfill_nice)
+            lower_priority(backfill_nice)
         if o.status != "rejected" or o.quarantine is not None:
             for p in drop.sources:
                 with contextlib.suppress(FileNotFoundError):

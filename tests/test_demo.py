@@ -557,13 +557,13 @@ def test_newest_first_writes_the_same_bytes_as_date_order(tmp_path):
     assert b.students == len(_rows(tmp_path / "b", "students", b.drop_dates[-1]))
 
 
-def test_the_backfill_lowers_every_thread_of_its_process():
+def test_lower_priority_lowers_every_thread_of_its_process():
     import subprocess
     import sys
 
     code = """
 import os, threading
-from ccgi_dash import demo
+from ccgi_dash import priority
 seen = []
 go = threading.Event()
 def worker():
@@ -571,7 +571,7 @@ def worker():
     seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
 t = threading.Thread(target=worker)
 t.start()
-demo._lower_priority(7)
+priority.lower_priority(7)
 go.set()
 t.join()
 print(os.getpriority(os.PRIO_PROCESS, 0), seen[0])

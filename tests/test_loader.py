@@ -694,6 +694,65 @@ def test_ingest_prints_a_line_per_drop_off_a_terminal_and_only_the_summary_when_
     assert quiet.stdout.splitlines()[0].startswith("2026-11-20: loaded in")
 
 
+_PRIORITIES_DURING = """
+import json, os, sys, threading, time
+from ccgi_dash import cli
+last, done = {}, threading.Event()
+def watch():  # the priority each thread of the process had when last seen
+    while not done.is_set():
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                last[int(tid)] = os.getpriority(os.PRIO_PROCESS, int(tid))
+            except OSError:
+                pass
+        time.sleep(0.002)
+watcher = threading.Thread(target=watch)
+watcher.start()
+code = cli.main(sys.argv[1:])
+done.set()
+watcher.join()
+print(json.dumps([code, len(last), sorted(set(last.values()))]))
+"""
+
+
+def test_ingest_gives_way_to_the_app_at_nice_10_unless_told_otherwise(tmp_path):
+    """A load shares the server with the app: every thread it ran on (DuckDB's workers
+    included) is at nice 10 by default, and at the caller's own priority with --nice 0."""
+    make_drop(DAY).write(tmp_path / "in")
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    seen = {}
+    for nice in ("default", "0"):
+        argv = ["ingest", "--quiet", "--data-dir", str(tmp_path / f"data-{nice}"),
+                str(tmp_path / "in")] + ([] if nice == "default" else ["--nice", nice])
+        out = subprocess.run([sys.executable, "-c", _PRIORITIES_DURING, *argv], cwd=ROOT,
+                             capture_output=True, text=True, timeout=300, check=True)
+        code, threads, priorities = json.loads(out.stdout.splitlines()[-1])
+        assert code == 0, out.stdout + out.stderr
+        assert threads > 2, out.stdout  # DuckDB's workers too, not only main and watcher
+        seen[nice] = priorities
+    assert seen == {"default": [max(10, mine)], "0": [mine]}
+
+
+def test_every_command_that_loads_gives_way_and_no_other_does():
+    from ccgi_dash.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["ingest", "x"], ["rebuild"], ["sync"]):
+        assert parser.parse_args(argv).nice == 10, argv
+        assert parser.parse_args([*argv, "--nice", "0"]).nice == 0, argv
+    for argv in (["status"], ["fetch"], ["export", "--metric", "aid_submitted"]):
+        assert not hasattr(parser.parse_args(argv), "nice"), argv
+
+
+def test_a_nice_value_outside_0_to_19_is_refused_before_anything_loads(tmp_path):
+    make_drop(DAY).write(tmp_path / "in")
+    out = _run_cli("ingest", "--nice", "-5", "--data-dir", str(tmp_path / "data"),
+                   str(tmp_path / "in"))
+    assert out.returncode == 2
+    assert "a nice value is a whole number from 0 to 19, got '-5'" in out.stderr
+    assert not (tmp_path / "data").exists()
+
+
 def test_a_terminal_gets_a_progress_bar(tmp_path):
     from ccgi_dash.progress import DropProgress
 
