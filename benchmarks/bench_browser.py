@@ -10,12 +10,14 @@ The data. By default the benchmark builds its own demo under
 ``benchmarks/out/browser/<county>-<scale>/`` (kept for later runs): ``python -m ccgi_dash demo
 --county Fresno --scale 1 --through 2026-11-20`` (73 weekly drops; Fresno at scale 1 is about
 92,000 students in grades 6-12 in 104 schools), and ``python -m ccgi_dash ingest`` of every
-drop but the last, which is held back as the drop loaded during phase (b). Each run works on a
-fresh copy of that warehouse, so a run's load never changes the next run's data. ``--data``
-uses a loaded data directory instead (copied, never changed; ``data/demo`` as ``run.sh``
-builds it is used when present and neither ``--scale`` nor ``--county`` is given); the drop
-loaded during (b) is then the demo generator's drop one week after its latest, for
-``--county`` and ``--scale``, which must be the ones the directory was built with.
+drop but the last, which is held back as the first drop loaded during phase (b); the weeks
+after it are drawn by the demo generator (same county, scale and seed) under
+``benchmarks/out/browser/<county>-<scale>-next/``. Each run works on a fresh copy of that
+warehouse, so a run's loads never change the next run's data. ``--data`` uses a loaded data
+directory instead (copied, never changed; ``data/demo`` as ``run.sh`` builds it is used when
+present and neither ``--scale`` nor ``--county`` is given); the drops loaded during (b) are
+then the demo generator's weeks after its latest, for ``--county`` and ``--scale``, which must
+be the ones the directory was built with.
 
 The machine. The app (``streamlit run app.py``, headless, on a free 127.0.0.1 port) runs
 pinned to core 0 with ``taskset -c 0``, and so does the load in (b); this process, Playwright's
@@ -31,8 +33,13 @@ to the page settled (see ``benchmarks/browser_kit.py`` for the signal). Target: 
 
 (b) Ten browser sessions (``--sessions``), half coordinators, half leaders, each making
 ``--interactions`` interactions (opening a page, picking a filter, clearing) at once, while
-``python -m ccgi_dash ingest`` loads a drop into the data directory the app reads. Target:
-no error on any page (no ``stException``, no error alert), median under 2 s.
+``python -m ccgi_dash ingest`` loads drops into the data directory the app reads, one weekly
+drop after another (up to ``--loads``) for as long as the sessions click, so that every
+interaction meets a load (one load of a few seconds met only the first dozen). The loads run
+as the command does by default, at nice 10 (``ccgi_dash.priority``). ``--pause S`` makes each
+session wait S seconds after a change has settled before its next click, as a person reading
+the page would (default 0: at once). Target: no error on any page (no ``stException``, no
+error alert), no failed load, median under 2 s.
 An interaction that has not settled after 30 s (``SETTLE_TIMEOUT_MS``) is a timeout; every
 median counts it as 30 s.
 
