@@ -400,6 +400,10 @@ async def pick(page: Any, label: str, nth: int = 0) -> tuple[str, float | None]:
     text and the seconds until the page settled."""
     box = _multiselect(page, label)
     await box.scroll_into_view_if_needed()
+    # a scroll's event comes a frame later; one arriving after the click that opened the list
+    # closes the list again (react-aria closes it when the page behind it scrolls)
+    await page.evaluate("() => new Promise(r => requestAnimationFrame(() => "
+                        "requestAnimationFrame(r)))")
     option = page.get_by_role("option").filter(
         has_not_text=re.compile(r"^\s*Select all\s*$")).nth(nth)
     text = None

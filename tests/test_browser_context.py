@@ -7,6 +7,7 @@
   to another page, and no card value or title is cut off.
 * The first filter change after entering keeps the page's elements in place (the session
   cookie's component comes and goes last in the sidebar, not at the top of the page).
+* A filter keeps its height when the focus moves on, so the next filter's list stays open.
 * At 1440x900 the main story of the Overview and of every topic page fits in about two
   screens: the page, expanders closed, is at most ``TWO_SCREENS`` pixels tall, for the
   coordinator and a district leader.
@@ -111,6 +112,35 @@ def test_the_first_filter_change_keeps_the_page_in_place(browser, demo_url):  # 
         assert OTHER_DISTRICT_NAME in page.locator('[data-testid="stMain"]').inner_text()
         kept = page.evaluate("() => window.__ccgiKept.map(e => e.isConnected)")
         assert kept and all(kept), kept
+    finally:
+        page.context.close()
+
+
+def test_a_filter_keeps_its_height_when_the_focus_moves_on(browser, demo_url):  # noqa: F811
+    """Picking a district leaves the focus in the District filter, and Streamlit widens a
+    focused filter's text box: a district's chip and the box took two lines there, and one
+    once the focus moved on. So the click on Grade made the sidebar shorter under the
+    pointer; scrolled to its end (Grade is below the first screen at 1440x900), the sidebar
+    jumped, and the Grade list that click had just opened closed again (react-aria closes a
+    list when the page behind it scrolls)."""
+    page = wide_page(browser)
+    try:
+        enter_demo(page, demo_url + "/")
+        choose(page, "District", "Caruthers Unified")
+        settle(page)
+        district = page.locator('.st-key-f_district [data-testid="stMultiSelect"]')
+        assert district.evaluate("e => e.contains(document.activeElement)")
+        focused = district.bounding_box()["height"]
+        sidebar = page.locator('[data-testid="stSidebarContent"]')
+        assert sidebar.evaluate("e => e.scrollHeight > e.clientHeight")  # Grade is below
+        sidebar.evaluate("e => { e.scrollTop = e.scrollHeight; }")
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => "
+                      "requestAnimationFrame(r)))")  # the scroll is done before the click
+        page.locator('.st-key-f_grade [data-testid="stMultiSelect"] input').click()
+        page.wait_for_timeout(500)
+        assert district.bounding_box()["height"] == focused
+        assert page.get_by_role("listbox").is_visible()
+        assert page.get_by_role("option", name="12", exact=True).is_visible()
     finally:
         page.context.close()
 

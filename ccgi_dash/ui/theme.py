@@ -11,6 +11,13 @@ Why each rule is here:
   side by side there, with a smaller value and tighter padding; titles and values wrap
   instead of being cut off ("91,6").
 * **No sideways scrolling**: long words (school names) wrap.
+* **Filters keep their height** (issue 11): Streamlit gives a focused multiselect's text box
+  a 48 px minimum width and a blurred one 8 px, so a filter holding a district took two lines
+  while focused and one after. Picking a district leaves the focus there; the click on the
+  next filter then made the sidebar shorter under the pointer, and, with the sidebar scrolled
+  to its end (Grade lies below the first screen at 1440x900), the scroll jumped and closed
+  the list the click had just opened. One minimum in both states: the box still takes the
+  rest of its line to type in.
 * **A grid for a figure too wide for a phone** (the Equity heat map): below 640 px the
   figure's container is hidden and a grid of the same cells shown (``render.chart_and_table``
   ``narrow``); the grid scrolls inside itself, the page never sideways.
@@ -43,6 +50,7 @@ CSS = f"""
   text-overflow: clip !important;
 }}
 [data-testid="stMarkdownContainer"] p {{ overflow-wrap: anywhere; }}
+[data-testid="stMultiSelect"] input[role="combobox"] {{ min-width: 8px !important; }}
 [data-testid="stMain"] [data-testid="stPageLink-NavLink"],
 [data-testid="stMain"] [data-testid="stPageLink-NavLink"] span:not([data-testid="stIconMaterial"]),
 [data-testid="stMain"] [data-testid="stPageLink-NavLink"] p {{
