@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ccgi_dash.locking import LockHeld
-from ccgi_dash.priority import LOAD_NICE
+from ccgi_dash.priority import LOAD_NICE, lower_priority
 from ccgi_dash.settings import Settings, SettingsError, load_settings
 from ccgi_dash.store import DataDir, default_data_dir
 
@@ -53,6 +53,7 @@ def _group(text: str) -> tuple[str, str]:
 
 
 def _nice(text: str) -> int:
+    """``--nice``: 0-19, as ``nice`` takes them; an unprivileged process cannot go below 0."""
     try:
         value = int(text)
     except ValueError:
@@ -65,8 +66,6 @@ def _nice(text: str) -> int:
 
 def _give_way(args: argparse.Namespace) -> None:
     """A load gives way to the app's users (see ``ccgi_dash.priority``), unless --nice 0."""
-    from ccgi_dash.priority import lower_priority
-
     if args.nice:
         lower_priority(args.nice)
 
