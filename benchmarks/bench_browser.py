@@ -83,11 +83,17 @@ GROUP_FILTER = "Student groups"
 
 # --------------------------------------------------------------------------- data
 
-def run_cli(*args: str, core: int | None = None) -> None:
+CLI_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def cli_command(*args: str, core: int | None = None) -> list[str]:
+    """``python -m ccgi_dash ARGS``, pinned to ``core`` when one is given."""
     cmd = [sys.executable, "-m", "ccgi_dash", *args]
-    if core is not None:
-        cmd = ["taskset", "-c", str(core), *cmd]
-    subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    return cmd if core is None else ["taskset", "-c", str(core), *cmd]
+
+
+def run_cli(*args: str, core: int | None = None) -> None:
+    subprocess.run(cli_command(*args, core=core), cwd=ROOT, env=CLI_ENV, check=True)
 
 
 def build_demo(county: str, scale: float) -> tuple[Path, Path]:
@@ -360,17 +366,14 @@ async def load_in_turn(drops: list[Path], data: Path, core: int | None, log: Pat
     app's core) until ``finished`` is set; each load's drop, exit code and span. A load that
     fails ends the series: a later drop would be checked against the wrong neighbour."""
     loads: list[dict[str, Any]] = []
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with log.open("ab") as out:
         for drop in drops:
             if finished.is_set():
                 break
-            cmd = [sys.executable, "-m", "ccgi_dash", "ingest", "--data-dir", str(data),
-                   "--quiet", str(drop)]
-            if core is not None:
-                cmd = ["taskset", "-c", str(core), *cmd]
+            cmd = cli_command("ingest", "--data-dir", str(data), "--quiet", str(drop),
+                              core=core)
             began = time.monotonic()
-            proc = await asyncio.create_subprocess_exec(*cmd, cwd=ROOT, env=env, stdout=out,
+            proc = await asyncio.create_subprocess_exec(*cmd, cwd=ROOT, env=CLI_ENV, stdout=out,
                                                         stderr=subprocess.STDOUT)
             try:
                 code = await asyncio.wait_for(proc.wait(), 600)
